@@ -1,0 +1,85 @@
+"""pytest-maia: test Maia (Matillion Data Productivity Cloud) pipelines with pytest.
+
+The light parts (models, errors, clock) import at once; the client (requests), the
+fake (responses, the loopback server) and the strategies (hypothesis) load on first
+use, so that importing the pytest plugin costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from pytest_maia.clock import Clock, SystemClock, VirtualClock
+from pytest_maia.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    GatewayTimeoutError,
+    GoneError,
+    MaiaApiError,
+    MaiaConfigError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaResponseError,
+    MaiaTimeoutError,
+    MaiaValidationError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    UnauthorizedError,
+)
+from pytest_maia.models import ErrorStep, ExecutionStatus, ProblemDetail, WaitResult
+
+if TYPE_CHECKING:
+    from pytest_maia.client import MaiaClient
+    from pytest_maia.fake import FakeMaia
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadRequestError",
+    "Clock",
+    "ConflictError",
+    "ErrorStep",
+    "ExecutionStatus",
+    "FakeMaia",
+    "ForbiddenError",
+    "GatewayTimeoutError",
+    "GoneError",
+    "MaiaApiError",
+    "MaiaClient",
+    "MaiaConfigError",
+    "MaiaConnectionError",
+    "MaiaError",
+    "MaiaResponseError",
+    "MaiaTimeoutError",
+    "MaiaValidationError",
+    "NotFoundError",
+    "ProblemDetail",
+    "RateLimitedError",
+    "ServerError",
+    "SystemClock",
+    "UnauthorizedError",
+    "VirtualClock",
+    "WaitResult",
+    "__version__",
+]
+
+_LAZY = {
+    "MaiaClient": "pytest_maia.client",
+    "FakeMaia": "pytest_maia.fake",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_maia' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,174 @@
+"""The typed errors of pytest-maia. Messages name the HTTP status and the problem,
+never a secret."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytest_maia.models import ProblemDetail
+
+if TYPE_CHECKING:
+    from pytest_maia.models import WaitResult
+
+__all__ = [
+    "BadRequestError",
+    "ConflictError",
+    "ForbiddenError",
+    "GatewayTimeoutError",
+    "GoneError",
+    "MaiaApiError",
+    "MaiaConfigError",
+    "MaiaConnectionError",
+    "MaiaError",
+    "MaiaResponseError",
+    "MaiaTimeoutError",
+    "MaiaValidationError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ServerError",
+    "UnauthorizedError",
+    "error_for_status",
+]
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class MaiaError(Exception):
+    """Base of every error pytest-maia raises."""
+
+
+class MaiaValidationError(MaiaError, ValueError):
+    """An argument was rejected before any request was sent."""
+
+
+class MaiaConfigError(MaiaError):
+    """The configuration (options, environment, ini) is incomplete or contradictory."""
+
+
+class MaiaConnectionError(MaiaError):
+    """The API could not be reached (connection refused or dropped, read timeout)."""
+
+
+class MaiaResponseError(MaiaError):
+    """The API answered with something the spec does not allow."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class MaiaApiError(MaiaError):
+    """The API answered with an HTTP error; ``problem`` is its parsed ProblemDetail."""
+
+    def __init__(
+        self,
+        status_code: int,
+        problem: ProblemDetail | None = None,
+        *,
+        method: str = "GET",
+        path: str = "",
+        retry_after: float | None = None,
+        note: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.problem = problem
+        self.method = method
+        self.path = path
+        self.retry_after = retry_after
+        reason = _REASONS.get(status_code, "")
+        head = f"HTTP {status_code}{' ' + reason if reason else ''}"
+        if path:
+            head += f" from {method} {path}"
+        summary = problem.summary() if problem is not None else ""
+        message = f"{head}: {summary}" if summary else head
+        if note:
+            message += f" [{note}]"
+        super().__init__(message)
+
+    @property
+    def is_transient(self) -> bool:
+        """True when the same request may succeed later (429 and 5xx)."""
+        return self.status_code == 429 or self.status_code >= 500
+
+
+class BadRequestError(MaiaApiError):
+    """400: wrong request parameters."""
+
+
+class UnauthorizedError(MaiaApiError):
+    """401: missing, expired or invalid credentials."""
+
+
+class ForbiddenError(MaiaApiError):
+    """403: the credentials may not see this project or execution."""
+
+
+class NotFoundError(MaiaApiError):
+    """404: no such project or pipeline execution."""
+
+
+class ConflictError(MaiaApiError):
+    """409: an execution with the same tag is already running."""
+
+
+class GoneError(MaiaApiError):
+    """410: the pipeline is disabled."""
+
+
+class RateLimitedError(MaiaApiError):
+    """429: over the rate limit; ``retry_after`` holds the server's advice in seconds."""
+
+
+class ServerError(MaiaApiError):
+    """5xx: the API failed; usually worth retrying."""
+
+
+class GatewayTimeoutError(ServerError):
+    """504: the API's gateway timed out."""
+
+
+_BY_STATUS: dict[int, type[MaiaApiError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: GoneError,
+    429: RateLimitedError,
+    504: GatewayTimeoutError,
+}
+
+
+def error_for_status(status_code: int) -> type[MaiaApiError]:
+    """The error class for an HTTP error status."""
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    if status_code >= 500:
+        return ServerError
+    return MaiaApiError
+
+
+class MaiaTimeoutError(MaiaError):
+    """A wait ran out of time before a terminal status; ``result`` holds what it saw."""
+
+    def __init__(self, result: WaitResult, timeout: float) -> None:
+        self.result = result
+        self.timeout = timeout
+        self.history = result.history
+        last = result.status.value if result.polls else "no status read"
+        super().__init__(
+            f"timed out after {timeout:g}s waiting for execution {result.execution_id} "
+            f"(last status: {last}, {result.polls} poll(s))\n{result.describe()}"
+        )

@@ -1,0 +1,3 @@
+"""The pytest plugin (entry point ``maia``): options, fixtures, markers, reports."""
+
+from __future__ import annotations

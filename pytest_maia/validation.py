@@ -1,0 +1,101 @@
+"""Checks on identifiers and URLs, made before any request is sent."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from urllib.parse import quote, urlsplit
+
+from pytest_maia.errors import MaiaValidationError
+
+__all__ = [
+    "REGIONS",
+    "base_url_for_region",
+    "check_base_url",
+    "check_execution_id",
+    "check_project_id",
+    "is_loopback_host",
+]
+
+# au1 is not in the spec's servers but appears in public client code.
+REGIONS = ("eu1", "us1", "au1")
+
+
+def base_url_for_region(region: str) -> str:
+    """The API base URL of a region: ``https://{region}.api.matillion.com/dpc``."""
+    if not isinstance(region, str) or region.strip().lower() not in REGIONS:
+        raise MaiaValidationError(
+            f"unknown region {region!r}: expected one of {', '.join(REGIONS)} "
+            "(or pass base_url explicitly)"
+        )
+    return f"https://{region.strip().lower()}.api.matillion.com/dpc"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str) -> str:
+    """The base URL without a trailing slash; https is required except on loopback."""
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise MaiaValidationError(f"base_url must be a non-empty URL, got {base_url!r}")
+    parts = urlsplit(base_url.strip())
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise MaiaValidationError(
+            f"base_url must be an http(s) URL with a host, got {base_url!r}"
+        )
+    if parts.username or parts.password:
+        raise MaiaValidationError("base_url must not carry credentials; use token= instead")
+    if parts.query or parts.fragment:
+        raise MaiaValidationError(f"base_url must not have a query or fragment: {base_url!r}")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise MaiaValidationError(
+            f"base_url {base_url!r} uses plain http; only loopback hosts "
+            "(localhost, 127.0.0.1, ::1) may; use https"
+        )
+    return base_url.strip().rstrip("/")
+
+
+def check_project_id(project_id: object) -> str:
+    """The project id quoted as one path segment; empty, '/', '.' and '..' are refused."""
+    if not isinstance(project_id, str):
+        raise MaiaValidationError(
+            f"project id must be a string, got {type(project_id).__name__}"
+        )
+    if not project_id.strip():
+        raise MaiaValidationError("project id must not be empty")
+    if "/" in project_id or "\\" in project_id or project_id in (".", ".."):
+        raise MaiaValidationError(
+            f"project id {project_id!r} is not a single path segment (no '/', '\\', '..')"
+        )
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in project_id):
+        raise MaiaValidationError(f"project id {project_id!r} contains control characters")
+    return quote(project_id, safe="")
+
+
+def check_execution_id(execution_id: object) -> str:
+    """The pipeline execution id in canonical form; it must be a UUID."""
+    if not isinstance(execution_id, (str, uuid.UUID)):
+        raise MaiaValidationError(
+            f"execution id must be a UUID string, got {type(execution_id).__name__}"
+        )
+    text = str(execution_id).strip()
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        raise MaiaValidationError(
+            f"execution id {execution_id!r} is not a UUID "
+            "(expected e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6)"
+        ) from None
+    if len(text) != 36:
+        raise MaiaValidationError(
+            f"execution id {execution_id!r} is not a UUID in its 36-character form"
+        )
+    return str(parsed)
