@@ -87,6 +87,8 @@ class MaiaApiError(MaiaError):
         self.method = method
         self.path = path
         self.retry_after = retry_after
+        # Set by a wait that ends on this error: what it saw before.
+        self.wait_result: WaitResult | None = None
         reason = _REASONS.get(status_code, "")
         head = f"HTTP {status_code}{' ' + reason if reason else ''}"
         if path:
@@ -167,7 +169,7 @@ class MaiaTimeoutError(MaiaError):
         self.result = result
         self.timeout = timeout
         self.history = result.history
-        last = result.status.value if result.polls else "no status read"
+        last = result.status.value if result.history else "no status read"
         super().__init__(
             f"timed out after {timeout:g}s waiting for execution {result.execution_id} "
             f"(last status: {last}, {result.polls} poll(s))\n{result.describe()}"

@@ -48,9 +48,7 @@ def check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url.strip())
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
-        raise MaiaValidationError(
-            f"base_url must be an http(s) URL with a host, got {base_url!r}"
-        )
+        raise MaiaValidationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if parts.username or parts.password:
         raise MaiaValidationError("base_url must not carry credentials; use token= instead")
     if parts.query or parts.fragment:
@@ -66,9 +64,7 @@ def check_base_url(base_url: str) -> str:
 def check_project_id(project_id: object) -> str:
     """The project id quoted as one path segment; empty, '/', '.' and '..' are refused."""
     if not isinstance(project_id, str):
-        raise MaiaValidationError(
-            f"project id must be a string, got {type(project_id).__name__}"
-        )
+        raise MaiaValidationError(f"project id must be a string, got {type(project_id).__name__}")
     if not project_id.strip():
         raise MaiaValidationError("project id must not be empty")
     if "/" in project_id or "\\" in project_id or project_id in (".", ".."):

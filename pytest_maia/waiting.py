@@ -1,0 +1,150 @@
+"""Polling until a terminal status: backoff, Retry-After, transient errors, timeout.
+
+Knows nothing of HTTP: it calls a ``fetch()`` that returns a status or raises a
+typed error, and waits on an injected clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pytest_maia.clock import Clock
+from pytest_maia.errors import (
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaTimeoutError,
+    MaiaValidationError,
+)
+from pytest_maia.models import ExecutionStatus, WaitResult
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "DEFAULT_MAX_INTERVAL",
+    "DEFAULT_TIMEOUT",
+    "HEARTBEAT_SECONDS",
+    "WaitPolicy",
+    "wait",
+]
+
+DEFAULT_TIMEOUT = 1800.0
+DEFAULT_INTERVAL = 5.0
+# 30 s keeps a long wait at 2 polls a minute and bounds how late a finish is seen.
+DEFAULT_MAX_INTERVAL = 30.0
+BACKOFF_FACTOR = 1.5
+HEARTBEAT_SECONDS = 60.0
+
+log = logging.getLogger("pytest_maia")
+
+
+@dataclass(frozen=True)
+class WaitPolicy:
+    """How a wait polls: its timeout, the interval range, what counts as terminal."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    interval: float = DEFAULT_INTERVAL
+    max_interval: float = DEFAULT_MAX_INTERVAL
+    unknown_is_terminal: bool = False
+
+    @classmethod
+    def checked(
+        cls,
+        *,
+        timeout: float,
+        interval: float,
+        max_interval: float,
+        unknown_is_terminal: bool = False,
+    ) -> WaitPolicy:
+        for name, value in (
+            ("timeout", timeout),
+            ("interval", interval),
+            ("max_interval", max_interval),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise MaiaValidationError(
+                    f"{name} must be a positive number of seconds, got {value!r}"
+                )
+        if max_interval < interval:
+            raise MaiaValidationError(
+                f"max_interval ({max_interval!r}) must not be below interval ({interval!r})"
+            )
+        return cls(float(timeout), float(interval), float(max_interval), unknown_is_terminal)
+
+    def is_done(self, status: ExecutionStatus) -> bool:
+        if status.is_terminal:
+            return True
+        # Unrecognised strings behave like UNKNOWN, so they follow the same switch.
+        return self.unknown_is_terminal and (status.value == "UNKNOWN" or not status.is_known)
+
+
+def wait(
+    fetch: Callable[[], ExecutionStatus],
+    *,
+    execution_id: str,
+    policy: WaitPolicy,
+    clock: Clock,
+    on_poll: Callable[[WaitResult], None] | None = None,
+) -> WaitResult:
+    """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``."""
+    start = clock.now()
+    deadline = start + policy.timeout
+    result = WaitResult(execution_id=execution_id, status=ExecutionStatus.UNKNOWN)
+    delay = policy.interval
+    last_log = start
+    while True:
+        pause = delay
+        try:
+            status = fetch()
+        except (MaiaApiError, MaiaConnectionError) as exc:
+            result.polls += 1
+            result.elapsed = clock.now() - start
+            transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
+            if not transient:
+                if isinstance(exc, MaiaApiError):
+                    exc.wait_result = result
+                raise
+            result.errors.append(exc)
+            log.info("execution %s: transient error, polling on: %s", execution_id, exc)
+            if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
+                pause = max(pause, exc.retry_after)
+        else:
+            now = clock.now()
+            result.polls += 1
+            result.elapsed = now - start
+            previous = result.history[-1][1] if result.history else None
+            result.history.append((result.elapsed, status))
+            result.status = status
+            if previous is None or previous.value != status.value:
+                log.info(
+                    "execution %s: %s after %.1fs (%d polls)",
+                    execution_id,
+                    status.value,
+                    result.elapsed,
+                    result.polls,
+                )
+                last_log = now
+            elif now - last_log >= HEARTBEAT_SECONDS:
+                log.info(
+                    "execution %s: still %s after %.0fs (%d polls)",
+                    execution_id,
+                    status.value,
+                    result.elapsed,
+                    result.polls,
+                )
+                last_log = now
+            if on_poll is not None:
+                on_poll(result)
+            if policy.is_done(status):
+                return result
+        remaining = deadline - clock.now()
+        if remaining <= 0:
+            raise MaiaTimeoutError(result, policy.timeout)
+        clock.sleep(min(pause, remaining))
+        delay = min(delay * BACKOFF_FACTOR, policy.max_interval)
