@@ -1,0 +1,140 @@
+"""The ``maia_status`` helper: get, wait and assert an execution's outcome.
+
+Plain Python: failures are ``AssertionError``s that explain themselves (execution id,
+expected and final status, the timeline, polls, the last problem).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from pytest_maia.errors import MaiaApiError, MaiaTimeoutError, NotFoundError
+from pytest_maia.models import ExecutionStatus, WaitResult
+
+if TYPE_CHECKING:
+    from pytest_maia.client import MaiaClient
+
+__all__ = ["StatusChecker", "WaitRecord"]
+
+FAKE_HINT = (
+    "the fake backend does not know execution {execution_id} in project {project_id!r}: "
+    "script it first with maia_fake.add_execution({project_id!r}, ['RUNNING', 'SUCCESS'], "
+    "execution_id={execution_id!r}), or run against the real API with "
+    "--maia-backend=live (MAIA_BACKEND=live)"
+)
+
+# (execution id, final status text, elapsed seconds, polls) of one finished wait.
+WaitRecord = tuple[str, str, float, int]
+
+
+def _statuses(expected: ExecutionStatus | str | Iterable[ExecutionStatus | str]) -> list[str]:
+    if isinstance(expected, str):
+        return [ExecutionStatus(expected).value]
+    return [ExecutionStatus(item).value for item in expected]
+
+
+class StatusChecker:
+    """Bound to one client and project: what the ``maia_status`` fixture gives a test."""
+
+    def __init__(
+        self,
+        client: MaiaClient,
+        project_id: str,
+        *,
+        timeout: float,
+        backend: str = "live",
+        record: Callable[[WaitRecord], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.project_id = project_id
+        self.timeout = timeout
+        self.backend = backend
+        self._record = record
+        self.results: list[WaitResult] = []
+
+    def __repr__(self) -> str:
+        return f"StatusChecker(project_id={self.project_id!r}, backend={self.backend!r})"
+
+    def _explain_not_found(self, exc: NotFoundError, execution_id: str) -> NotFoundError:
+        if self.backend != "fake":
+            return exc
+        hint = FAKE_HINT.format(execution_id=execution_id, project_id=self.project_id)
+        better = NotFoundError(
+            exc.status_code, exc.problem, method=exc.method, path=exc.path, note=hint
+        )
+        better.wait_result = exc.wait_result
+        return better
+
+    def get(self, execution_id: str) -> ExecutionStatus:
+        """The execution's current status."""
+        __tracebackhide__ = True
+        try:
+            return self.client.get_status(self.project_id, execution_id)
+        except NotFoundError as exc:
+            raise self._explain_not_found(exc, execution_id) from None
+
+    def wait(self, execution_id: str, *, timeout: float | None = None) -> WaitResult:
+        """Wait until the execution is terminal; the wait is recorded for reports."""
+        __tracebackhide__ = True
+        limit = self.timeout if timeout is None else timeout
+        try:
+            result = self.client.wait_for(self.project_id, execution_id, timeout=limit)
+        except MaiaTimeoutError as exc:
+            self._note(exc.result, timed_out=True)
+            raise
+        except NotFoundError as exc:
+            if exc.wait_result is not None:
+                self._note(exc.wait_result, timed_out=False)
+            raise self._explain_not_found(exc, execution_id) from None
+        except MaiaApiError as exc:
+            if exc.wait_result is not None:
+                self._note(exc.wait_result, timed_out=False)
+            raise
+        self._note(result, timed_out=False)
+        return result
+
+    def _note(self, result: WaitResult, *, timed_out: bool) -> None:
+        self.results.append(result)
+        if self._record is not None:
+            status = result.status.value if result.history else "none"
+            if timed_out:
+                status += " (timed out)"
+            self._record((result.execution_id, status, result.elapsed, result.polls))
+
+    def assert_final(
+        self,
+        execution_id: str,
+        expected: ExecutionStatus | str | Iterable[ExecutionStatus | str],
+        *,
+        timeout: float | None = None,
+    ) -> WaitResult:
+        """Wait, then assert the final status is ``expected`` (one status or several)."""
+        __tracebackhide__ = True
+        wanted = _statuses(expected)
+        result = self.wait(execution_id, timeout=timeout)
+        if result.status.value not in wanted:
+            raise AssertionError(explain(result, wanted))
+        return result
+
+    def assert_success(self, execution_id: str, *, timeout: float | None = None) -> WaitResult:
+        """Wait, then assert the execution ended SUCCESS."""
+        __tracebackhide__ = True
+        return self.assert_final(execution_id, ExecutionStatus.SUCCESS, timeout=timeout)
+
+
+def explain(result: WaitResult, wanted: list[str]) -> str:
+    """The failure text: expected vs final status, then the wait's own account."""
+    expected = wanted[0] if len(wanted) == 1 else " or ".join(wanted)
+    lines = [
+        f"pipeline execution {result.execution_id} ended {result.status.value}, "
+        f"expected {expected}",
+        result.describe(),
+    ]
+    problem = next(
+        (e.problem for e in reversed(result.errors) if isinstance(e, MaiaApiError) and e.problem),
+        None,
+    )
+    if problem is not None:
+        lines.append(f"last problem: {problem.summary()}")
+    return "\n".join(lines)
