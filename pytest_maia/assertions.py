@@ -81,26 +81,22 @@ class StatusChecker:
         try:
             result = self.client.wait_for(self.project_id, execution_id, timeout=limit)
         except MaiaTimeoutError as exc:
-            self._note(exc.result, timed_out=True)
+            last = exc.result.status.value if exc.result.history else "no status"
+            self._note(exc.result, f"TIMEOUT ({last})")
             raise
-        except NotFoundError as exc:
-            if exc.wait_result is not None:
-                self._note(exc.wait_result, timed_out=False)
-            raise self._explain_not_found(exc, execution_id) from None
         except MaiaApiError as exc:
             if exc.wait_result is not None:
-                self._note(exc.wait_result, timed_out=False)
+                self._note(exc.wait_result, f"ERROR (HTTP {exc.status_code})")
+            if isinstance(exc, NotFoundError):
+                raise self._explain_not_found(exc, execution_id) from None
             raise
-        self._note(result, timed_out=False)
+        self._note(result, result.status.value)
         return result
 
-    def _note(self, result: WaitResult, *, timed_out: bool) -> None:
+    def _note(self, result: WaitResult, outcome: str) -> None:
         self.results.append(result)
         if self._record is not None:
-            status = result.status.value if result.history else "none"
-            if timed_out:
-                status += " (timed out)"
-            self._record((result.execution_id, status, result.elapsed, result.polls))
+            self._record((result.execution_id, outcome, result.elapsed, result.polls))
 
     def assert_final(
         self,
