@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pytest_maia.assertions import StatusChecker
 from pytest_maia.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.errors import (
     BadRequestError,
@@ -59,6 +60,7 @@ __all__ = [
     "ProblemDetail",
     "RateLimitedError",
     "ServerError",
+    "StatusChecker",
     "SystemClock",
     "UnauthorizedError",
     "VirtualClock",
