@@ -1,0 +1,157 @@
+"""Scripted lifecycles of fake executions: step validation and step selection.
+
+Pure Python, no I/O: the backend asks an :class:`Execution` which step answers a poll
+at a given clock time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pytest_maia.errors import MaiaValidationError
+from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+
+__all__ = ["Execution", "ScriptedStep", "check_error_step", "make_error_step", "script"]
+
+# Added to a step index computed from float time so that 0.3 / 0.1 lands on step 3, not 2.
+_EPSILON = 1e-9
+
+
+def make_error_step(
+    code: object, *, detail: object = None, retry_after: object = None
+) -> ErrorStep:
+    """A validated :class:`ErrorStep`: code 0 (dropped connection) or 400..599."""
+    return check_error_step(ErrorStep(code, detail, retry_after))  # type: ignore[arg-type]
+
+
+def check_error_step(step: ErrorStep, *, where: str = "error step") -> ErrorStep:
+    """``step`` itself when its fields are valid, else MaiaValidationError naming the field."""
+    code = step.code
+    if isinstance(code, bool) or not isinstance(code, int) or not (code == 0 or 400 <= code <= 599):
+        raise MaiaValidationError(
+            f"{where}: code must be an HTTP error status 400..599, or 0 for a dropped "
+            f"connection, got {code!r}"
+        )
+    if step.detail is not None and not isinstance(step.detail, str):
+        raise MaiaValidationError(
+            f"{where}: detail must be a string or None, got {type(step.detail).__name__}"
+        )
+    retry_after = step.retry_after
+    if retry_after is not None and (
+        isinstance(retry_after, bool)
+        or not isinstance(retry_after, (int, float))
+        or not math.isfinite(retry_after)
+        or retry_after < 0
+    ):
+        raise MaiaValidationError(
+            f"{where}: retry_after must be a finite number of seconds >= 0, got {retry_after!r}"
+        )
+    if code == 0 and (step.detail is not None or retry_after is not None):
+        raise MaiaValidationError(
+            f"{where}: a dropped connection (code 0) sends no response, so it takes "
+            "no detail or retry_after"
+        )
+    return step
+
+
+@dataclass(frozen=True)
+class ScriptedStep:
+    """One step, ready to serve: a status with its encoded body, or an error."""
+
+    status: ExecutionStatus | None
+    body: bytes
+    error: ErrorStep | None
+
+
+def _status_step(status: ExecutionStatus) -> ScriptedStep:
+    # Encoded once here so that a poll costs no JSON encoding.
+    body = json.dumps({"status": status.value}, separators=(",", ":")).encode()
+    return ScriptedStep(status, body, None)
+
+
+def _one_step(raw: object, index: int) -> ScriptedStep:
+    where = f"statuses[{index}]"
+    if isinstance(raw, ErrorStep):
+        return ScriptedStep(None, b"", check_error_step(raw, where=where))
+    if isinstance(raw, ExecutionStatus):
+        return _status_step(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+            raise MaiaValidationError(
+                f"{where}: a status must be a non-empty string without control "
+                f"characters, got {raw!r}"
+            )
+        # A string outside the spec's enum is served verbatim, like a newer server would.
+        return _status_step(ExecutionStatus(text))
+    raise MaiaValidationError(
+        f"{where}: a step must be an ExecutionStatus, a status string or "
+        f"FakeMaia.error(...), got {type(raw).__name__} {raw!r}"
+    )
+
+
+def script(statuses: Step | Iterable[Step]) -> tuple[ScriptedStep, ...]:
+    """The validated steps of a lifecycle; a single step is a one-step lifecycle."""
+    if isinstance(statuses, (str, ErrorStep)):
+        items: list[object] = [statuses]
+    else:
+        try:
+            items = list(statuses)
+        except TypeError:
+            raise MaiaValidationError(
+                f"statuses must be a step or a sequence of steps, got {type(statuses).__name__}"
+            ) from None
+    if not items:
+        raise MaiaValidationError("statuses must hold at least one step, got none")
+    return tuple(_one_step(raw, index) for index, raw in enumerate(items))
+
+
+def check_every(every: object) -> float | None:
+    """``every`` as seconds per step, or None (one step per poll)."""
+    if every is None:
+        return None
+    if isinstance(every, bool) or not isinstance(every, (int, float)):
+        raise MaiaValidationError(
+            f"every must be a number of seconds > 0 or None, got {type(every).__name__}"
+        )
+    if not math.isfinite(every) or every <= 0:
+        raise MaiaValidationError(f"every must be a finite number of seconds > 0, got {every!r}")
+    return float(every)
+
+
+class Execution:
+    """A scripted execution: which step answers the next poll. Not thread-safe alone."""
+
+    __slots__ = ("_last", "_served", "every", "execution_id", "project_id", "started", "steps")
+
+    def __init__(
+        self,
+        project_id: str,
+        execution_id: str,
+        steps: tuple[ScriptedStep, ...],
+        every: float | None,
+        started: float,
+    ) -> None:
+        self.project_id = project_id
+        self.execution_id = execution_id
+        self.steps = steps
+        self.every = every
+        self.started = started
+        self._last = len(steps) - 1
+        self._served = 0
+
+    def next_step(self, now: float) -> ScriptedStep:
+        """The step answering a poll at ``now``; in per-poll mode this consumes it."""
+        if self.every is None:
+            index = self._served
+            self._served += 1
+        else:
+            index = max(0, int((now - self.started) / self.every + _EPSILON))
+        return self.steps[index if index < self._last else self._last]
+
+    def __repr__(self) -> str:
+        mode = "per poll" if self.every is None else f"every {self.every:g}s"
+        return f"Execution({self.execution_id}, {len(self.steps)} step(s), {mode})"

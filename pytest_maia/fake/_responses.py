@@ -1,0 +1,100 @@
+"""In-process adapter: answer `requests` calls to the fake's base URL via `responses`.
+
+Only the fake's base URL is intercepted; every other URL goes to whatever
+``HTTPAdapter.send`` was in place when the adapter started (the network, or an outer
+`responses` mock), untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pytest_maia.clock import register_clock, unregister_clock
+from pytest_maia.errors import MaiaError
+from pytest_maia.fake._http import Request
+
+if TYPE_CHECKING:
+    import responses
+    from requests import PreparedRequest
+
+    from pytest_maia.fake.backend import FakeBackend
+
+__all__ = ["InProcessAdapter"]
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class InProcessAdapter:
+    """Routes `requests` traffic for one backend's base URL into ``backend.handle``."""
+
+    def __init__(self, backend: FakeBackend) -> None:
+        self._backend = backend
+        # Scheme and host compare case-insensitively; the path case-sensitively.
+        prefix = f"(?i:{re.escape(backend.origin)}){re.escape(backend.base_path)}"
+        self._pattern = re.compile(
+            rf"{prefix}(?P<path>(?:/[^?#]*)?)(?:\?(?P<query>[^#]*))?(?:#.*)?\Z"
+        )
+        self._others = re.compile(rf"(?!{prefix}(?:[/?#]|\Z))")
+        self._mock: responses.RequestsMock | None = None
+
+    @property
+    def active(self) -> bool:
+        """True between start() and stop()."""
+        return self._mock is not None
+
+    def start(self) -> None:
+        """Patch `requests` (via a fresh RequestsMock) and register the fake's clock."""
+        if self._mock is not None:
+            raise MaiaError(f"the fake for {self._backend.base_url} is already active")
+        import requests.adapters
+        import responses
+
+        # Pass other URLs to the send in place now, so an outer mock keeps working.
+        mock = responses.RequestsMock(
+            assert_all_requests_are_fired=False,
+            real_adapter_send=requests.adapters.HTTPAdapter.send,
+        )
+        for method in _METHODS:
+            mock.add_callback(method, self._pattern, self._callback, content_type=None)
+        mock.add_passthru(self._others)
+        mock.start()
+        self._mock = mock
+        register_clock(self._backend.base_url, self._backend.clock)
+
+    def stop(self) -> None:
+        """Undo start(); a no-op when not active."""
+        mock, self._mock = self._mock, None
+        if mock is None:
+            return
+        unregister_clock(self._backend.base_url, self._backend.clock)
+        mock.stop(allow_assert=False)
+        mock.reset()
+
+    def _callback(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        url = prepared.url or ""
+        match = self._pattern.match(url)
+        path = self._backend.base_path + (match["path"] if match else "")
+        body: Any = prepared.body
+        if isinstance(body, str):
+            body = body.encode()
+        elif not isinstance(body, bytes):
+            body = b""
+        response = self._backend.handle(
+            Request(
+                prepared.method or "GET",
+                path,
+                # lower_items() reads the store directly; items() goes through __getitem__.
+                dict(prepared.headers.lower_items()),
+                body,
+                (match["query"] or "") if match else "",
+            )
+        )
+        if response.dropped:
+            import requests
+
+            raise requests.ConnectionError(
+                "connection dropped by FakeMaia (scripted) before any response",
+                request=prepared,
+            )
+        return response.status, dict(response.headers), response.body

@@ -1,0 +1,405 @@
+"""The fake's pure backend: lifecycles, faults, auth, routing, the call log, validation."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import FrozenInstanceError
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_maia import ErrorStep, ExecutionStatus, MaiaValidationError, VirtualClock
+from pytest_maia.fake import FakeMaia, Request
+from pytest_maia.fake.backend import FakeBackend
+
+TOKEN = "tok-SEKRIT-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BASE = "/dpc"
+
+
+def status_path(project: str, execution: str) -> str:
+    return f"{BASE}/v1/projects/{project}/pipeline-executions/{execution}/status"
+
+
+def get(fake: FakeBackend, path: str, headers: dict[str, str] | None = None, method: str = "GET"):
+    return fake.handle(Request(method, path, AUTH if headers is None else headers))
+
+
+def poll(fake: FakeBackend, project: str, execution: str) -> str | int:
+    """The status string of a 200, else the HTTP code (0 when dropped)."""
+    response = get(fake, status_path(project, execution))
+    if response.status == 200:
+        return str(json.loads(response.body)["status"])
+    return response.status
+
+
+def problem_of(response) -> dict[str, object]:
+    assert dict(response.headers)["Content-Type"] == "application/problem+json"
+    body = json.loads(response.body)
+    assert isinstance(body, dict)
+    return body
+
+
+# -- lifecycles -------------------------------------------------------------------------
+
+
+def test_per_poll_lifecycle_advances_one_step_per_poll_and_repeats_the_last() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", ["RUNNING", ExecutionStatus.CANCELLING, "CANCELLED"])
+    assert [poll(fake, "p", eid) for _ in range(5)] == [
+        "RUNNING",
+        "CANCELLING",
+        "CANCELLED",
+        "CANCELLED",
+        "CANCELLED",
+    ]
+    assert fake.polls(eid) == 5
+
+
+def test_timed_lifecycle_follows_the_clock_not_the_polls() -> None:
+    clock = VirtualClock(100.0)
+    fake = FakeMaia(clock=clock)
+    eid = fake.add_execution("p", ["RUNNING", "RUNNING", "SUCCESS"], every=60)
+    assert [poll(fake, "p", eid) for _ in range(3)] == ["RUNNING"] * 3
+    clock.advance(119.9)
+    assert poll(fake, "p", eid) == "RUNNING"
+    clock.advance(0.1)
+    assert poll(fake, "p", eid) == "SUCCESS"
+    clock.advance(10_000)
+    assert poll(fake, "p", eid) == "SUCCESS"
+
+
+def test_timed_lifecycle_counts_from_when_the_execution_was_added() -> None:
+    clock = VirtualClock()
+    fake = FakeMaia(clock=clock)
+    clock.advance(500)
+    eid = fake.add_execution("p", ["RUNNING", "FAILED"], every=0.1)
+    assert poll(fake, "p", eid) == "RUNNING"
+    clock.advance(0.1)
+    assert poll(fake, "p", eid) == "FAILED"
+
+
+def test_error_steps_answer_their_poll_with_a_problem() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution(
+        "p",
+        ["RUNNING", FakeMaia.error(503, detail="busy", retry_after=2.5), "SUCCESS"],
+    )
+    assert poll(fake, "p", eid) == "RUNNING"
+    response = get(fake, status_path("p", eid))
+    assert response.status == 503
+    assert dict(response.headers)["Retry-After"] == "3"  # whole seconds, rounded up
+    body = problem_of(response)
+    assert body["detail"] == "busy"
+    assert body["status"] == 503
+    assert body["title"] == "Service Unavailable"
+    assert body["instance"] == status_path("p", eid)
+    assert poll(fake, "p", eid) == "SUCCESS"
+
+
+def test_dropped_connection_step() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", [FakeMaia.dropped_connection(), "SUCCESS"])
+    response = get(fake, status_path("p", eid))
+    assert response.dropped
+    assert response.status == 0
+    assert poll(fake, "p", eid) == "SUCCESS"
+    assert [c.status_code for c in fake.calls] == [0, 200]
+
+
+def test_unknown_status_strings_are_served_verbatim() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", "PAUSED")
+    assert poll(fake, "p", eid) == "PAUSED"
+
+
+def test_execution_ids_are_canonical_and_matched_case_insensitively() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", "SUCCESS", execution_id=str(uuid.UUID(int=7)).upper())
+    assert eid == str(uuid.UUID(int=7))
+    assert poll(fake, "p", eid.upper()) == "SUCCESS"
+    assert fake.polls(eid.upper()) == 1
+
+
+def test_percent_encoded_project_ids_are_decoded() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("my project:1", "SUCCESS")
+    assert poll(fake, "p", eid) == 404
+    assert poll(fake, "my%20project%3A1", eid) == "SUCCESS"
+
+
+# -- faults -----------------------------------------------------------------------------
+
+
+def test_fail_next_faults_queue_in_order_on_any_route() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", ["RUNNING", "SUCCESS"])
+    fake.fail_next(500, times=2)
+    fake.fail_next(429, retry_after=7)
+    fake.drop_next()
+    assert get(fake, f"{BASE}/nowhere").status == 500
+    assert poll(fake, "p", eid) == 500
+    response = get(fake, status_path("p", eid), headers={})
+    assert response.status == 429  # faults come before authentication
+    assert dict(response.headers)["Retry-After"] == "7"
+    assert get(fake, status_path("p", eid)).dropped
+    # Faults never consumed a lifecycle step.
+    assert [poll(fake, "p", eid), poll(fake, "p", eid)] == ["RUNNING", "SUCCESS"]
+
+
+def test_fail_next_zero_is_a_dropped_connection() -> None:
+    fake = FakeMaia()
+    fake.fail_next(0, times=2)
+    assert get(fake, f"{BASE}/x").dropped
+    assert get(fake, f"{BASE}/x").dropped
+    assert not get(fake, f"{BASE}/x").dropped
+
+
+# -- spec behaviour -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer   "},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": "Bearer wrong"},
+    ],
+)
+def test_401_without_the_right_bearer_token(headers: dict[str, str]) -> None:
+    fake = FakeMaia(token=TOKEN)
+    eid = fake.add_execution("p", "SUCCESS")
+    response = get(fake, status_path("p", eid), headers=headers)
+    assert response.status == 401
+    assert dict(response.headers)["WWW-Authenticate"] == "Bearer"
+    assert problem_of(response)["status"] == 401
+
+
+def test_any_bearer_token_is_accepted_without_token_argument() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", "SUCCESS")
+    headers = {"authorization": "bearer anything"}
+    assert get(fake, status_path("p", eid), headers=headers).status == 200
+
+
+def test_400_with_violations_for_a_non_uuid_execution_id() -> None:
+    fake = FakeMaia()
+    fake.add_execution("p", "SUCCESS")
+    response = get(fake, status_path("p", "not-a-uuid"))
+    assert response.status == 400
+    body = problem_of(response)
+    assert body["violations"] == ["pipelineExecutionId: must be a valid UUID"]
+    assert fake.polls(str(uuid.UUID(int=1))) == 0
+
+
+def test_404_for_unknown_project_execution_and_path() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", "SUCCESS")
+    other = str(uuid.uuid4())
+    assert "Project 'q'" in str(problem_of(get(fake, status_path("q", eid)))["detail"])
+    assert other in str(problem_of(get(fake, status_path("p", other)))["detail"])
+    for path in (f"{BASE}/v1/projects/p", "/v1/projects/p/pipeline-executions/x/status", "/"):
+        response = get(fake, path)
+        assert response.status == 404
+        assert problem_of(response)["instance"] == path
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def test_405_for_other_methods_on_the_status_path(method: str) -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", "SUCCESS")
+    response = get(fake, status_path("p", eid), method=method)
+    assert response.status == 405
+    assert dict(response.headers)["Allow"] == "GET"
+    assert problem_of(response)["title"] == "Method Not Allowed"
+    assert fake.polls(eid) == 0
+
+
+def test_base_url_without_a_path_prefix() -> None:
+    fake = FakeMaia("http://localhost:8080")
+    eid = fake.add_execution("p", "SUCCESS")
+    assert fake.base_path == ""
+    response = get(fake, f"/v1/projects/p/pipeline-executions/{eid}/status")
+    assert response.status == 200
+
+
+# -- the call log ---------------------------------------------------------------------
+
+
+def test_calls_record_requests_with_secrets_redacted() -> None:
+    clock = VirtualClock(5.0)
+    fake = FakeMaia(token=TOKEN, clock=clock)
+    eid = fake.add_execution("p", "SUCCESS")
+    headers = {**AUTH, "x-api-key": TOKEN, "Cookie": f"s={TOKEN}", "Accept": "application/json"}
+    get(fake, status_path("p", eid), headers=headers)
+    (call,) = fake.calls
+    assert (call.method, call.path, call.status_code, call.time) == (
+        "GET",
+        status_path("p", eid),
+        200,
+        5.0,
+    )
+    assert call.headers == {
+        "Authorization": "Bearer ***",
+        "X-Api-Key": "***",
+        "Cookie": "***",
+        "Accept": "application/json",
+    }
+    assert TOKEN not in repr(fake.calls)
+    assert TOKEN not in repr(fake)
+    with pytest.raises(FrozenInstanceError):
+        call.status_code = 500  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        call.headers["Authorization"] = TOKEN  # type: ignore[index]
+
+
+def test_polls_count_every_status_request_naming_the_execution() -> None:
+    fake = FakeMaia(token=TOKEN)
+    eid = fake.add_execution("p", "SUCCESS")
+    get(fake, status_path("p", eid))
+    get(fake, status_path("p", eid), headers={})  # 401 still counts as a poll
+    fake.fail_next(500)
+    get(fake, status_path("p", eid))
+    get(fake, status_path("p", eid), method="POST")  # not a poll
+    assert fake.polls(eid) == 3
+    assert fake.polls(str(uuid.uuid4())) == 0
+
+
+def test_reset_forgets_executions_faults_and_calls_but_not_the_clock() -> None:
+    clock = VirtualClock(42)
+    fake = FakeMaia(clock=clock)
+    eid = fake.add_execution("p", "SUCCESS")
+    poll(fake, "p", eid)
+    fake.fail_next(500)
+    fake.reset()
+    assert fake.calls == []
+    assert fake.polls(eid) == 0
+    assert poll(fake, "p", eid) == 404
+    assert fake.clock.now() == 42
+    # The same id may be scripted again after a reset.
+    assert fake.add_execution("p", "FAILED", execution_id=eid) == eid
+
+
+# -- validation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"statuses": []}, "at least one step"),
+        ({"statuses": ["RUNNING", ""]}, "statuses[1]"),
+        ({"statuses": ["RUNNING", 3]}, "statuses[1]: a step must be"),
+        ({"statuses": 3}, "statuses must be"),
+        ({"statuses": [ErrorStep(200)]}, "statuses[0]: code must be"),
+        ({"statuses": [ErrorStep(0, detail="x")]}, "dropped connection"),
+        ({"statuses": [ErrorStep(500, retry_after=-1)]}, "retry_after"),
+        ({"statuses": "SUCCESS", "every": 0}, "every must be"),
+        ({"statuses": "SUCCESS", "every": float("nan")}, "every must be"),
+        ({"statuses": "SUCCESS", "every": True}, "every must be"),
+        ({"statuses": "SUCCESS", "execution_id": "nope"}, "not a UUID"),
+        ({"statuses": "SUCCESS", "project_id": ""}, "project id"),
+        ({"statuses": "SUCCESS", "project_id": "a/b"}, "single path segment"),
+    ],
+)
+def test_add_execution_rejects_bad_input(kwargs: dict[str, object], message: str) -> None:
+    fake = FakeMaia()
+    project = kwargs.pop("project_id", "p")
+    with pytest.raises(MaiaValidationError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        fake.add_execution(project, **kwargs)  # type: ignore[arg-type]
+    assert fake.calls == []
+    assert "executions=0" in repr(fake)
+
+
+def test_add_execution_rejects_a_duplicate_id() -> None:
+    fake = FakeMaia()
+    eid = fake.add_execution("p", "SUCCESS")
+    for project in ("p", "q"):
+        with pytest.raises(MaiaValidationError, match="already scripted"):
+            fake.add_execution(project, "FAILED", execution_id=eid)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((200,), {}), ((600,), {}), (("500",), {}), ((500,), {"times": 0}), ((500,), {"times": 1.5})],
+)
+def test_fail_next_rejects_bad_input(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    with pytest.raises(MaiaValidationError):
+        FakeMaia().fail_next(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_error_validates_its_arguments() -> None:
+    assert FakeMaia.error(429, retry_after=1) == ErrorStep(429, None, 1)
+    assert FakeMaia.dropped_connection() == ErrorStep(0)
+    with pytest.raises(MaiaValidationError, match="code must be"):
+        FakeMaia.error(302)
+    with pytest.raises(MaiaValidationError, match="detail"):
+        FakeMaia.error(500, detail=5)  # type: ignore[arg-type]
+
+
+def test_bad_constructor_arguments() -> None:
+    with pytest.raises(MaiaValidationError, match="plain http"):
+        FakeMaia("http://example.com/dpc")
+    with pytest.raises(MaiaValidationError, match="token"):
+        FakeMaia(token="")
+
+
+# -- threads --------------------------------------------------------------------------
+
+
+def test_backend_is_consistent_under_threads() -> None:
+    fake = FakeMaia()
+    lifecycle = [*(["RUNNING"] * 199), "SUCCESS"]
+    ids = [fake.add_execution("p", lifecycle) for _ in range(8)]
+    seen: dict[str, list[str | int]] = {}
+
+    def worker(eid: str) -> None:
+        seen[eid] = [poll(fake, "p", eid) for _ in range(200)]
+
+    threads = [threading.Thread(target=worker, args=(eid,)) for eid in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for eid in ids:
+        assert seen[eid] == lifecycle
+        assert fake.polls(eid) == 200
+    assert len(fake.calls) == 1600
+
+
+# -- robustness -----------------------------------------------------------------------
+
+_SEGMENT = st.text(st.characters(codec="utf-8", exclude_characters="/?#"), max_size=12)
+_PATHS = st.one_of(
+    st.text(max_size=60).map(lambda text: "/" + text),
+    st.lists(_SEGMENT, max_size=8).map(lambda parts: "/".join(["", "dpc", *parts])),
+    st.tuples(_SEGMENT, _SEGMENT | st.uuids().map(str)).map(lambda ids: status_path(*ids)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "FOO"]),
+    path=_PATHS,
+    headers=st.dictionaries(st.sampled_from(["Authorization", "X-Key", "Accept"]), st.text()),
+)
+def test_any_request_gets_a_well_formed_answer(
+    method: str, path: str, headers: dict[str, str]
+) -> None:
+    fake = FakeMaia()
+    fake.add_execution("p", "SUCCESS", execution_id=str(uuid.UUID(int=1)))
+    response = fake.handle(Request(method, path, headers))
+    assert response.status in {200, 400, 401, 404, 405}
+    body = json.loads(response.body)
+    if response.status == 200:
+        assert body == {"status": "SUCCESS"}
+    else:
+        assert body["status"] == response.status
+        assert body["instance"] == path
+    (call,) = fake.calls
+    assert call.status_code == response.status

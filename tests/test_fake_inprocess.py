@@ -1,0 +1,121 @@
+"""The in-process adapter: only the base URL is intercepted; clocks; lifecycle; imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+import requests.adapters
+import responses
+
+from pytest_maia import MaiaError, VirtualClock
+from pytest_maia.clock import clock_for_url
+from pytest_maia.fake import FakeMaia
+
+AUTH = {"Authorization": "Bearer t"}
+
+
+def test_other_hosts_pass_through_to_a_real_server() -> None:
+    backend = FakeMaia()
+    eid = backend.add_execution("p", "FAILED")
+    with backend.serve() as server, FakeMaia() as fake:
+        mine = fake.add_execution("p", "SUCCESS")
+        # The loopback server is another host: it answers, not the in-process fake.
+        url = f"{server.url}/v1/projects/p/pipeline-executions/{eid}/status"
+        assert requests.get(url, headers=AUTH).json() == {"status": "FAILED"}
+        assert requests.get(fake.status_url("p", mine), headers=AUTH).json() == {
+            "status": "SUCCESS"
+        }
+    assert len(backend.calls) == 1
+    assert len(fake.calls) == 1
+
+
+def test_other_urls_reach_an_outer_responses_mock_untouched() -> None:
+    with responses.RequestsMock() as outer:
+        outer.get("https://example.com/thing", json={"outer": True})
+        outer.get("https://eu1.api.matillion.com/other", json={"outer": "same host"})
+        with FakeMaia() as fake:
+            assert requests.get("https://example.com/thing").json() == {"outer": True}
+            # Same host, outside the base path: not the fake's either.
+            assert requests.get("https://eu1.api.matillion.com/other").json() == {
+                "outer": "same host"
+            }
+            assert requests.get(fake.base_url + "/v1/x", headers=AUTH).status_code == 404
+        assert fake.calls[0].path == "/dpc/v1/x"
+
+
+def test_base_url_prefix_is_matched_on_a_path_boundary() -> None:
+    with responses.RequestsMock() as outer:
+        outer.get("https://eu1.api.matillion.com/dpcx/v1", json={"outer": True})
+        with FakeMaia() as fake:
+            assert requests.get("https://eu1.api.matillion.com/dpcx/v1").json() == {"outer": True}
+            response = requests.get("https://EU1.api.matillion.com/dpc?x=1", headers=AUTH)
+            assert response.status_code == 404
+    assert [call.path for call in fake.calls] == ["/dpc"]
+
+
+def test_clock_is_registered_only_while_active() -> None:
+    clock = VirtualClock()
+    fake = FakeMaia(clock=clock)
+    assert clock_for_url(fake.base_url) is None
+    with fake:
+        assert fake.active
+        assert clock_for_url(fake.base_url) is clock
+        assert clock_for_url(fake.base_url + "/") is clock
+    assert not fake.active
+    assert clock_for_url(fake.base_url) is None
+
+
+def test_patch_is_undone_and_the_fake_can_be_reused() -> None:
+    original = requests.adapters.HTTPAdapter.send
+    fake = FakeMaia()
+    eid = fake.add_execution("p", ["RUNNING", "SUCCESS"])
+    with fake:
+        assert requests.adapters.HTTPAdapter.send is not original
+        requests.get(fake.status_url("p", eid), headers=AUTH)
+    assert requests.adapters.HTTPAdapter.send is original
+    fake.start()
+    try:
+        assert requests.get(fake.status_url("p", eid), headers=AUTH).json()["status"] == "SUCCESS"
+    finally:
+        fake.stop()
+    fake.stop()  # a second stop is a no-op
+    assert requests.adapters.HTTPAdapter.send is original
+
+
+def test_entering_an_active_fake_twice_is_an_error() -> None:
+    with FakeMaia() as fake, pytest.raises(MaiaError, match="already active"):
+        fake.start()
+
+
+def test_two_fakes_on_different_base_urls() -> None:
+    with FakeMaia() as eu, FakeMaia("https://us1.api.matillion.com/dpc") as us:
+        eu_id = eu.add_execution("p", "SUCCESS")
+        us_id = us.add_execution("p", "FAILED")
+        assert requests.get(eu.status_url("p", eu_id), headers=AUTH).json()["status"] == "SUCCESS"
+        assert requests.get(us.status_url("p", us_id), headers=AUTH).json()["status"] == "FAILED"
+        assert clock_for_url(us.base_url) is us.clock
+    assert (len(eu.calls), len(us.calls)) == (1, 1)
+
+
+def test_request_body_and_query_do_not_break_routing() -> None:
+    with FakeMaia() as fake:
+        eid = fake.add_execution("p", "SUCCESS")
+        response = requests.get(fake.status_url("p", eid) + "?verbose=1", headers=AUTH)
+        assert response.json() == {"status": "SUCCESS"}
+        posted = requests.post(fake.status_url("p", eid), json={"a": 1}, headers=AUTH)
+        assert posted.status_code == 405
+
+
+def test_importing_the_package_and_fake_stays_light() -> None:
+    code = (
+        "import sys, pytest_maia, pytest_maia.plugin\n"
+        "assert 'responses' not in sys.modules, 'pytest_maia imported responses'\n"
+        "import pytest_maia.fake, pytest_maia.fake.fixtures\n"
+        "heavy = {'responses', 'wsgiref.simple_server', 'socketserver'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "pytest_maia.fake.FakeMaia().add_execution('p', 'SUCCESS')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
