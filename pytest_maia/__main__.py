@@ -1,0 +1,7 @@
+"""``python -m pytest_maia``: the ``maia-status`` command line."""
+
+import sys
+
+from pytest_maia.cli import main
+
+sys.exit(main())

@@ -1,0 +1,264 @@
+"""``maia-status``: check, wait for and start pipeline executions from a CI shell step.
+
+Exit codes: 0 success, 1 a terminal status that is not success, 2 usage or
+configuration error, 3 timeout, 4 API error (HTTP error, bad response, unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pytest_maia.errors import (
+    MaiaApiError,
+    MaiaConfigError,
+    MaiaError,
+    MaiaTimeoutError,
+    MaiaValidationError,
+)
+from pytest_maia.models import ExecutionStatus, WaitResult
+
+if TYPE_CHECKING:
+    from pytest_maia.client import MaiaClient
+
+__all__ = ["EXIT_API_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3
+EXIT_API_ERROR = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors exit 2 as well
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for machines")
+    common.add_argument("--base-url", help="API base URL (env MAIA_BASE_URL)")
+    common.add_argument("--region", help="eu1, us1 or au1 (env MAIA_REGION; default eu1)")
+    common.add_argument("--token-url", help="OAuth token endpoint (for a fake server)")
+    parser = _Parser(
+        prog="maia-status",
+        description="Check and wait for Maia pipeline executions. Credentials come from "
+        "the environment: MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET.",
+        epilog="exit codes: 0 success, 1 terminal status that is not success, 2 usage or "
+        "configuration error, 3 timeout, 4 API error",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    get = sub.add_parser("get", parents=[common], help="print an execution's status")
+    get.add_argument("project")
+    get.add_argument("execution")
+    wait = sub.add_parser("wait", parents=[common], help="wait for a terminal status")
+    wait.add_argument("project")
+    wait.add_argument("execution")
+    _wait_options(wait)
+    run = sub.add_parser("run", parents=[common], help="execute a published pipeline")
+    run.add_argument("pipeline")
+    run.add_argument("--environment", required=True, help="environment name")
+    run.add_argument("--project", default=None, help="project id (env MAIA_PROJECT_ID)")
+    run.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="scalar variable"
+    )
+    run.add_argument("--tag", default=None, help="execution tag")
+    run.add_argument("--wait", action="store_true", help="wait for the run to finish")
+    _wait_options(run)
+    serve = sub.add_parser("fake-server", help="serve the fake Maia API on loopback")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--script", help="JSON file of executions and pipelines to script")
+    serve.add_argument("--token", default=None, help="accept only this bearer token")
+    serve.add_argument(
+        "--clock",
+        choices=("real", "virtual"),
+        default="real",
+        help="'every' steps in real seconds (default) or on a virtual clock",
+    )
+    serve.add_argument("--json", action="store_true", help="print the URLs as JSON")
+    return parser
+
+
+def _wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=None, help="seconds (default 1800)")
+    parser.add_argument("--interval", type=float, default=5.0, help="first poll interval")
+    parser.add_argument("--max-interval", type=float, default=30.0, help="longest interval")
+
+
+def _client(args: argparse.Namespace) -> MaiaClient:
+    from pytest_maia.client import MaiaClient
+
+    env = dict(os.environ)
+    if args.base_url:
+        env["MAIA_BASE_URL"] = args.base_url
+    if args.region:
+        env["MAIA_REGION"] = args.region
+    kwargs: dict[str, Any] = {}
+    if args.token_url:
+        kwargs["token_url"] = args.token_url
+    return MaiaClient.from_env(env, **kwargs)
+
+
+def _timeout(args: argparse.Namespace) -> float:
+    if args.timeout is not None:
+        return float(args.timeout)
+    raw = os.environ.get("MAIA_TIMEOUT")
+    try:
+        return float(raw) if raw else 1800.0
+    except ValueError:
+        raise MaiaConfigError(f"MAIA_TIMEOUT must be a number of seconds, got {raw!r}") from None
+
+
+def _exit_for(status: ExecutionStatus) -> int:
+    return EXIT_FAILED if status.is_terminal and not status.is_success else EXIT_OK
+
+
+def _result_json(result: WaitResult) -> dict[str, Any]:
+    return {
+        "execution_id": result.execution_id,
+        "status": result.status.value,
+        "elapsed": round(result.elapsed, 3),
+        "polls": result.polls,
+        "history": [[round(t, 3), s.value] for t, s in result.history],
+    }
+
+
+class _Progress:
+    """A live progress line on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.shown = False
+
+    def __call__(self, result: WaitResult) -> None:
+        if not self.enabled:
+            return
+        minutes, seconds = divmod(int(result.elapsed), 60)
+        self.stream.write(
+            f"\r{result.execution_id}: {result.status.value} {minutes}m{seconds:02d}s "
+            f"({result.polls} polls)\x1b[K"
+        )
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Namespace) -> WaitResult:
+    progress = _Progress(sys.stderr, enabled=not args.json)
+    try:
+        return client.wait_for(
+            project,
+            execution,
+            timeout=_timeout(args),
+            interval=args.interval,
+            max_interval=args.max_interval,
+            on_poll=progress,
+        )
+    finally:
+        progress.done()
+
+
+def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:
+    print(json.dumps(data) if args.json else human, flush=True)
+
+
+def _cmd_get(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        status = client.get_status(args.project, args.execution)
+    _print(args, status.value, {"execution_id": args.execution, "status": status.value})
+    return _exit_for(status)
+
+
+def _cmd_wait(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        result = _wait(client, args.project, args.execution, args)
+    human = f"{result.execution_id}: {result.status.value} after {result.elapsed:.1f}s"
+    _print(args, f"{human} ({result.polls} polls)", _result_json(result))
+    return _exit_for(result.status)
+
+
+def _variables(pairs: Sequence[str]) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise MaiaValidationError(f"--var takes NAME=VALUE, got {pair!r}")
+        variables[name] = value
+    return variables
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    project = args.project or os.environ.get("MAIA_PROJECT_ID")
+    if not project:
+        raise MaiaConfigError("no project: pass --project or set MAIA_PROJECT_ID")
+    with _client(args) as client:
+        execution_id = client.execute_pipeline(
+            project,
+            args.pipeline,
+            args.environment,
+            scalar_variables=_variables(args.var) or None,
+            execution_tag=args.tag,
+        )
+        if not args.wait:
+            _print(args, execution_id, {"execution_id": execution_id, "status": "RUNNING"})
+            return EXIT_OK
+        result = _wait(client, project, execution_id, args)
+    human = f"{execution_id}: {result.status.value} after {result.elapsed:.1f}s"
+    _print(args, f"{human} ({result.polls} polls)", _result_json(result))
+    return _exit_for(result.status)
+
+
+def _error_json(exc: BaseException) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, MaiaApiError):
+        data["status_code"] = exc.status_code
+        data["problem"] = exc.problem.to_json() if exc.problem else None
+    if isinstance(exc, MaiaTimeoutError):
+        data["result"] = _result_json(exc.result)
+    return {"error": data}
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "get": _cmd_get,
+    "wait": _cmd_wait,
+    "run": _cmd_run,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    error: MaiaError
+    if args.command == "fake-server":
+        from pytest_maia.cli_server import serve_forever
+
+        return serve_forever(args)
+    try:
+        return _COMMANDS[args.command](args)
+    except (MaiaValidationError, MaiaConfigError) as exc:
+        code, error = EXIT_USAGE, exc
+    except MaiaTimeoutError as exc:
+        code, error = EXIT_TIMEOUT, exc
+    except MaiaError as exc:
+        code, error = EXIT_API_ERROR, exc
+    if args.json:
+        print(json.dumps(_error_json(error)), flush=True)
+    else:
+        print(f"maia-status: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
