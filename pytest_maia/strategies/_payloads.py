@@ -1,10 +1,4 @@
-"""Hypothesis strategies for property-testing code that talks to the Maia API.
-
-Every strategy takes keyword-only options, raises ``hypothesis.errors.InvalidArgument``
-at once for bad ones, and shrinks towards the simplest case (``RUNNING`` or
-``SUCCESS``, the shortest lifecycle, an empty problem body). Importing this module
-imports Hypothesis; ``import pytest_maia`` does not.
-"""
+"""Strategies for response bodies: status payloads, invalid ones, problems, errors."""
 
 from __future__ import annotations
 
@@ -13,46 +7,25 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
-
-__all__ = [
-    "DOCUMENTED_ERROR_CODES",
-    "INVALID_REASONS",
-    "TRANSIENT_ERROR_CODES",
-    "ErrorResponse",
-    "InvalidPayload",
-    "InvalidReason",
-    "error_responses",
-    "execution_ids",
-    "invalid_status_payloads",
-    "problem_details",
-    "project_ids",
-    "status_payloads",
-    "status_sequences",
-    "statuses",
-]
-
-#: The error codes the spec documents for the status endpoint, plus 429 (rate limit).
-DOCUMENTED_ERROR_CODES: tuple[int, ...] = (400, 401, 403, 404, 429, 500, 504)
-#: Errors a waiter should ride out; 0 is a dropped connection (no response at all).
-TRANSIENT_ERROR_CODES: tuple[int, ...] = (429, 500, 502, 503, 504, 0)
-
-InvalidReason = Literal[
-    "not-object", "missing-status", "status-not-string", "unknown-status", "not-json"
-]
-#: Every kind of invalid 200 body, simplest first (see :class:`InvalidPayload`).
-INVALID_REASONS: tuple[InvalidReason, ...] = get_args(InvalidReason)
-
-_INT32 = (-(2**31), 2**31 - 1)
-_KNOWN = tuple(ExecutionStatus)  # spec order: RUNNING first, SUCCESS first of the terminal
-_EXTRA_KEYS = ("pipelineExecutionId", "message", "startedAt", "finishedAt", "trigger")
-_NOVEL_STATUSES = ("PAUSED", "QUEUED", "PENDING", "TIMED_OUT", "running", "Success")
+from pytest_maia.models import ExecutionStatus
+from pytest_maia.strategies._common import (
+    _EXTRA_KEYS,
+    _INT32,
+    _KNOWN,
+    _NOVEL_STATUSES,
+    DOCUMENTED_ERROR_CODES,
+    INVALID_REASONS,
+    InvalidReason,
+    _bool_option,
+    _known_status,
+)
+from pytest_maia.strategies._lifecycles import statuses
 
 
 @dataclass(frozen=True)
@@ -88,45 +61,6 @@ class ErrorResponse(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes
-
-
-def _bool_option(name: str, value: object, *, optional: bool = True) -> None:
-    if not isinstance(value, bool) and not (optional and value is None):
-        allowed = "None, True or False" if optional else "True or False"
-        raise InvalidArgument(f"{name} must be {allowed}, got {value!r}")
-
-
-def _known_status(name: str, value: object) -> ExecutionStatus:
-    if not isinstance(value, str):
-        raise InvalidArgument(f"{name} must be an ExecutionStatus, got {value!r}")
-    status = ExecutionStatus(value)
-    if not status.is_known:
-        raise InvalidArgument(f"{name}={value!r} is not one of the spec's statuses")
-    return status
-
-
-def statuses(
-    *, terminal: bool | None = None, success: bool | None = None
-) -> SearchStrategy[ExecutionStatus]:
-    """The spec's eight statuses, optionally only terminal (or not) and success (or not).
-
-    Shrinks to ``RUNNING`` when non-terminal statuses are allowed, else to
-    ``SUCCESS`` (or ``FAILED`` with ``success=False``).
-    """
-    _bool_option("terminal", terminal)
-    _bool_option("success", success)
-    chosen = [
-        s
-        for s in _KNOWN
-        if (terminal is None or s.is_terminal == terminal)
-        and (success is None or s.is_success == success)
-    ]
-    if not chosen:
-        raise InvalidArgument(
-            f"no status is terminal={terminal!r} and success={success!r} "
-            "(SUCCESS is the only success, and it is terminal)"
-        )
-    return st.sampled_from(chosen)
 
 
 @functools.cache
@@ -311,100 +245,3 @@ def error_responses(*, codes: Iterable[int] | None = None) -> SearchStrategy[Err
     if not chosen:
         raise InvalidArgument("codes must not be empty")
     return st.one_of([_error_response(code, problem_details(status=code)) for code in chosen])
-
-
-@functools.cache
-def _error_parts() -> SearchStrategy[tuple[int, str | None, float | None]]:
-    # The same draws for every code, so shrinking prefers 429 (first) to a drop (last).
-    return st.tuples(
-        st.sampled_from(TRANSIENT_ERROR_CODES),
-        st.none() | st.text(max_size=20),
-        st.none() | st.integers(0, 5).map(float),
-    )
-
-
-@st.composite
-def _error_steps(draw: st.DrawFn) -> ErrorStep:
-    code, detail, retry_after = draw(_error_parts())
-    if code == 0:  # a dropped connection carries nothing
-        return ErrorStep(0)
-    return ErrorStep(code, detail, retry_after if code in (429, 503) else None)
-
-
-def _lifecycle(last: ExecutionStatus, steps: list[Step]) -> list[Step]:
-    # One list of steps, made realistic here so that shrinking works on it alone:
-    # CANCELLING only before CANCELLED (and then to the end), at most 2 errors in a row.
-    out: list[Step] = []
-    cancelling = False
-    errors = 0
-    for step in steps:
-        errors = errors + 1 if isinstance(step, ErrorStep) else 0
-        if errors > 2:
-            continue
-        if step is ExecutionStatus.CANCELLING:
-            cancelling = last is ExecutionStatus.CANCELLED
-            step = step if cancelling else ExecutionStatus.RUNNING
-        elif cancelling and not isinstance(step, ErrorStep):
-            step = ExecutionStatus.CANCELLING
-        out.append(step)
-    return [*out, last]
-
-
-def status_sequences(
-    *,
-    final: ExecutionStatus | str | None = None,
-    max_polls: int = 10,
-    errors: bool = True,
-    unknown: bool = True,
-) -> SearchStrategy[list[Step]]:
-    """Realistic lifecycles, one step per poll, ready for ``FakeMaia.add_execution``.
-
-    ``RUNNING`` (and, with ``unknown``, ``UNKNOWN``) steps come first; ``CANCELLING``
-    only before ``CANCELLED``; the last step is terminal (``final`` if given). With
-    ``errors``, transient :class:`ErrorStep` s (at most two in a row) may precede any
-    status but never end the sequence. At most ``max_polls`` steps in all.
-    Shrinks to ``[SUCCESS]`` (or ``[final]``).
-    """
-    _bool_option("errors", errors, optional=False)
-    _bool_option("unknown", unknown, optional=False)
-    if isinstance(max_polls, bool) or not isinstance(max_polls, int) or max_polls < 1:
-        raise InvalidArgument(f"max_polls must be an int >= 1, got {max_polls!r}")
-    if final is None:
-        finals = statuses(terminal=True)
-    else:
-        status = _known_status("final", final)
-        if not status.is_terminal:
-            raise InvalidArgument(f"final={status.value!r} is not a terminal status")
-        finals = st.just(status)
-    may_cancel = final is None or ExecutionStatus(final) is ExecutionStatus.CANCELLED
-    kinds: list[SearchStrategy[Step]] = [st.just(ExecutionStatus.RUNNING)]
-    if unknown:
-        kinds.append(st.just(ExecutionStatus.UNKNOWN))
-    if may_cancel:
-        kinds.append(st.just(ExecutionStatus.CANCELLING))
-    if errors:
-        kinds.append(_error_steps())
-    steps = st.lists(st.one_of(kinds), max_size=max_polls - 1)
-
-    @st.composite
-    def lifecycles(draw: st.DrawFn) -> list[Step]:
-        return _lifecycle(draw(finals), draw(steps))
-
-    return lifecycles()
-
-
-def execution_ids() -> SearchStrategy[str]:
-    """Pipeline execution ids: UUIDs in their canonical 36-character form."""
-    return st.uuids().map(str)
-
-
-def _segment_ok(text: str) -> bool:
-    return bool(text.strip()) and text not in (".", "..")
-
-
-def project_ids() -> SearchStrategy[str]:
-    """Project ids that are one safe path segment: non-empty, not blank, no ``/`` or
-    ``\\``, not ``.`` or ``..``, no control characters. Shrinks to ``"0"``."""
-    chars = st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="/\\")
-    text = st.text(alphabet=chars, min_size=1, max_size=40).filter(_segment_ok)
-    return text | st.uuids().map(str)
