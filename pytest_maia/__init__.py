@@ -30,7 +30,13 @@ from pytest_maia.errors import (
     ServerError,
     UnauthorizedError,
 )
-from pytest_maia.models import ErrorStep, ExecutionStatus, ProblemDetail, WaitResult
+from pytest_maia.models import (
+    ErrorStep,
+    ExecutionDetails,
+    ExecutionStatus,
+    ProblemDetail,
+    WaitResult,
+)
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -43,6 +49,7 @@ __all__ = [
     "Clock",
     "ConflictError",
     "ErrorStep",
+    "ExecutionDetails",
     "ExecutionStatus",
     "FakeMaia",
     "ForbiddenError",

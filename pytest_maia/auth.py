@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 import requests
 
 from pytest_maia.config import Secret
-from pytest_maia.errors import MaiaConnectionError, MaiaResponseError, error_for_status
-from pytest_maia.models import ProblemDetail
+from pytest_maia.endpoints import AUDIENCE, TOKEN_URL, api_error
+from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
 
 if TYPE_CHECKING:
     from pytest_maia.clock import Clock
@@ -29,8 +29,6 @@ __all__ = [
     "TokenProvider",
 ]
 
-TOKEN_URL = "https://id.core.matillion.com/oauth/dpc/token"
-AUDIENCE = "https://api.matillion.com"
 DEFAULT_EXPIRES_IN = 1800.0
 # Refresh this long before expiry, so a token never dies mid-request.
 REFRESH_MARGIN = 60.0
@@ -145,15 +143,13 @@ class ClientCredentials:
             ) from None
         self.fetches += 1
         if response.status_code >= 400:
-            try:
-                problem = ProblemDetail.from_json(json.loads(response.content))
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                problem = None
-            raise error_for_status(response.status_code)(
+            # An OAuth error body ({"error", "error_description"}) names no secret.
+            raise api_error(
                 response.status_code,
-                problem,
-                method="POST",
-                path=self.token_url,
+                response.content,
+                response.headers,
+                "POST",
+                self.token_url,
                 note="token endpoint: check MAIA_CLIENT_ID and MAIA_CLIENT_SECRET",
             )
         token, expires_in = _read_token_response(response)

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
-from pytest_maia import waiting
+from pytest_maia import endpoints, waiting
 from pytest_maia.auth import TOKEN_URL, BearerAuth, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
 from pytest_maia.config import Secret, resolve_settings
+from pytest_maia.endpoints import parse_retry_after
 from pytest_maia.errors import (
     MaiaApiError,
     MaiaConfigError,
     MaiaConnectionError,
     MaiaResponseError,
     MaiaValidationError,
-    error_for_status,
 )
-from pytest_maia.models import ExecutionStatus, ProblemDetail, WaitResult
+from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
     check_execution_id,
-    check_project_id,
     is_loopback_host,
 )
 
@@ -43,46 +40,6 @@ T = TypeVar("T")
 USER_AGENT = "pytest-maia/0.1"
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-# Longest Retry-After we obey; a larger value is a server bug, not advice.
-RETRY_AFTER_CAP = 300.0
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        import datetime as _dt
-
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=_dt.timezone.utc)
-        seconds = (when - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
-
-
-def _body_json(response: requests.Response) -> object:
-    """The decoded JSON body, or a marker string saying why there is none."""
-    if not response.content:
-        raise MaiaResponseError("the body is empty", status_code=response.status_code)
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = response.headers.get("Content-Type", "no Content-Type")
-        raise MaiaResponseError(
-            f"the body is not JSON ({kind}, {len(response.content)} bytes)",
-            status_code=response.status_code,
-        ) from None
 
 
 class MaiaClient:
@@ -212,13 +169,19 @@ class MaiaClient:
                     f"{method} {path} failed: {type(exc).__name__} (connection dropped, "
                     "refused or timed out)"
                 ) from None
+            except UnicodeError:  # e.g. requests decoding a Location header that is not UTF-8
+                raise MaiaResponseError(
+                    f"{method} {path}: the answer's headers could not be decoded"
+                ) from None
             log.debug("%s %s -> HTTP %s", method, path, response.status_code)
             if response.status_code == 401 and refresh and self._provider.invalidate():
                 log.debug("401 on %s; refreshing the access token once", path)
                 continue
             break
         if response.status_code >= 400:
-            raise self._api_error(response, method, path)
+            raise endpoints.api_error(
+                response.status_code, response.content, response.headers, method, path
+            )
         if not 200 <= response.status_code < 300:
             raise MaiaResponseError(
                 f"{method} {path} answered HTTP {response.status_code}, which the API "
@@ -227,34 +190,21 @@ class MaiaClient:
             )
         return response
 
-    @staticmethod
-    def _api_error(response: requests.Response, method: str, path: str) -> MaiaApiError:
-        note = None
-        try:
-            problem = ProblemDetail.from_json(json.loads(response.content))
-            if problem is None:
-                note = "the body is JSON but not a ProblemDetail object"
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            problem = None
-            kind = response.headers.get("Content-Type", "no Content-Type")
-            note = f"the body is not a ProblemDetail: {kind}, {len(response.content)} bytes"
-        return error_for_status(response.status_code)(
-            response.status_code,
-            problem,
-            method=method,
-            path=path,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            note=note,
-        )
+    def _retrying(self, call: Callable[[], T], *, idempotent: bool = True) -> T:
+        """Run ``call``, retrying transient failures with capped backoff.
 
-    def _retrying(self, call: Callable[[], T]) -> T:
-        """Run ``call``, retrying transient failures with capped backoff."""
+        With ``idempotent=False`` only 429 is retried: the server refused that request,
+        whereas after a 5xx or a lost connection it may have acted on it.
+        """
         clock = self.clock
         for attempt in range(self.max_retries + 1):
             try:
                 return call()
             except (MaiaApiError, MaiaConnectionError) as exc:
-                transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
+                if isinstance(exc, MaiaApiError):
+                    transient = exc.is_transient if idempotent else exc.status_code == 429
+                else:
+                    transient = idempotent
                 if not transient or attempt == self.max_retries:
                     raise
                 delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
@@ -264,40 +214,23 @@ class MaiaClient:
                 clock.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _json(self, method: str, path: str, body: object = None) -> tuple[object, int]:
+        """One request's decoded JSON body and HTTP status; MaiaResponseError if not JSON."""
+        response = self._request(method, path, body)
+        try:
+            content_type = response.headers.get("Content-Type")
+            decoded = endpoints.decode_json(response.content, response.status_code, content_type)
+        except MaiaResponseError as exc:
+            raise MaiaResponseError(
+                f"{method} {path}: {exc}", status_code=exc.status_code
+            ) from None
+        return decoded, response.status_code
+
     # -- the API ------------------------------------------------------------------
 
-    def _status_path(self, project_id: str, execution_id: str) -> str:
-        project = check_project_id(project_id)
-        execution = check_execution_id(execution_id)
-        return f"/v1/projects/{project}/pipeline-executions/{execution}/status"
-
     def _fetch_status(self, path: str) -> ExecutionStatus:
-        response = self._request("GET", path)
-        try:
-            body = _body_json(response)
-        except MaiaResponseError as exc:
-            raise MaiaResponseError(f"GET {path}: {exc}", status_code=exc.status_code) from None
-        if not isinstance(body, dict):
-            raise MaiaResponseError(
-                f"GET {path}: expected a JSON object with 'status', got {type(body).__name__}",
-                status_code=response.status_code,
-            )
-        if "status" not in body:
-            keys = ", ".join(sorted(map(str, body))[:10]) or "none"
-            raise MaiaResponseError(
-                f"GET {path}: the JSON object has no 'status' (keys: {keys})",
-                status_code=response.status_code,
-            )
-        raw = body["status"]
-        if not isinstance(raw, str) or not raw.strip():
-            raise MaiaResponseError(
-                f"GET {path}: 'status' must be a non-empty string, got {raw!r:.80}",
-                status_code=response.status_code,
-            )
-        status = ExecutionStatus(raw)
-        if not status.is_known:
-            log.warning("execution status %r is not in the spec; treated like UNKNOWN", raw)
-        return status
+        body, code = self._json("GET", path)
+        return endpoints.parse_status(body, f"GET {path}", code)
 
     def get_status(self, project_id: str, execution_id: str) -> ExecutionStatus:
         """The current status of a pipeline execution.
@@ -305,7 +238,7 @@ class MaiaClient:
         A status string the spec does not list comes back as a non-canonical
         ``ExecutionStatus`` holding it verbatim (``is_known`` False).
         """
-        path = self._status_path(project_id, execution_id)
+        path = endpoints.status_path(project_id, execution_id)
         return self._retrying(lambda: self._fetch_status(path))
 
     def wait_for(
@@ -325,7 +258,7 @@ class MaiaClient:
         failures are ridden out within ``timeout``; other errors raise at once with
         ``wait_result`` attached. Raises :class:`MaiaTimeoutError` when time runs out.
         """
-        path = self._status_path(project_id, execution_id)
+        path = endpoints.status_path(project_id, execution_id)
         policy = waiting.WaitPolicy.checked(
             timeout=timeout,
             interval=interval,
@@ -339,6 +272,70 @@ class MaiaClient:
             clock=self.clock,
             on_poll=on_poll,
         )
+
+    def execute_pipeline(
+        self,
+        project_id: str,
+        pipeline_name: str,
+        environment_name: str,
+        *,
+        scalar_variables: Mapping[str, str] | None = None,
+        grid_variables: Mapping[str, Sequence[Sequence[str]]] | None = None,
+        agent_id: str | None = None,
+        execution_tag: str | None = None,
+        version_name: str | None = None,
+    ) -> str:
+        """Start a published pipeline and return the new execution's id (a UUID).
+
+        Arguments are checked before anything is sent (:class:`MaiaValidationError`
+        names the field). Starting a run is not idempotent, so only 429 is retried
+        (the API refused the request); a 5xx or a lost connection raises at once,
+        because the run may have started: look before you start it again. 409
+        (:class:`ConflictError`): the ``execution_tag`` is already running in that
+        environment; 410 (:class:`GoneError`): the pipeline is disabled.
+        """
+        path = endpoints.executions_path(project_id)
+        body = endpoints.execute_body(
+            pipeline_name,
+            environment_name,
+            scalar_variables=scalar_variables,
+            grid_variables=grid_variables,
+            agent_id=agent_id,
+            execution_tag=execution_tag,
+            version_name=version_name,
+        )
+        # Fetching a token has no side effect: get it (with retries) before the POST.
+        self._retrying(self._provider.token)
+
+        def start() -> str:
+            answer, code = self._json("POST", path, body)
+            return endpoints.parse_execution_id(answer, f"POST {path}", code)
+
+        return self._retrying(start, idempotent=False)
+
+    def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
+        """The details of a pipeline execution: status, timestamps, message, and more.
+
+        Accepts the flat body and one with ``status``/``message`` nested in
+        ``result``; transient failures are retried like :meth:`get_status`.
+        """
+        path = endpoints.execution_path(project_id, execution_id)
+
+        def fetch() -> ExecutionDetails:
+            answer, code = self._json("GET", path)
+            return endpoints.parse_details(answer, f"GET {path}", code)
+
+        return self._retrying(fetch)
+
+    def cancel_execution(self, project_id: str, execution_id: str, *, force: bool = False) -> None:
+        """Ask the API to cancel an execution (``force=True``: a hard cancel).
+
+        The execution moves through CANCELLING to CANCELLED; poll it to see the end.
+        Idempotent, so transient failures are retried like :meth:`get_status`.
+        """
+        path = endpoints.execution_path(project_id, execution_id)
+        body = endpoints.cancel_body(force)
+        self._retrying(lambda: self._request("PATCH", path, body))
 
 
 _SYSTEM_CLOCK = SystemClock()

@@ -6,8 +6,10 @@ plugin) builds on these.
 
 from __future__ import annotations
 
+import datetime as _dt
 import enum
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,10 +17,12 @@ from typing import Any
 __all__ = [
     "TERMINAL_STATUSES",
     "ErrorStep",
+    "ExecutionDetails",
     "ExecutionStatus",
     "ProblemDetail",
     "Step",
     "WaitResult",
+    "parse_timestamp",
 ]
 
 
@@ -216,3 +220,100 @@ class WaitResult:
         if self.errors:
             lines.append(f"last error: {self.errors[-1]}")
         return "\n".join(lines)
+
+
+# ISO 8601 date-time as APIs send it: 'Z' or an offset, any number of fraction digits.
+_TIMESTAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?\Z"
+)
+
+
+def parse_timestamp(value: object) -> _dt.datetime | None:
+    """An aware datetime from an ISO 8601 string ('Z' accepted), else None.
+
+    A time without an offset is taken as UTC; more than six fraction digits are cut.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _TIMESTAMP.match(value.strip())
+    if match is None:
+        return None
+    date, time, fraction, offset = match.groups()
+    text = f"{date}T{time}"
+    if fraction:
+        text += "." + fraction[:6].ljust(6, "0")
+    if offset is None or offset in ("Z", "z"):
+        offset = "+00:00"
+    elif ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    try:
+        return _dt.datetime.fromisoformat(text + offset)
+    except ValueError:
+        return None
+
+
+def _field(data: Mapping[str, Any], nested: Mapping[str, Any], name: str) -> object:
+    value = data.get(name)
+    return nested.get(name) if value is None else value
+
+
+@dataclass(frozen=True)
+class ExecutionDetails:
+    """One pipeline execution as the details endpoint describes it.
+
+    Build it with :meth:`from_json`, which accepts the flat shape and the shape with
+    ``status`` and ``message`` nested in a ``result`` object. Fields of the wrong type
+    are dropped (None); only ``status`` is required.
+    """
+
+    status: ExecutionStatus
+    pipeline_execution_id: str | None = None
+    pipeline_name: str | None = None
+    pipeline_type: str | None = None
+    project_id: str | None = None
+    environment_name: str | None = None
+    schedule_id: str | None = None
+    started_at: _dt.datetime | None = None
+    finished_at: _dt.datetime | None = None
+    message: str | None = None
+    trigger: str | None = None
+    user: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> ExecutionDetails | None:
+        """The details in ``data``, or None when it is not an object with a usable status."""
+        if not isinstance(data, Mapping):
+            return None
+        result = data.get("result")
+        nested: Mapping[str, Any] = result if isinstance(result, Mapping) else {}
+        raw_status = data.get("status")
+        if not isinstance(raw_status, str) or not raw_status.strip():
+            raw_status = nested.get("status")
+        if not isinstance(raw_status, str) or not raw_status.strip():
+            return None
+
+        def text(name: str) -> str | None:
+            return _text(_field(data, nested, name))
+
+        return cls(
+            status=ExecutionStatus(raw_status.strip()),
+            pipeline_execution_id=text("pipelineExecutionId"),
+            pipeline_name=text("pipelineName"),
+            pipeline_type=text("pipelineType"),
+            project_id=text("projectId"),
+            environment_name=text("environmentName"),
+            schedule_id=text("scheduleId"),
+            started_at=parse_timestamp(_field(data, nested, "startedAt")),
+            finished_at=parse_timestamp(_field(data, nested, "finishedAt")),
+            message=text("message"),
+            trigger=text("trigger"),
+            user=text("user"),
+        )
+
+    @property
+    def duration(self) -> _dt.timedelta | None:
+        """``finished_at - started_at`` when both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at

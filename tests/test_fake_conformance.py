@@ -190,7 +190,7 @@ def test_unauthorized_conforms(target: Target, headers: dict[str, str]) -> None:
         (status_rel("proj", "3fa85f64-5717-4562-b3fc-2c963f66afa"), 400),
         (status_rel("nope", str(uuid.UUID(int=1))), 404),
         (status_rel("proj", str(uuid.UUID(int=2))), 404),
-        ("/v1/projects/proj/pipeline-executions", 404),
+        ("/v1/projects/proj/pipeline-executions", 405),  # POST only: execute
         ("/v2/anything", 404),
         ("/", 404),
     ],

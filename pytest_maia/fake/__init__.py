@@ -12,7 +12,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pytest_maia.clock import Clock
+from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.fake._http import Call, Request, Response
+from pytest_maia.fake._pipelines import ExecutionRecord
+from pytest_maia.fake._token import DEFAULT_TOKEN_LIFETIME
 from pytest_maia.fake.backend import DEFAULT_BASE_URL, FakeBackend
 
 if TYPE_CHECKING:
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "Call",
+    "ExecutionRecord",
     "FakeBackend",
     "FakeMaia",
     "FakeServer",
@@ -34,10 +38,13 @@ __all__ = [
 class FakeMaia(FakeBackend):
     """The fake Maia API: script executions, inject faults, inspect the calls.
 
-    As a context manager it intercepts `requests` calls to ``base_url`` (other hosts
-    pass through) and registers its clock for that URL, so a :class:`MaiaClient`
-    waits in virtual time. :meth:`serve` runs it on a loopback HTTP server instead.
+    As a context manager it intercepts `requests` calls to ``base_url`` and to the
+    OAuth token URL (other URLs pass through) and registers its clock for that URL, so
+    a :class:`MaiaClient` waits in virtual time. :meth:`serve` runs it on a loopback
+    HTTP server instead. Tokens it issues expire after ``token_lifetime`` seconds.
     """
+
+    token_url = TOKEN_URL
 
     def __init__(
         self,
@@ -45,8 +52,9 @@ class FakeMaia(FakeBackend):
         *,
         token: str | None = None,
         clock: Clock | None = None,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
     ) -> None:
-        super().__init__(base_url, token=token, clock=clock)
+        super().__init__(base_url, token=token, clock=clock, token_lifetime=token_lifetime)
         self._adapter: InProcessAdapter | None = None
 
     def start(self) -> FakeMaia:
@@ -90,12 +98,11 @@ class FakeMaia(FakeBackend):
         return serve(self, host, port)
 
     def client(self, **kwargs: Any) -> MaiaClient:
-        """A MaiaClient wired to this fake: its base URL, a token it accepts, its clock."""
-        from pytest_maia.client import MaiaClient
+        """A MaiaClient wired to this fake: its base URL, a token it accepts, its clock.
 
-        kwargs.setdefault("token", self._client_token())
-        kwargs.setdefault("clock", self.clock)
-        return MaiaClient(self.base_url, **kwargs)
+        Pass ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
+        """
+        return client_for(self, self.base_url, self.token_url, kwargs)
 
     def status_url(self, project_id: str, execution_id: str) -> str:
         """The full URL of an execution's status endpoint on this fake."""
@@ -105,6 +112,20 @@ class FakeMaia(FakeBackend):
             f"{self.base_url}/v1/projects/{check_project_id(project_id)}"
             f"/pipeline-executions/{check_execution_id(execution_id)}/status"
         )
+
+
+def client_for(
+    backend: FakeBackend, url: str, token_url: str, kwargs: dict[str, Any]
+) -> MaiaClient:
+    """A MaiaClient for ``url`` on ``backend``'s clock: a static token it accepts,
+    unless ``kwargs`` has client credentials (then ``token_url`` serves tokens)."""
+    from pytest_maia.client import MaiaClient
+
+    if kwargs.get("client_id") is None:
+        kwargs.setdefault("token", backend._client_token())
+    kwargs.setdefault("token_url", token_url)
+    kwargs.setdefault("clock", backend.clock)
+    return MaiaClient(url, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,9 +10,13 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+
+if TYPE_CHECKING:
+    from pytest_maia.fake._pipelines import RunInfo
 
 __all__ = ["Execution", "ScriptedStep", "check_error_step", "make_error_step", "script"]
 
@@ -122,10 +126,30 @@ def check_every(every: object) -> float | None:
     return float(every)
 
 
-class Execution:
-    """A scripted execution: which step answers the next poll. Not thread-safe alone."""
+_CANCEL_STEPS = (ExecutionStatus.CANCELLING, ExecutionStatus.CANCELLED)
 
-    __slots__ = ("_last", "_served", "every", "execution_id", "project_id", "started", "steps")
+
+class Execution:
+    """A scripted execution: which step answers the next poll. Not thread-safe alone.
+
+    ``status`` is the status seen last (the first scripted one before any poll), and
+    ``finished`` the clock time it became terminal; ``info`` is what the execute
+    request said (None for :meth:`FakeBackend.add_execution` scripts).
+    """
+
+    __slots__ = (
+        "_last",
+        "_served",
+        "cancel_force",
+        "every",
+        "execution_id",
+        "finished",
+        "info",
+        "project_id",
+        "started",
+        "status",
+        "steps",
+    )
 
     def __init__(
         self,
@@ -134,23 +158,74 @@ class Execution:
         steps: tuple[ScriptedStep, ...],
         every: float | None,
         started: float,
+        info: RunInfo | None = None,
     ) -> None:
         self.project_id = project_id
         self.execution_id = execution_id
         self.steps = steps
         self.every = every
         self.started = started
+        self.info = info
         self._last = len(steps) - 1
         self._served = 0
+        first = next((step.status for step in steps if step.status is not None), None)
+        self.status: ExecutionStatus = first or ExecutionStatus.UNKNOWN
+        self.finished: float | None = None
+        # None until a cancel is requested; then whether any request forced it.
+        self.cancel_force: bool | None = None
+
+    def _index(self, now: float) -> int:
+        if self.every is None:
+            return self._served
+        return max(0, int((now - self.started) / self.every + _EPSILON))
 
     def next_step(self, now: float) -> ScriptedStep:
         """The step answering a poll at ``now``; in per-poll mode this consumes it."""
-        if self.every is None:
-            index = self._served
-            self._served += 1
+        index = self._index(now)
+        step = self.steps[index if index < self._last else self._last]
+        if self.every is not None:
+            self.current(now)
         else:
-            index = max(0, int((now - self.started) / self.every + _EPSILON))
-        return self.steps[index if index < self._last else self._last]
+            self._served += 1
+            if step.status is not None and step.status != self.status:
+                self._seen(step.status, now)
+        return step
+
+    def _seen(self, status: ExecutionStatus, when: float) -> None:
+        if status.is_terminal and not self.status.is_terminal:
+            self.finished = when
+        elif not status.is_terminal:
+            self.finished = None
+        self.status = status
+
+    def current(self, now: float) -> ExecutionStatus:
+        """The status now, without consuming a step (timed scripts follow the clock)."""
+        if self.every is None:
+            return self.status
+        steps = self.steps
+        back = min(self._index(now), self._last)
+        while back > 0 and steps[back].status is None:
+            back -= 1
+        status = steps[back].status
+        if status is not None and status != self.status:
+            # A status holds from the start of its run of steps, not from the poll.
+            first = back
+            for earlier in range(back - 1, -1, -1):
+                if steps[earlier].status not in (status, None):
+                    break
+                if steps[earlier].status is not None:
+                    first = earlier
+            self._seen(status, self.started + first * self.every)
+        return self.status
+
+    def cancel(self, force: bool) -> None:
+        """Go through CANCELLING (next poll) to CANCELLED (the poll after), per poll."""
+        if self.cancel_force is None:
+            self.steps = script(_CANCEL_STEPS)
+            self.every = None
+            self._last = len(self.steps) - 1
+            self._served = 0
+        self.cancel_force = bool(self.cancel_force) or force
 
     def __repr__(self) -> str:
         mode = "per poll" if self.every is None else f"every {self.every:g}s"

@@ -1,6 +1,6 @@
 """In-process adapter: answer `requests` calls to the fake's base URL via `responses`.
 
-Only the fake's base URL is intercepted; every other URL goes to whatever
+Only the fake's base URL and the OAuth token URL are intercepted; every other URL goes to whatever
 ``HTTPAdapter.send`` was in place when the adapter started (the network, or an outer
 `responses` mock), untouched.
 """
@@ -11,8 +11,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pytest_maia.clock import register_clock, unregister_clock
+from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaError
 from pytest_maia.fake._http import Request
+from pytest_maia.fake._token import TOKEN_PATH
 
 if TYPE_CHECKING:
     import responses
@@ -36,6 +38,8 @@ class InProcessAdapter:
             rf"{prefix}(?P<path>(?:/[^?#]*)?)(?:\?(?P<query>[^#]*))?(?:#.*)?\Z"
         )
         self._others = re.compile(rf"(?!{prefix}(?:[/?#]|\Z))")
+        # The OAuth token URL (another host) is answered by the same backend.
+        self._token = re.compile(rf"(?i:{re.escape(TOKEN_URL)})(?:\?(?P<query>[^#]*))?\Z")
         self._mock: responses.RequestsMock | None = None
 
     @property
@@ -57,6 +61,7 @@ class InProcessAdapter:
         )
         for method in _METHODS:
             mock.add_callback(method, self._pattern, self._callback, content_type=None)
+            mock.add_callback(method, self._token, self._token_callback, content_type=None)
         mock.add_passthru(self._others)
         mock.start()
         self._mock = mock
@@ -71,10 +76,19 @@ class InProcessAdapter:
         mock.stop(allow_assert=False)
         mock.reset()
 
+    def _token_callback(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        match = self._token.match(prepared.url or "")
+        query = (match["query"] or "") if match else ""
+        return self._answer(prepared, TOKEN_PATH, query)
+
     def _callback(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        url = prepared.url or ""
-        match = self._pattern.match(url)
+        match = self._pattern.match(prepared.url or "")
         path = self._backend.base_path + (match["path"] if match else "")
+        return self._answer(prepared, path, (match["query"] or "") if match else "")
+
+    def _answer(
+        self, prepared: PreparedRequest, path: str, query: str
+    ) -> tuple[int, dict[str, str], bytes]:
         body: Any = prepared.body
         if isinstance(body, str):
             body = body.encode()
@@ -87,7 +101,7 @@ class InProcessAdapter:
                 # lower_items() reads the store directly; items() goes through __getitem__.
                 dict(prepared.headers.lower_items()),
                 body,
-                (match["query"] or "") if match else "",
+                query,
             )
         )
         if response.dropped:

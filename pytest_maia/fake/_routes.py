@@ -1,6 +1,6 @@
 """The fake's routes: a path pattern and a handler per method. No I/O.
 
-A new endpoint (execute, details, cancel, the OAuth token) is one more Route here:
+Each endpoint (status, execute, details, cancel, the OAuth token) is one Route here:
 a handler gets the backend (under its lock), the request, the path match and the time.
 """
 
@@ -10,16 +10,24 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
-from pytest_maia.fake._http import JSON_HEADERS, Request, Response, problem
+from pytest_maia.fake._http import JSON_HEADERS, Request, Response
+from pytest_maia.fake._pipelines import UUID_PATTERN, cancel, details, execute, find_execution
+from pytest_maia.fake._token import TOKEN_PATH, issue_token
 
 if TYPE_CHECKING:
     from pytest_maia.fake.backend import FakeBackend
 
-__all__ = ["ROUTES", "STATUS_ROUTE", "UUID_PATTERN", "Handler", "Route"]
-
-UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+__all__ = [
+    "EXECUTE_ROUTE",
+    "EXECUTION_ROUTE",
+    "ROUTES",
+    "STATUS_ROUTE",
+    "TOKEN_ROUTE",
+    "UUID_PATTERN",
+    "Handler",
+    "Route",
+]
 
 Handler = Callable[["FakeBackend", Request, "re.Match[str]", float], Response]
 
@@ -31,8 +39,10 @@ class Route:
     name: str
     pattern: re.Pattern[str]
     handlers: Mapping[str, Handler]
-    # True when a GET here is a status poll of the execution named in the path.
+    # True when a GET here is a poll of the execution named in the path.
     counts_polls: bool = False
+    # True when no bearer token is needed (the token endpoint).
+    public: bool = False
 
     @property
     def allow(self) -> str:
@@ -43,40 +53,32 @@ class Route:
 def _get_status(
     backend: FakeBackend, request: Request, match: re.Match[str], now: float
 ) -> Response:
-    execution_id = match["execution_id"]
-    if not UUID_PATTERN.match(execution_id):
-        return problem(
-            400,
-            request.path,
-            f"pipelineExecutionId {unquote(execution_id)!r} is not a UUID",
-            violations=("pipelineExecutionId: must be a valid UUID",),
-        )
-    project_id = match["project_id"]
-    if "%" in project_id:
-        project_id = unquote(project_id)
-    known, execution = backend.lookup(project_id, execution_id.lower())
-    if not known:
-        return problem(404, request.path, f"Project {project_id!r} not found")
-    if execution is None:
-        return problem(
-            404,
-            request.path,
-            f"Pipeline execution {execution_id} not found in project {project_id!r}",
-        )
-    step = execution.next_step(now)
+    found = find_execution(backend, request, match)
+    if isinstance(found, Response):
+        return found
+    step = found.next_step(now)
     if step.error is not None:
         return backend.error_response(step.error, request.path)
     return Response(200, JSON_HEADERS, step.body)
 
 
+_EXECUTIONS = r"/v1/projects/(?P<project_id>[^/]+)/pipeline-executions"
+
 STATUS_ROUTE = Route(
     "status",
-    re.compile(
-        r"/v1/projects/(?P<project_id>[^/]+)/pipeline-executions/"
-        r"(?P<execution_id>[^/]+)/status\Z"
-    ),
+    re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/status\Z"),
     {"GET": _get_status},
     counts_polls=True,
 )
+EXECUTE_ROUTE = Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute})
+EXECUTION_ROUTE = Route(
+    "execution",
+    re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)\Z"),
+    {"GET": details, "PATCH": cancel},
+    counts_polls=True,
+)
+TOKEN_ROUTE = Route(
+    "token", re.compile(re.escape(TOKEN_PATH) + r"\Z"), {"POST": issue_token}, public=True
+)
 
-ROUTES: tuple[Route, ...] = (STATUS_ROUTE,)
+ROUTES: tuple[Route, ...] = (STATUS_ROUTE, EXECUTION_ROUTE, EXECUTE_ROUTE, TOKEN_ROUTE)

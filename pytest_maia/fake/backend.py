@@ -7,7 +7,6 @@ a table of (path pattern, method -> handler); a new endpoint is one more row.
 
 from __future__ import annotations
 
-import hmac
 import re
 import threading
 import uuid
@@ -30,17 +29,30 @@ from pytest_maia.fake._http import (
 )
 from pytest_maia.fake._lifecycle import (
     Execution,
+    ScriptedStep,
     check_every,
     make_error_step,
     script,
 )
-from pytest_maia.fake._routes import ROUTES, UUID_PATTERN, Route
-from pytest_maia.models import ErrorStep, Step
+from pytest_maia.fake._pipelines import ExecutionRecord, RunInfo
+from pytest_maia.fake._routes import ROUTES, TOKEN_ROUTE, UUID_PATTERN, Route
+from pytest_maia.fake._token import DEFAULT_TOKEN_LIFETIME, TOKEN_PATH, TokenIssuer
+from pytest_maia.models import ErrorStep, ExecutionStatus, Step
 from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
 
-__all__ = ["DEFAULT_BASE_URL", "Call", "FakeBackend", "Request", "Response", "Route"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "Call",
+    "ExecutionRecord",
+    "FakeBackend",
+    "Request",
+    "Response",
+    "Route",
+]
 
 DEFAULT_BASE_URL = "https://eu1.api.matillion.com/dpc"
+# What an executed pipeline does unless scripted: one step per poll.
+DEFAULT_PIPELINE_SCRIPT = script([ExecutionStatus.RUNNING, ExecutionStatus.SUCCESS])
 
 
 class FakeBackend:
@@ -57,6 +69,7 @@ class FakeBackend:
         *,
         token: str | None = None,
         clock: Clock | None = None,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
     ) -> None:
         base = check_base_url(base_url)
         parts = urlsplit(base)
@@ -74,6 +87,9 @@ class FakeBackend:
         self._polls: dict[str, int] = {}
         # Execution ids are unique across projects, like real UUIDs; id -> project.
         self._owners: dict[str, str] = {}
+        self.tokens = TokenIssuer(token_lifetime)
+        self._scripts: dict[str, tuple[tuple[ScriptedStep, ...], float | None, str | None]] = {}
+        self._disabled: set[str] = set()
 
     # -- scripting ------------------------------------------------------------
 
@@ -113,11 +129,74 @@ class FakeBackend:
                 raise MaiaValidationError(
                     f"execution {canonical} is already scripted (in project {owner!r})"
                 )
-            self._owners[canonical] = project_id
-            self._projects.setdefault(project_id, {})[canonical] = Execution(
-                project_id, canonical, steps, seconds, self.clock.now()
-            )
+            self.register(Execution(project_id, canonical, steps, seconds, self.clock.now()))
         return canonical
+
+    def script_pipeline(
+        self,
+        pipeline_name: str,
+        statuses: Step | Iterable[Step],
+        *,
+        every: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Script what executing ``pipeline_name`` does from now on (in any project).
+
+        Each execution follows ``statuses`` like :meth:`add_execution` (one step per
+        poll of its status or details, or one per ``every`` seconds from its start);
+        ``message`` is served in its details once it has finished. Unscripted
+        pipelines go RUNNING, then SUCCESS.
+        """
+        if not isinstance(pipeline_name, str) or not pipeline_name:
+            raise MaiaValidationError("pipeline_name must be a non-empty string")
+        if message is not None and not isinstance(message, str):
+            raise MaiaValidationError(f"message must be a string or None, got {message!r}")
+        steps = script(statuses)
+        seconds = check_every(every)
+        with self._lock:
+            self._scripts[pipeline_name] = (steps, seconds, message)
+
+    def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
+        """Make executing ``pipeline_name`` answer 410 Gone (``disabled=False`` undoes it)."""
+        if not isinstance(pipeline_name, str) or not pipeline_name:
+            raise MaiaValidationError("pipeline_name must be a non-empty string")
+        with self._lock:
+            (self._disabled.add if disabled else self._disabled.discard)(pipeline_name)
+
+    def add_credentials(self, client_id: str, client_secret: str) -> None:
+        """Register an OAuth client for the token endpoint.
+
+        Until one is registered, the token endpoint accepts any non-empty pair.
+        """
+        with self._lock:
+            self.tokens.add(client_id, client_secret)
+
+    # -- used by the endpoint handlers, under the lock -----------------------------
+
+    def register(self, execution: Execution) -> None:
+        """Add ``execution`` to its project (the caller holds the lock)."""
+        self._owners[execution.execution_id] = execution.project_id
+        self._projects.setdefault(execution.project_id, {})[execution.execution_id] = execution
+
+    def runs(self, project_id: str | None = None) -> list[tuple[Execution, RunInfo]]:
+        """Executions started through the API, oldest first, with what they were asked."""
+        out = []
+        for execution_id, owner in self._owners.items():
+            if project_id is None or owner == project_id:
+                execution = self._projects[owner][execution_id]
+                if execution.info is not None:
+                    out.append((execution, execution.info))
+        return out
+
+    def is_disabled(self, pipeline_name: str) -> bool:
+        """Whether executing ``pipeline_name`` answers 410."""
+        return pipeline_name in self._disabled
+
+    def pipeline_script(
+        self, pipeline_name: str
+    ) -> tuple[tuple[ScriptedStep, ...], float | None, str | None]:
+        """The steps, ``every`` and message an execution of ``pipeline_name`` follows."""
+        return self._scripts.get(pipeline_name, (DEFAULT_PIPELINE_SCRIPT, None, None))
 
     def fail_next(
         self,
@@ -142,8 +221,12 @@ class FakeBackend:
         self.fail_next(0, times=times)
 
     def reset(self) -> None:
-        """Forget executions, queued faults, calls and poll counts (the clock stays)."""
+        """Forget executions, pipeline scripts, disabled pipelines, queued faults, calls,
+        poll counts and issued tokens. The clock and registered credentials stay."""
         with self._lock:
+            self._scripts.clear()
+            self._disabled.clear()
+            self.tokens.reset()
             self._projects.clear()
             self._faults.clear()
             self._calls.clear()
@@ -158,9 +241,16 @@ class FakeBackend:
         with self._lock:
             return list(self._calls)
 
+    def executions(self, project_id: str | None = None) -> list[ExecutionRecord]:
+        """Executions started through the execute endpoint (in ``project_id``, or all),
+        oldest first: what was asked for and where each stands now."""
+        with self._lock:
+            now = self.clock.now()
+            return [ExecutionRecord.of(e, info, now) for e, info in self.runs(project_id)]
+
     def polls(self, execution_id: str) -> int:
-        """How many status requests named ``execution_id`` in its project, whatever the
-        answer (faults and 401s included), since the last reset."""
+        """How many status or details GETs named ``execution_id`` in its project,
+        whatever the answer (faults and 401s included), since the last reset."""
         canonical = check_execution_id(execution_id)
         with self._lock:
             return self._polls.get(canonical, 0)
@@ -170,8 +260,9 @@ class FakeBackend:
     def handle(self, request: Request) -> Response:
         """Answer one request and log it.
 
-        Order: queued faults, then authentication (401), then routing (404 unknown
-        path, 405 other method), then the endpoint's own checks (400, 404).
+        Order: queued faults, then authentication (401; the token endpoint needs
+        none), then routing (404 unknown path, 405 other method), then the
+        endpoint's own checks (400, 404, 409, 410).
         """
         headers = canonical_headers(request.headers)
         with self._lock:
@@ -194,7 +285,9 @@ class FakeBackend:
             self._count_poll(match)
         if self._faults:
             return self.error_response(self._faults.popleft(), path)
-        if not self._authorized(headers.get("Authorization")):
+        public = route is not None and route.public
+        bearer = headers.get("Authorization")
+        if not public and not self.tokens.authorizes(bearer, now, self._token):
             return problem(401, path, headers=(("WWW-Authenticate", "Bearer"),))
         if route is None or match is None:
             return problem(404, path, f"No API endpoint at {path}")
@@ -227,6 +320,8 @@ class FakeBackend:
         self._polls[key] = self._polls.get(key, 0) + 1
 
     def _route(self, path: str) -> tuple[Route | None, re.Match[str] | None]:
+        if path == TOKEN_PATH:  # in-process, the token URL's own path
+            return TOKEN_ROUTE, TOKEN_ROUTE.pattern.match(path)
         base = self.base_path
         if not path.startswith(base) or path[len(base) : len(base) + 1] != "/":
             return None, None
@@ -236,17 +331,6 @@ class FakeBackend:
             if match is not None:
                 return route, match
         return None, None
-
-    def _authorized(self, value: str | None) -> bool:
-        if not value:
-            return False
-        scheme, _, credential = value.strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "bearer" or not credential:
-            return False
-        if self._token is None:
-            return True
-        return hmac.compare_digest(credential.encode(), self._token.reveal().encode())
 
     def error_response(self, step: ErrorStep, path: str) -> Response:
         """The answer to an error step: a ProblemDetail, or a dropped connection."""

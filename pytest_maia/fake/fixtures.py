@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pytest_maia.clock import Clock
 from pytest_maia.fake import FakeMaia
+from pytest_maia.fake._token import DEFAULT_TOKEN_LIFETIME
 from pytest_maia.fake.backend import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
@@ -26,9 +27,10 @@ def fake_in_process(
     *,
     token: str | None = None,
     clock: Clock | None = None,
+    token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
 ) -> Iterator[FakeMaia]:
     """A fresh FakeMaia intercepting `requests` for ``base_url`` until the block ends."""
-    with FakeMaia(base_url, token=token, clock=clock) as fake:
+    with FakeMaia(base_url, token=token, clock=clock, token_lifetime=token_lifetime) as fake:
         yield fake
 
 
@@ -40,9 +42,10 @@ def fake_server(
     port: int = 0,
     token: str | None = None,
     clock: Clock | None = None,
+    token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
 ) -> Iterator[FakeServer]:
     """A loopback server for ``fake`` (a fresh FakeMaia by default); ``.fake`` is it."""
     if fake is None:
-        fake = FakeMaia(token=token, clock=clock)
+        fake = FakeMaia(token=token, clock=clock, token_lifetime=token_lifetime)
     with fake.serve(host, port) as server:
         yield server

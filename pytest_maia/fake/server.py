@@ -21,6 +21,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 from pytest_maia.clock import register_clock, unregister_clock
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake._http import Request, reason
+from pytest_maia.fake._token import TOKEN_PATH
 from pytest_maia.validation import is_loopback_host
 
 if TYPE_CHECKING:
@@ -138,13 +139,19 @@ class FakeServer:
     port: int
     fake: FakeBackend = field(repr=False)
 
-    def client(self, **kwargs: Any) -> MaiaClient:
-        """A MaiaClient pointed at this server, with a token and the clock the fake uses."""
-        from pytest_maia.client import MaiaClient
+    @property
+    def token_url(self) -> str:
+        """The fake's OAuth token endpoint on this server: ``{url}/oauth/dpc/token``."""
+        return self.url + TOKEN_PATH
 
-        kwargs.setdefault("token", self.fake._client_token())
-        kwargs.setdefault("clock", self.fake.clock)
-        return MaiaClient(self.url, **kwargs)
+    def client(self, **kwargs: Any) -> MaiaClient:
+        """A MaiaClient pointed at this server, with a token and the clock the fake uses.
+
+        Pass ``client_id=`` and ``client_secret=`` to use :attr:`token_url` instead.
+        """
+        from pytest_maia.fake import client_for
+
+        return client_for(self.fake, self.url, self.token_url, kwargs)
 
 
 @contextmanager

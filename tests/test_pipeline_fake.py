@@ -1,0 +1,594 @@
+"""FakeMaia's execute, details and cancel endpoints and its OAuth token endpoint,
+in-process and over the loopback server, raw and through MaiaClient."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from pytest_maia import (
+    ConflictError,
+    ExecutionStatus,
+    GoneError,
+    MaiaClient,
+    MaiaValidationError,
+    NotFoundError,
+    UnauthorizedError,
+    VirtualClock,
+)
+from pytest_maia.auth import AUDIENCE, TOKEN_URL
+from pytest_maia.fake import FakeMaia
+
+AUTH = {"Authorization": "Bearer any-token"}
+SECRET = "cs-SEKRIT-5e1f"
+FORM = {
+    "grant_type": "client_credentials",
+    "client_id": "ci-bot",
+    "client_secret": SECRET,
+    "audience": AUDIENCE,
+}
+
+
+@dataclass
+class Target:
+    """One adapter in front of a fake: ``base`` and ``token_url`` are where requests go."""
+
+    fake: FakeMaia
+    base: str
+    token_url: str
+
+    def send(self, method: str, rel: str, body: object = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("headers", AUTH)
+        return requests.request(method, self.base + rel, json=body, timeout=10, **kwargs)
+
+    def execute(self, project: str = "proj", **body: Any) -> str:
+        body = {"pipelineName": "load", "environmentName": "dev", **body}
+        response = self.send("POST", f"/v1/projects/{project}/pipeline-executions", body)
+        assert response.status_code == 201, response.text
+        assert response.headers["Content-Type"] == "application/json"
+        return str(response.json()["pipelineExecutionId"])
+
+    def details(self, execution: str, project: str = "proj") -> Any:
+        response = self.send("GET", f"/v1/projects/{project}/pipeline-executions/{execution}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def status(self, execution: str, project: str = "proj") -> str:
+        rel = f"/v1/projects/{project}/pipeline-executions/{execution}/status"
+        return str(self.send("GET", rel).json()["status"])
+
+    def cancel(self, execution: str, body: object = None, project: str = "proj") -> Any:
+        body = {"status": "CANCELLED", "forceUpdate": False} if body is None else body
+        return self.send("PATCH", f"/v1/projects/{project}/pipeline-executions/{execution}", body)
+
+    def client(self, **kwargs: Any) -> MaiaClient:
+        kwargs.setdefault("token_url", self.token_url)
+        kwargs.setdefault("clock", self.fake.clock)
+        if "client_id" not in kwargs:
+            kwargs.setdefault("token", "any-token")
+        return MaiaClient(self.base, **kwargs)
+
+
+@pytest.fixture(params=["in_process", "server"])
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    fake = FakeMaia(token_lifetime=600)
+    if request.param == "in_process":
+        with fake:
+            yield Target(fake, fake.base_url, fake.token_url)
+    else:
+        with fake.serve() as server:
+            yield Target(fake, server.url, server.token_url)
+
+
+# -- execute and details -------------------------------------------------------------------
+
+
+def test_default_lifecycle_is_running_then_success_one_step_per_poll(target: Target) -> None:
+    run = target.execute()
+    assert uuid.UUID(run)
+    assert target.status(run) == "RUNNING"
+    assert target.details(run)["status"] == "SUCCESS"  # a details GET is a poll too
+    assert target.status(run) == "SUCCESS"
+    assert target.fake.polls(run) == 3
+
+
+def test_details_describe_the_execution_on_the_virtual_clock(target: Target) -> None:
+    target.fake.script_pipeline("nightly", ["RUNNING", "RUNNING", "FAILED"], every=60)
+    target.fake.clock.sleep(30)
+    run = target.execute(pipelineName="nightly", environmentName="prod")
+    first = target.details(run)
+    assert first == {
+        "pipelineExecutionId": run,
+        "pipelineName": "nightly",
+        "pipelineType": "ORCHESTRATION",
+        "projectId": "proj",
+        "environmentName": "prod",
+        "status": "RUNNING",
+        "startedAt": "2026-01-01T00:00:30.000Z",
+        "trigger": "API",
+        "user": "fake-maia",
+    }
+    target.fake.clock.sleep(1000)
+    last = target.details(run)
+    assert last["status"] == "FAILED"
+    assert last["finishedAt"] == "2026-01-01T00:02:30.000Z"  # started + 2 steps of 60 s
+    assert "message" not in last
+
+
+def test_script_pipeline_message_is_served_once_finished(target: Target) -> None:
+    target.fake.script_pipeline("broken", ["RUNNING", "FAILED"], message="Table not found")
+    run = target.execute(pipelineName="broken")
+    assert "message" not in target.details(run)
+    assert target.details(run)["message"] == "Table not found"
+
+
+def test_client_reads_the_fakes_details(target: Target) -> None:
+    client = target.client()
+    target.fake.script_pipeline("etl", ["RUNNING", "SUCCESS"], every=90)
+    run = client.execute_pipeline("proj", "etl", "dev", scalar_variables={"day": "mon"})
+    result = client.wait_for("proj", run, interval=30, max_interval=30)
+    assert result.status is ExecutionStatus.SUCCESS
+    details = client.get_execution("proj", run)
+    assert (details.pipeline_name, details.environment_name, details.trigger) == (
+        "etl",
+        "dev",
+        "API",
+    )
+    assert details.duration is not None and details.duration.total_seconds() == 90
+
+
+def test_details_of_a_scripted_execution(target: Target) -> None:
+    run = target.fake.add_execution("proj", ["RUNNING", "SKIPPED"])
+    assert target.details(run)["status"] == "RUNNING"
+    body = target.details(run)
+    assert body["status"] == "SKIPPED" and body["trigger"] == "UNKNOWN"
+    assert body["finishedAt"] == "2026-01-01T00:00:00.000Z"
+    assert target.fake.executions() == []  # only executions started through the API
+
+
+def test_details_serve_scripted_error_steps(target: Target) -> None:
+    target.fake.script_pipeline("flaky", ["RUNNING", FakeMaia.error(503), "SUCCESS"])
+    client = target.client()
+    run = client.execute_pipeline("proj", "flaky", "dev")
+    assert client.get_execution("proj", run).status is ExecutionStatus.RUNNING
+    assert client.get_execution("proj", run).status is ExecutionStatus.SUCCESS  # 503 retried
+    assert [c.status_code for c in target.fake.calls][-3:] == [200, 503, 200]
+
+
+@pytest.mark.parametrize(
+    ("rel", "code"),
+    [
+        ("/v1/projects/proj/pipeline-executions/not-a-uuid", 400),
+        (f"/v1/projects/nope/pipeline-executions/{uuid.UUID(int=1)}", 404),
+        (f"/v1/projects/proj/pipeline-executions/{uuid.UUID(int=2)}", 404),
+    ],
+)
+def test_details_and_cancel_of_unknown_executions(target: Target, rel: str, code: int) -> None:
+    target.execute()
+    for method, body in (("GET", None), ("PATCH", {"status": "CANCELLED"})):
+        response = target.send(method, rel, body)
+        assert response.status_code == code
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["status"] == code
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_other_methods_on_an_execution_get_405(target: Target, method: str) -> None:
+    run = target.execute()
+    response = target.send(method, f"/v1/projects/proj/pipeline-executions/{run}", {})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, PATCH"
+
+
+def test_executions_record_what_was_asked(target: Target) -> None:
+    grid = {"tables": [["a", "b"], ["c", "d"]]}
+    first = target.execute(
+        "p1",
+        scalarVariables={"day": "mon"},
+        gridVariables=grid,
+        agentId="agent-1",
+        executionTag="t1",
+        versionName="v2",
+    )
+    second = target.execute("p2", pipelineName="other")
+    records = target.fake.executions()
+    assert [r.execution_id for r in records] == [first, second]
+    one = records[0]
+    assert (one.project_id, one.pipeline_name, one.environment_name) == ("p1", "load", "dev")
+    assert one.scalar_variables == {"day": "mon"} and one.grid_variables == grid
+    assert (one.agent_id, one.execution_tag, one.version_name) == ("agent-1", "t1", "v2")
+    assert one.status is ExecutionStatus.RUNNING and one.finished_at is None
+    assert one.cancel_force is None and one.started_at == 0.0
+    assert [r.execution_id for r in target.fake.executions("p2")] == [second]
+    assert target.fake.executions("nope") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "violation"),
+    [
+        ({"environmentName": "dev"}, "pipelineName: must not be null"),
+        ({"pipelineName": "", "environmentName": "dev"}, "pipelineName: must not be empty"),
+        ({"pipelineName": 5, "environmentName": "dev"}, "pipelineName: must be a string"),
+        ({"pipelineName": "p"}, "environmentName: must not be null"),
+        ({"pipelineName": "p", "environmentName": "e" * 256}, "environmentName: size"),
+        (
+            {"pipelineName": "p", "environmentName": "e", "scalarVariables": {"a": 1}},
+            "scalarVariables",
+        ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "scalarVariables": ["a"]},
+            "scalarVariables",
+        ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "gridVariables": {"g": ["a"]}},
+            "gridVariables",
+        ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "gridVariables": {"g": [[1]]}},
+            "gridVariables",
+        ),
+        ({"pipelineName": "p", "environmentName": "e", "agentId": 3}, "agentId"),
+        ({"pipelineName": "p", "environmentName": "e", "executionTag": []}, "executionTag"),
+        ({"pipelineName": "p", "environmentName": "e", "versionName": 1.5}, "versionName"),
+        (["p", "e"], "body: must be a JSON object"),
+    ],
+)
+def test_execute_validates_the_body(target: Target, body: object, violation: str) -> None:
+    response = target.send("POST", "/v1/projects/proj/pipeline-executions", body)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert any(v.startswith(violation) for v in response.json()["violations"]), response.json()
+    assert target.fake.executions() == []
+
+
+def test_execute_with_a_non_json_body_is_400(target: Target) -> None:
+    response = requests.post(
+        target.base + "/v1/projects/proj/pipeline-executions",
+        data=b"pipelineName=x",
+        headers=AUTH,
+        timeout=10,
+    )
+    assert response.status_code == 400
+
+
+def test_execute_needs_a_token(target: Target) -> None:
+    rel = "/v1/projects/proj/pipeline-executions"
+    response = target.send("POST", rel, {"pipelineName": "p", "environmentName": "e"}, headers={})
+    assert response.status_code == 401
+
+
+def test_a_running_execution_tag_conflicts_in_its_environment(target: Target) -> None:
+    client = target.client()
+    target.fake.script_pipeline("tagged", ["RUNNING", "SUCCESS"])
+    run = client.execute_pipeline("proj", "tagged", "dev", execution_tag="nightly")
+    with pytest.raises(ConflictError, match="nightly") as info:
+        client.execute_pipeline("proj", "tagged", "dev", execution_tag="nightly")
+    assert info.value.status_code == 409
+    client.execute_pipeline("proj", "tagged", "prod", execution_tag="nightly")  # other env
+    client.execute_pipeline("other", "tagged", "dev", execution_tag="nightly")  # other project
+    client.execute_pipeline("proj", "tagged", "dev", execution_tag="weekly")
+    client.execute_pipeline("proj", "tagged", "dev")  # no tag
+    assert client.wait_for("proj", run, interval=1).status is ExecutionStatus.SUCCESS
+    client.execute_pipeline("proj", "tagged", "dev", execution_tag="nightly")  # finished
+    assert len(target.fake.executions()) == 6
+
+
+def test_a_disabled_pipeline_is_gone(target: Target) -> None:
+    client = target.client()
+    target.fake.disable_pipeline("retired")
+    with pytest.raises(GoneError, match="retired") as info:
+        client.execute_pipeline("proj", "retired", "dev")
+    assert info.value.problem is not None and info.value.problem.status == 410
+    assert target.fake.executions() == []
+    target.fake.disable_pipeline("retired", disabled=False)
+    client.execute_pipeline("proj", "retired", "dev")
+
+
+# -- cancel --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_cancel_goes_through_cancelling_to_cancelled(target: Target, force: bool) -> None:
+    target.fake.script_pipeline("long", ["RUNNING"] * 100 + ["SUCCESS"])
+    run = target.execute(pipelineName="long")
+    assert target.status(run) == "RUNNING"
+    response = target.cancel(run, {"status": "CANCELLED", "forceUpdate": force})
+    assert response.status_code == 200
+    assert response.json() == {"pipelineExecutionId": run}
+    (record,) = target.fake.executions()
+    assert record.cancel_force is force and record.status is ExecutionStatus.RUNNING
+    assert target.status(run) == "CANCELLING"
+    assert target.details(run)["status"] == "CANCELLED"
+    assert "finishedAt" in target.details(run)
+    patch = [c for c in target.fake.calls if c.method == "PATCH"]
+    assert [(c.path.endswith(run), c.status_code) for c in patch] == [(True, 200)]
+
+
+def test_cancel_while_cancelling_changes_nothing_but_a_finished_one_is_409(
+    target: Target,
+) -> None:
+    run = target.execute()
+    assert target.cancel(run).status_code == 200
+    assert target.status(run) == "CANCELLING"
+    again = target.cancel(run, {"status": "CANCELLED", "forceUpdate": True})
+    assert again.status_code == 200
+    assert target.status(run) == "CANCELLED"  # not restarted
+    assert target.fake.executions()[0].cancel_force is True
+    finished = target.cancel(run)
+    assert finished.status_code == 409
+    assert "already finished (CANCELLED)" in finished.json()["detail"]
+
+
+def test_cancel_a_timed_execution_that_has_finished_is_409(target: Target) -> None:
+    target.fake.script_pipeline("quick", ["RUNNING", "SUCCESS"], every=10)
+    client = target.client()
+    run = client.execute_pipeline("proj", "quick", "dev")
+    target.fake.clock.sleep(10)  # finished on the clock, though nobody polled
+    with pytest.raises(ConflictError, match="SUCCESS"):
+        client.cancel_execution("proj", run)
+    assert target.fake.executions()[0].finished_at == 10.0
+
+
+@pytest.mark.parametrize(
+    ("body", "violation"),
+    [
+        ({"status": "RUNNING"}, "status: must be CANCELLED"),
+        ({}, "status: must be CANCELLED"),
+        ({"status": "CANCELLED", "forceUpdate": "yes"}, "forceUpdate: must be a boolean"),
+        ("CANCELLED", "body: must be a JSON object"),
+    ],
+)
+def test_cancel_validates_the_body(target: Target, body: object, violation: str) -> None:
+    run = target.execute()
+    response = target.cancel(run, body)
+    assert response.status_code == 400
+    assert violation in response.json()["violations"]
+    assert target.fake.executions()[0].cancel_force is None
+
+
+def test_client_cancels_and_waits(target: Target) -> None:
+    client = target.client()
+    target.fake.script_pipeline("long", ["RUNNING"], every=60)
+    run = client.execute_pipeline("proj", "long", "dev")
+    client.cancel_execution("proj", run, force=True)
+    result = client.wait_for("proj", run, interval=5, max_interval=5)
+    assert [s.value for _, s in result.timeline()] == ["CANCELLING", "CANCELLED"]
+    with pytest.raises(NotFoundError):
+        client.cancel_execution("proj", str(uuid.UUID(int=9)))
+
+
+# -- the token endpoint --------------------------------------------------------------------
+
+
+def test_token_endpoint_issues_expiring_tokens(target: Target) -> None:
+    response = requests.post(target.token_url, data=FORM, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 600
+    token = body["access_token"]
+    rel = "/v1/projects/proj/pipeline-executions"
+    ok = {"pipelineName": "p", "environmentName": "e"}
+    assert target.send("POST", rel, ok, headers={"Authorization": f"Bearer {token}"}).ok
+    target.fake.clock.sleep(600)
+    expired = target.send("POST", rel, ok, headers={"Authorization": f"Bearer {token}"})
+    assert expired.status_code == 401
+    assert expired.headers["WWW-Authenticate"] == "Bearer"
+    assert target.send("POST", rel, ok).status_code == 201  # never issued: still accepted
+
+
+def test_issued_tokens_work_alongside_a_static_token() -> None:
+    with FakeMaia(token="the-static-one", token_lifetime=60) as fake:
+        token = requests.post(TOKEN_URL, data=FORM, timeout=10).json()["access_token"]
+        run = fake.add_execution("p", "SUCCESS")
+        url = fake.status_url("p", run)
+        for good in (token, "the-static-one"):
+            assert requests.get(url, headers={"Authorization": f"Bearer {good}"}).ok
+        assert requests.get(url, headers=AUTH).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "error"),
+    [
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"grant_type": None}, 400, "invalid_request"),
+        ({"client_id": None}, 400, "invalid_request"),
+        ({"client_secret": ""}, 400, "invalid_request"),
+        ({"audience": None}, 400, "invalid_request"),
+        ({"audience": "https://elsewhere.example"}, 400, "invalid_request"),
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"client_id": "someone-else"}, 401, "invalid_client"),
+    ],
+)
+def test_token_endpoint_checks_the_form(
+    target: Target, change: dict[str, str | None], code: int, error: str
+) -> None:
+    target.fake.add_credentials("ci-bot", SECRET)
+    form = {k: v for k, v in {**FORM, **change}.items() if v is not None}
+    response = requests.post(target.token_url, data=form, timeout=10)
+    assert response.status_code == code
+    assert response.json()["error"] == error
+    assert SECRET not in response.text
+    assert target.fake.tokens.issued_count == 0
+
+
+def test_token_endpoint_accepts_any_pair_until_credentials_are_registered(
+    target: Target,
+) -> None:
+    form = {**FORM, "client_id": "anyone", "client_secret": "anything"}
+    assert requests.post(target.token_url, data=form, timeout=10).status_code == 200
+    target.fake.add_credentials("ci-bot", SECRET)
+    assert requests.post(target.token_url, data=form, timeout=10).status_code == 401
+    assert requests.post(target.token_url, data=FORM, timeout=10).status_code == 200
+
+
+def test_token_endpoint_content_types(target: Target) -> None:
+    as_json = requests.post(target.token_url, json=FORM, timeout=10)
+    assert as_json.status_code == 200 and as_json.json()["access_token"]
+    plain = requests.post(
+        target.token_url, data="grant_type=client_credentials", timeout=10
+    )  # no Content-Type
+    assert plain.status_code == 400
+    twice = requests.post(
+        target.token_url,
+        data=[*FORM.items(), ("client_id", "again")],
+        timeout=10,
+    )
+    assert twice.status_code == 400 and "client_id" in twice.json()["error_description"]
+    assert requests.get(target.token_url, timeout=10).status_code == 405
+
+
+def test_token_requests_are_logged_without_secrets(target: Target) -> None:
+    requests.post(
+        target.token_url,
+        data=FORM,
+        headers={"Authorization": "Basic Y2ktYm90OnNlY3JldA=="},
+        timeout=10,
+    )
+    (call,) = target.fake.calls
+    assert (call.method, call.status_code) == ("POST", 200)
+    assert call.path.endswith("/oauth/dpc/token")
+    assert call.headers["Authorization"] == "Basic ***"
+    assert SECRET not in repr(target.fake.calls) and SECRET not in repr(target.fake)
+
+
+def test_faults_apply_to_the_token_endpoint_too(target: Target) -> None:
+    target.fake.fail_next(503)
+    client = target.client(client_id="ci-bot", client_secret=SECRET)
+    run = client.execute_pipeline("proj", "load", "dev")  # the token fetch is retried
+    assert [c.status_code for c in target.fake.calls] == [503, 200, 201]
+    assert uuid.UUID(run)
+
+
+def test_a_token_expiring_mid_wait_is_refreshed(target: Target) -> None:
+    """token_lifetime=600 and a 30-minute run: the client fetches tokens as it goes."""
+    target.fake.add_credentials("ci-bot", SECRET)
+    target.fake.script_pipeline("slow", ["RUNNING"] * 30 + ["SUCCESS"], every=60)
+    client = target.client(client_id="ci-bot", client_secret=SECRET)
+    run = client.execute_pipeline("proj", "slow", "dev")
+    result = client.wait_for("proj", run, timeout=3600, interval=30, max_interval=30)
+    assert result.status is ExecutionStatus.SUCCESS
+    assert result.elapsed == 1800
+    fetches = [c for c in target.fake.calls if c.path.endswith("/oauth/dpc/token")]
+    assert len(fetches) >= 3 and target.fake.tokens.issued_count == len(fetches)
+    assert 401 not in [c.status_code for c in target.fake.calls]  # refreshed before expiry
+
+
+def test_an_expired_token_gets_401_and_the_client_refreshes_it(target: Target) -> None:
+    # The client's own clock stands still, so only the fake knows the token expired.
+    client = target.client(client_id="ci-bot", client_secret=SECRET, clock=VirtualClock())
+    run = client.execute_pipeline("proj", "load", "dev")
+    target.fake.clock.sleep(601)
+    assert client.get_status("proj", run) is ExecutionStatus.RUNNING
+    codes = [(c.method, c.status_code) for c in target.fake.calls]
+    assert codes == [("POST", 200), ("POST", 201), ("GET", 401), ("POST", 200), ("GET", 200)]
+
+
+def test_bad_credentials_fail_with_a_clear_error(target: Target) -> None:
+    target.fake.add_credentials("ci-bot", SECRET)
+    client = target.client(client_id="ci-bot", client_secret="not-it")
+    with pytest.raises(UnauthorizedError, match="invalid_client") as info:
+        client.execute_pipeline("proj", "load", "dev")
+    assert "not-it" not in str(info.value) and SECRET not in str(info.value)
+
+
+# -- helpers, validation, reset ------------------------------------------------------------
+
+
+def test_fake_client_helpers_use_the_token_endpoint_with_credentials() -> None:
+    fake = FakeMaia(token_lifetime=120)
+    with fake:
+        client = fake.client(client_id="ci-bot", client_secret=SECRET)
+        run = client.execute_pipeline("proj", "load", "dev")
+        assert client.wait_for("proj", run, interval=1).status.is_success
+    with fake.serve() as server:
+        assert server.token_url == server.url + "/oauth/dpc/token"
+        client = server.client(client_id="ci-bot", client_secret=SECRET)
+        run = client.execute_pipeline("proj", "load", "dev")
+        assert client.wait_for("proj", run, interval=1).status.is_success
+        root = server.url.rsplit("/dpc", 1)[0] + "/oauth/dpc/token"
+        assert requests.post(root, data=FORM, timeout=10).status_code == 200
+    assert fake.tokens.issued_count == 3
+
+
+@pytest.mark.parametrize("lifetime", [0, -1, float("inf"), "600", True])
+def test_token_lifetime_must_be_positive_seconds(lifetime: Any) -> None:
+    with pytest.raises(MaiaValidationError, match="token_lifetime"):
+        FakeMaia(token_lifetime=lifetime)
+
+
+def test_scripting_arguments_are_checked() -> None:
+    fake = FakeMaia()
+    with pytest.raises(MaiaValidationError, match="pipeline_name"):
+        fake.script_pipeline("", ["RUNNING"])
+    with pytest.raises(MaiaValidationError, match="at least one step"):
+        fake.script_pipeline("p", [])
+    with pytest.raises(MaiaValidationError, match="every"):
+        fake.script_pipeline("p", ["RUNNING"], every=0)
+    with pytest.raises(MaiaValidationError, match="message"):
+        fake.script_pipeline("p", ["RUNNING"], message=5)  # type: ignore[arg-type]
+    with pytest.raises(MaiaValidationError, match="pipeline_name"):
+        fake.disable_pipeline(None)  # type: ignore[arg-type]
+    with pytest.raises(MaiaValidationError, match="client_id"):
+        fake.add_credentials("", "s")
+    with pytest.raises(MaiaValidationError, match="client_secret"):
+        fake.add_credentials("id", "")
+
+
+def test_reset_forgets_scripts_and_executions_but_keeps_credentials() -> None:
+    with FakeMaia() as fake:
+        fake.add_credentials("ci-bot", SECRET)
+        fake.script_pipeline("p", ["FAILED"])
+        fake.disable_pipeline("gone")
+        client = fake.client()
+        client.execute_pipeline("proj", "p", "dev")
+        fake.reset()
+        assert fake.executions() == [] and fake.calls == []
+        run = client.execute_pipeline("proj", "p", "dev")
+        assert client.get_status("proj", run) is ExecutionStatus.RUNNING  # default again
+        client.execute_pipeline("proj", "gone", "dev")
+        bad = {**FORM, "client_secret": "nope"}
+        assert requests.post(TOKEN_URL, data=bad, timeout=10).status_code == 401
+
+
+def test_the_request_body_is_never_logged() -> None:
+    with FakeMaia() as fake:
+        fake.client().execute_pipeline("p", "load", "dev", scalar_variables={"pw": "hunter2"})
+    assert "hunter2" not in repr(fake.calls)
+    assert json.dumps(fake.executions()[0].scalar_variables) == '{"pw": "hunter2"}'
+
+
+def test_error_answers_of_the_new_endpoints_are_spec_problem_details(target: Target) -> None:
+    from pathlib import Path
+
+    import yaml
+    from openapi_schema_validator import OAS31Validator
+
+    spec = Path(__file__).parent / "spec" / "pipeline-execution-status.openapi.yaml"
+    schema = yaml.safe_load(spec.read_text())["components"]["schemas"]["ProblemDetail"]
+    target.fake.disable_pipeline("off")
+    run = target.execute(executionTag="t")
+    rel = "/v1/projects/proj/pipeline-executions"
+    answers = [
+        target.send("POST", rel, {"pipelineName": ""}),
+        target.send("POST", rel, {"pipelineName": "off", "environmentName": "e"}),
+        target.send(
+            "POST", rel, {"pipelineName": "p", "environmentName": "dev", "executionTag": "t"}
+        ),
+        target.send("GET", f"{rel}/{uuid.UUID(int=3)}"),
+        target.send("PATCH", f"{rel}/{run}", {"status": "RUNNING"}),
+        target.send("PUT", f"{rel}/{run}"),
+    ]
+    assert [a.status_code for a in answers] == [400, 410, 409, 404, 400, 405]
+    for answer in answers:
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        body = answer.json()
+        OAS31Validator(schema).validate(body)
+        assert body["status"] == answer.status_code and body["title"] and body["detail"]
+        assert body["instance"] == answer.request.path_url.split("?")[0]
