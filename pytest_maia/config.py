@@ -17,6 +17,7 @@ from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url
 __all__ = [
     "BACKENDS",
     "DEFAULT_TIMEOUT",
+    "FAKE_ENVIRONMENT",
     "FAKE_PROJECT_ID",
     "SETTINGS",
     "MaiaSettings",
@@ -28,6 +29,7 @@ __all__ = [
 BACKENDS = ("fake", "live")
 DEFAULT_TIMEOUT = 1800.0
 FAKE_PROJECT_ID = "fake-project"
+FAKE_ENVIRONMENT = "fake-environment"
 
 
 class Secret:
@@ -97,11 +99,26 @@ SETTINGS: tuple[Setting, ...] = (
         "API base URL (default: https://{region}.api.matillion.com/dpc)",
     ),
     Setting(
+        "token_url",
+        "--maia-token-url",
+        "MAIA_TOKEN_URL",
+        "maia_token_url",
+        "OAuth token endpoint for client credentials "
+        "(default https://id.core.matillion.com/oauth/dpc/token)",
+    ),
+    Setting(
         "project_id",
         "--maia-project",
         "MAIA_PROJECT_ID",
         "maia_project_id",
         "Maia project id the fixtures use (required for live)",
+    ),
+    Setting(
+        "environment",
+        "--maia-environment",
+        "MAIA_ENVIRONMENT",
+        "maia_environment",
+        "default environment name for maia_pipeline runs",
     ),
     Setting(
         "timeout",
@@ -121,7 +138,9 @@ class MaiaSettings:
     backend: str = "fake"
     region: str = "eu1"
     base_url: str = field(default_factory=lambda: base_url_for_region("eu1"))
+    token_url: str | None = None
     project_id: str | None = None
+    environment: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     token: Secret | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
@@ -195,6 +214,12 @@ def resolve_settings(
     except Exception as exc:
         source = sources.get("base_url") or sources["region"]
         raise MaiaConfigError(f"{source}: {exc}") from None
+    token_url = values["token_url"]
+    if token_url is not None:
+        try:
+            check_base_url(token_url)
+        except Exception as exc:
+            raise MaiaConfigError(f"{sources['token_url']}: {exc}") from None
     raw_timeout = values["timeout"] or str(DEFAULT_TIMEOUT)
     try:
         timeout = float(raw_timeout)
@@ -211,7 +236,9 @@ def resolve_settings(
         backend=backend,
         region=region,
         base_url=base_url,
+        token_url=token_url,
         project_id=values["project_id"],
+        environment=values["environment"],
         timeout=timeout,
         token=Secret(token) if token else None,
         client_id=environ.get("MAIA_CLIENT_ID") or None,

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from pytest_maia.config import FAKE_PROJECT_ID, SETTINGS, MaiaSettings, resolve_settings
+from pytest_maia.config import (
+    FAKE_ENVIRONMENT,
+    FAKE_PROJECT_ID,
+    SETTINGS,
+    MaiaSettings,
+    resolve_settings,
+)
 from pytest_maia.errors import MaiaConfigError
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
 
@@ -20,9 +26,12 @@ if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
+    from pytest_maia.pipelines import PipelineRunner
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
+CANCELLED_PROPERTY = "maia_cancelled"
 LIVE_MARKER = "maia_live"
+SCRIPT_MARKER = "maia_script"
 FAKE_TOKEN = "fake-token"  # the fake backend accepts any non-empty bearer token
 
 
@@ -48,6 +57,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{LIVE_MARKER}: the test needs the live Maia API; skipped unless "
         "--maia-backend=live (MAIA_BACKEND=live).",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{SCRIPT_MARKER}(*statuses, every=None): under the fake backend, the pipeline runs "
+        "the test starts with maia_pipeline follow these statuses (one step per poll, or "
+        "per `every` virtual seconds).",
     )
     try:
         settings = resolve_settings(
@@ -88,17 +103,28 @@ class WaitSummary:
 
     def __init__(self) -> None:
         self.rows: list[WaitRow] = []
+        self.cancelled: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown":
             self.rows += rows_from_properties(report.nodeid, report.user_properties)
+            self.cancelled += [
+                f"{report.nodeid}: {value}"
+                for name, value in report.user_properties
+                if name == CANCELLED_PROPERTY
+            ]
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.rows:
-            return
-        terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
-        for line in format_summary(self.rows):
-            terminalreporter.write_line(line)
+        if self.rows:
+            terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
+            for line in format_summary(self.rows):
+                terminalreporter.write_line(line)
+        if self.cancelled:
+            terminalreporter.write_sep(
+                "-", f"maia pipeline runs cancelled at teardown: {len(self.cancelled)}"
+            )
+            for line in self.cancelled:
+                terminalreporter.write_line(line)
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -144,6 +170,7 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
+    from pytest_maia.auth import TOKEN_URL
     from pytest_maia.client import MaiaClient
 
     if maia_settings.backend == "fake":
@@ -155,6 +182,7 @@ def maia_client(
             token=maia_settings.token,
             client_id=maia_settings.client_id,
             client_secret=maia_settings.client_secret,
+            token_url=maia_settings.token_url or TOKEN_URL,
         )
     with client:
         yield client
@@ -180,3 +208,53 @@ def maia_status(
         backend=maia_settings.backend,
         record=record,
     )
+
+
+def _script_for(request: pytest.FixtureRequest) -> tuple[list[str], float | None] | None:
+    marker = request.node.get_closest_marker(SCRIPT_MARKER)
+    if marker is None:
+        return None
+    unknown = set(marker.kwargs) - {"every"}
+    if not marker.args or unknown:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: @pytest.mark.{SCRIPT_MARKER} takes statuses and "
+            f"an optional every=SECONDS, e.g. {SCRIPT_MARKER}('RUNNING', 'SUCCESS')"
+        )
+    return list(marker.args), marker.kwargs.get("every")
+
+
+@pytest.fixture
+def maia_pipeline(
+    request: pytest.FixtureRequest,
+    maia_client: MaiaClient,
+    maia_status: StatusChecker,
+    maia_settings: MaiaSettings,
+    maia_project_id: str,
+) -> Iterator[PipelineRunner]:
+    """Start pipeline runs; at teardown, cancel every run still going and say so."""
+    from pytest_maia.pipelines import PipelineRunner
+
+    before_run = None
+    environment = maia_settings.environment
+    if maia_settings.backend == "fake":
+        environment = environment or FAKE_ENVIRONMENT
+        script = _script_for(request)
+        if script is not None:
+            fake: FakeMaia = request.getfixturevalue("maia_fake")
+            statuses, every = script
+
+            def before_run(name: str) -> None:
+                fake.script_pipeline(name, statuses, every=every)
+
+    runner = PipelineRunner(
+        maia_client,
+        maia_status,
+        maia_project_id,
+        default_environment=environment,
+        before_run=before_run,
+    )
+    yield runner
+    for run, outcome in runner.cleanup():
+        request.node.user_properties.append(
+            (CANCELLED_PROPERTY, f"{run.id} ({run.pipeline_name}): {outcome}")
+        )

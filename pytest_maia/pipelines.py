@@ -1,0 +1,193 @@
+"""Pipeline runs started by a test, and the clean-up that cancels what is still going.
+
+Plain Python behind the ``maia_pipeline`` fixture: the fixture wires it, teardown
+calls :meth:`PipelineRunner.cleanup`, so no test leaves a run behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pytest_maia.errors import ConflictError, MaiaConfigError, MaiaError, MaiaTimeoutError
+from pytest_maia.models import ExecutionStatus, WaitResult
+
+if TYPE_CHECKING:
+    from pytest_maia.assertions import StatusChecker
+    from pytest_maia.client import MaiaClient
+    from pytest_maia.models import ExecutionDetails
+
+__all__ = ["CANCEL_WAIT_SECONDS", "PipelineRun", "PipelineRunner"]
+
+log = logging.getLogger("pytest_maia")
+# How long teardown waits for a cancelled run to reach a terminal status.
+CANCEL_WAIT_SECONDS = 120.0
+
+
+@dataclass
+class PipelineRun:
+    """A pipeline execution a test started: wait for it, assert it, inspect it."""
+
+    id: str
+    pipeline_name: str
+    environment: str
+    _runner: PipelineRunner = field(repr=False)
+    last_status: ExecutionStatus | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once a terminal status has been seen."""
+        return self.last_status is not None and self.last_status.is_terminal
+
+    def _seen(self, result: WaitResult) -> WaitResult:
+        if result.history:
+            self.last_status = result.status
+        return result
+
+    def status(self) -> ExecutionStatus:
+        """The run's current status."""
+        __tracebackhide__ = True
+        self.last_status = self._runner.checker.get(self.id)
+        return self.last_status
+
+    def wait(self, *, timeout: float | None = None) -> WaitResult:
+        """Wait until the run is terminal (see ``StatusChecker.wait``)."""
+        __tracebackhide__ = True
+        try:
+            return self._seen(self._runner.checker.wait(self.id, timeout=timeout))
+        except MaiaTimeoutError as exc:
+            self._seen(exc.result)
+            raise
+
+    def assert_final(
+        self,
+        expected: ExecutionStatus | str | Iterable[ExecutionStatus | str],
+        *,
+        timeout: float | None = None,
+    ) -> WaitResult:
+        """Wait, then assert the final status is ``expected``."""
+        __tracebackhide__ = True
+        try:
+            return self._seen(self._runner.checker.assert_final(self.id, expected, timeout=timeout))
+        except AssertionError:
+            self.last_status = self._runner.checker.results[-1].status
+            raise
+
+    def assert_success(self, *, timeout: float | None = None) -> WaitResult:
+        """Wait, then assert the run ended SUCCESS."""
+        __tracebackhide__ = True
+        return self.assert_final(ExecutionStatus.SUCCESS, timeout=timeout)
+
+    def details(self) -> ExecutionDetails:
+        """The execution's details (pipeline, environment, times, message)."""
+        details = self._runner.client.get_execution(self._runner.project_id, self.id)
+        self.last_status = details.status
+        return details
+
+    def cancel(self, *, force: bool = False) -> None:
+        """Ask the API to cancel the run (``force`` for a hard cancel)."""
+        self._runner.client.cancel_execution(self._runner.project_id, self.id, force=force)
+
+
+class PipelineRunner:
+    """Starts pipeline runs in one project and remembers them for clean-up."""
+
+    def __init__(
+        self,
+        client: MaiaClient,
+        checker: StatusChecker,
+        project_id: str,
+        *,
+        default_environment: str | None = None,
+        before_run: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.checker = checker
+        self.project_id = project_id
+        self.default_environment = default_environment
+        self._before_run = before_run
+        self.runs: list[PipelineRun] = []
+
+    def __repr__(self) -> str:
+        return f"PipelineRunner(project_id={self.project_id!r}, runs={len(self.runs)})"
+
+    def run(
+        self,
+        name: str,
+        *,
+        environment: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        grid_variables: Mapping[str, Sequence[Sequence[str]]] | None = None,
+        execution_tag: str | None = None,
+        agent_id: str | None = None,
+        version_name: str | None = None,
+    ) -> PipelineRun:
+        """Execute the published pipeline ``name`` and return a handle on the run."""
+        __tracebackhide__ = True
+        env = environment or self.default_environment
+        if not env:
+            raise MaiaConfigError(
+                f"no environment to run pipeline {name!r} in: pass environment=, or set "
+                "--maia-environment / MAIA_ENVIRONMENT / maia_environment"
+            )
+        if self._before_run is not None:
+            self._before_run(name)
+        execution_id = self.client.execute_pipeline(
+            self.project_id,
+            name,
+            env,
+            scalar_variables=dict(variables) if variables is not None else None,
+            grid_variables=(
+                {k: [list(row) for row in v] for k, v in grid_variables.items()}
+                if grid_variables is not None
+                else None
+            ),
+            agent_id=agent_id,
+            execution_tag=execution_tag,
+            version_name=version_name,
+        )
+        run = PipelineRun(execution_id, name, env, self)
+        self.runs.append(run)
+        log.info("started pipeline %r in %r: execution %s", name, env, execution_id)
+        return run
+
+    def cleanup(
+        self, *, wait_seconds: float = CANCEL_WAIT_SECONDS
+    ) -> list[tuple[PipelineRun, str]]:
+        """Cancel every run still going; returns ``(run, outcome)`` for each one cancelled.
+
+        Never raises: a failure to cancel is logged and reported as the outcome.
+        """
+        cancelled: list[tuple[PipelineRun, str]] = []
+        for run in self.runs:
+            if run.finished:
+                continue
+            try:
+                if run.status().is_terminal:
+                    continue
+                try:
+                    run.cancel()
+                except ConflictError:
+                    # 409: it finished between the status check and the cancel.
+                    if run.status().is_terminal:
+                        continue
+                    raise
+                outcome = "cancel requested"
+                try:
+                    result = self.client.wait_for(self.project_id, run.id, timeout=wait_seconds)
+                    run.last_status = result.status
+                    outcome = f"now {result.status.value}"
+                except MaiaTimeoutError:
+                    outcome = f"still not finished after {wait_seconds:g}s"
+            except MaiaError as exc:
+                outcome = f"could not cancel: {exc}"
+            log.warning(
+                "cancelled pipeline run %s (%r) left running by the test: %s",
+                run.id,
+                run.pipeline_name,
+                outcome,
+            )
+            cancelled.append((run, outcome))
+        return cancelled

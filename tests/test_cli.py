@@ -1,0 +1,228 @@
+"""maia-status through subprocesses against ``maia-status fake-server``: every exit code."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_maia.cli import main
+
+TOKEN = "tok-CLI-SEKRIT-90ab"
+PROJECT = "cli-project"
+OK = "bbbbbbbb-0000-4000-8000-000000000001"
+BAD = "bbbbbbbb-0000-4000-8000-000000000002"
+STUCK = "bbbbbbbb-0000-4000-8000-000000000003"
+STEPS = "bbbbbbbb-0000-4000-8000-000000000004"
+MISSING = "bbbbbbbb-0000-4000-8000-000000000009"
+
+SCRIPT = {
+    "token": TOKEN,
+    "executions": [
+        {"project_id": PROJECT, "execution_id": OK, "statuses": ["SUCCESS"]},
+        {"project_id": PROJECT, "execution_id": BAD, "statuses": ["FAILED"]},
+        {"project_id": PROJECT, "execution_id": STUCK, "statuses": ["RUNNING"]},
+        {
+            "project_id": PROJECT,
+            "execution_id": STEPS,
+            "statuses": ["RUNNING", {"error": 503, "detail": "busy"}, "RUNNING", "SUCCESS"],
+        },
+    ],
+    "pipelines": [{"name": "broken-load", "statuses": ["RUNNING", "FAILED"]}],
+}
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    script = tmp_path_factory.mktemp("cli") / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_maia", "fake-server", "--script", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
+    yield url
+    proc.terminate()
+    proc.communicate(timeout=10)  # closes the pipes too
+    assert proc.returncode == 0
+
+
+def cli(url: str | None, *args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    if token:
+        env["MAIA_TOKEN"] = token
+    if url:
+        env["MAIA_BASE_URL"] = url
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_maia", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert TOKEN not in result.stdout + result.stderr
+    return result
+
+
+FAST = ("--interval", "0.05", "--max-interval", "0.05")
+
+
+def test_get_success_exits_0(server_url: str) -> None:
+    result = cli(server_url, "get", PROJECT, OK)
+    assert (result.returncode, result.stdout) == (0, "SUCCESS\n")
+
+
+def test_get_failed_exits_1(server_url: str) -> None:
+    result = cli(server_url, "get", PROJECT, BAD, "--json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {"execution_id": BAD, "status": "FAILED"}
+
+
+def test_wait_rides_out_errors_and_exits_0(server_url: str) -> None:
+    result = cli(server_url, "wait", PROJECT, STEPS, *FAST, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "SUCCESS"
+    assert [s for _, s in data["history"]] == ["RUNNING", "RUNNING", "SUCCESS"]
+    assert data["polls"] == 4
+
+
+def test_wait_timeout_exits_3(server_url: str) -> None:
+    result = cli(server_url, "wait", PROJECT, STUCK, "--timeout", "0.3", *FAST)
+    assert result.returncode == 3
+    assert "MaiaTimeoutError: timed out after 0.3s" in result.stderr
+    assert "last status: RUNNING" in result.stderr
+
+
+def test_wait_timeout_json_carries_the_result(server_url: str) -> None:
+    result = cli(server_url, "wait", PROJECT, STUCK, "--timeout", "0.2", *FAST, "--json")
+    assert result.returncode == 3
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "MaiaTimeoutError"
+    assert error["result"]["status"] == "RUNNING"
+
+
+def test_api_error_exits_4_with_problem(server_url: str) -> None:
+    result = cli(server_url, "get", PROJECT, MISSING, "--json")
+    assert result.returncode == 4
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "NotFoundError"
+    assert error["status_code"] == 404
+    assert error["problem"]["status"] == 404
+
+
+def test_wrong_token_exits_4(server_url: str) -> None:
+    result = cli(server_url, "get", PROJECT, OK, token="tok-WRONG")
+    assert result.returncode == 4
+    assert "UnauthorizedError: HTTP 401" in result.stderr
+
+
+def test_usage_errors_exit_2(server_url: str) -> None:
+    bad_id = cli(server_url, "get", PROJECT, "not-a-uuid")
+    assert bad_id.returncode == 2
+    assert "not a UUID" in bad_id.stderr
+    no_creds = cli(server_url, "get", PROJECT, OK, token=None)
+    assert no_creds.returncode == 2
+    assert "MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET" in no_creds.stderr
+    unknown = cli(server_url, "launch")
+    assert unknown.returncode == 2
+    assert "invalid choice" in unknown.stderr
+    plain_http = cli("http://example.com/dpc", "get", PROJECT, OK)
+    assert plain_http.returncode == 2
+
+
+def test_unreachable_api_exits_4(unused_tcp_port: int) -> None:
+    result = cli(f"http://127.0.0.1:{unused_tcp_port}/dpc", "get", PROJECT, OK)
+    assert result.returncode == 4
+    assert "MaiaConnectionError" in result.stderr
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_and_wait_exit_codes(server_url: str) -> None:
+    ok = cli(
+        server_url, "run", "daily", "--environment", "prod", "--project", PROJECT, "--wait", *FAST
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "SUCCESS" in ok.stdout
+    broken = cli(
+        server_url,
+        "run",
+        "broken-load",
+        "--environment",
+        "prod",
+        "--project",
+        PROJECT,
+        "--var",
+        "day=2026-11-28",
+        "--wait",
+        "--json",
+        *FAST,
+    )
+    assert broken.returncode == 1, broken.stderr
+    assert json.loads(broken.stdout)["status"] == "FAILED"
+    started = cli(server_url, "run", "daily", "--environment", "prod", "--project", PROJECT)
+    assert started.returncode == 0
+    assert len(started.stdout.strip()) == 36  # just the execution id, for the next step
+
+
+def test_run_without_project_is_usage_error(server_url: str) -> None:
+    result = cli(server_url, "run", "daily", "--environment", "prod")
+    assert result.returncode == 2
+    assert "MAIA_PROJECT_ID" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("script", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"executions": [{"project_id": "p", "statuses": []}]}', "non-empty list"),
+        ('{"executions": [{"project_id": "p", "statuses": [{"oops": 1}]}]}', "a step is"),
+        ("[]", "JSON object"),
+    ],
+)
+def test_fake_server_rejects_bad_scripts(tmp_path: Path, script: str, needle: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(script)
+    result = cli(None, "fake-server", "--script", str(path))
+    assert result.returncode == 2
+    assert needle in result.stderr
+
+
+def test_progress_line_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_maia.fake import FakeMaia
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = FakeMaia(token=TOKEN)
+    run = fake.add_execution(PROJECT, ["RUNNING", "RUNNING", "SUCCESS"], every=45)
+    terminal = Terminal()
+    with fake.serve() as server:  # the client waits on this fake's virtual clock
+        monkeypatch.setenv("MAIA_TOKEN", TOKEN)
+        monkeypatch.setenv("MAIA_BASE_URL", server.url)
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert main(["wait", PROJECT, run]) == 0
+    shown = terminal.getvalue()
+    assert f"\r{run}: RUNNING 0m00s (1 polls)" in shown
+    assert f"{run}: SUCCESS 1m" in shown
+    assert shown.endswith("\n")
+    assert TOKEN not in shown
