@@ -100,10 +100,9 @@ def _client(args: argparse.Namespace) -> MaiaClient:
         env["MAIA_BASE_URL"] = args.base_url
     if args.region:
         env["MAIA_REGION"] = args.region
-    kwargs: dict[str, Any] = {}
     if args.token_url:
-        kwargs["token_url"] = args.token_url
-    return MaiaClient.from_env(env, **kwargs)
+        env["MAIA_TOKEN_URL"] = args.token_url
+    return MaiaClient.from_env(env)
 
 
 def _timeout(args: argparse.Namespace) -> float:

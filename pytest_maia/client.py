@@ -107,11 +107,14 @@ class MaiaClient:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: object) -> MaiaClient:
         """A client configured from MAIA_BASE_URL / MAIA_REGION and MAIA_TOKEN, or
-        MAIA_CLIENT_ID and MAIA_CLIENT_SECRET. Raises MaiaConfigError naming what is missing."""
+        MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL). Raises
+        MaiaConfigError naming what is missing."""
         settings = resolve_settings(lambda _: None, lambda _: None, env)
         if settings.auth_kind == "none":
             missing = [m for m in settings.missing_for_live() if not m.startswith("MAIA_PROJ")]
             raise MaiaConfigError(f"missing environment variables: {', '.join(missing)}")
+        if settings.token_url:
+            kwargs.setdefault("token_url", settings.token_url)
         return cls(
             settings.base_url,
             token=settings.token,

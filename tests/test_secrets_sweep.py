@@ -1,0 +1,192 @@
+"""The secrets sweep: with a recognisable client secret and the access tokens the fake
+issues, run every fixture, failure path and report format, and the CLI with --json;
+none of the secrets may appear anywhere a person or a CI log could read them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_maia.fake import FakeMaia
+from pytest_maia.fake.server import FakeServer
+
+CLIENT_ID = "client-id-7c1e"
+CLIENT_SECRET = "cs-SWEEP-SEKRIT-e4d2a8"
+PROJECT = "sweep-project"
+OK = "cccccccc-0000-4000-8000-000000000001"
+BAD = "cccccccc-0000-4000-8000-000000000002"
+STUCK = "cccccccc-0000-4000-8000-000000000003"
+MISSING = "cccccccc-0000-4000-8000-000000000009"
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[FakeMaia, FakeServer]]:
+    fake = FakeMaia()
+    fake.add_credentials(CLIENT_ID, CLIENT_SECRET)
+    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK)
+    fake.add_execution(PROJECT, ["FAILED"], execution_id=BAD)
+    fake.add_execution(PROJECT, ["RUNNING"], execution_id=STUCK)
+    fake.script_pipeline("never-ends", ["RUNNING", "RUNNING"])
+    with fake.serve() as server:
+        yield fake, server
+
+
+def issued_tokens(fake: FakeMaia) -> list[str]:
+    # The fake's own record of what it issued: the values that must stay hidden.
+    return list(fake.tokens._issued)
+
+
+def assert_no_secret(fake: FakeMaia, *texts: str) -> None:
+    tokens = issued_tokens(fake)
+    assert tokens, "the run must have fetched at least one access token"
+    for text in texts:
+        assert CLIENT_SECRET not in text
+        for token in tokens:
+            assert token not in text
+
+
+INNER = f"""
+import logging
+
+import pytest
+
+
+def test_success(maia_status, maia_settings, maia_client):
+    settings, client = maia_settings, maia_client
+    maia_status.assert_success("{OK}")
+
+
+def test_failed(maia_status, maia_settings, maia_client):
+    settings, client = maia_settings, maia_client
+    logging.getLogger("pytest_maia").debug("using %r with %r", client, settings)
+    maia_status.assert_success("{BAD}")
+
+
+def test_timeout(maia_status, maia_client):
+    provider = maia_client._provider
+    maia_status.wait("{STUCK}", timeout=0.3)
+
+
+def test_not_found(maia_status):
+    maia_status.get("{MISSING}")
+
+
+def test_pipeline_cancelled_at_teardown(maia_pipeline):
+    run = maia_pipeline.run("never-ends", environment="prod", variables={{"x": "1"}})
+    run.wait(timeout=0.3)
+
+
+def test_fake_fixture_skips_live(maia_fake):
+    pass
+
+
+@pytest.mark.maia_live
+def test_live_marker_runs(maia_status):
+    assert maia_status.get("{OK}") == "SUCCESS"
+"""
+
+
+def test_sweep_pytest_live_run_every_report_format(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    api: tuple[FakeMaia, FakeServer],
+) -> None:
+    fake, server = api
+    for name in ("MAIA_TOKEN", "MAIA_BACKEND", "MAIA_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+    monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
+    pytester.makepyfile(test_sweep=INNER)
+    xml_path = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "--maia-backend=live",
+        f"--maia-base-url={server.url}",
+        "-vv",
+        "--showlocals",
+        "--tb=long",
+        "--log-level=DEBUG",
+        "--log-cli-level=DEBUG",
+        "-rA",
+        f"--junitxml={xml_path}",
+        "-p",
+        "no:cacheprovider",
+        timeout=120,
+    )
+    result.assert_outcomes(passed=2, failed=4, skipped=1)
+    out = result.stdout.str() + result.stderr.str()
+    xml = xml_path.read_text(encoding="utf-8")
+    # every path really ran: auth, failure text, timeout, 404, teardown cancel, logs
+    assert "auth=client credentials" in out
+    assert "fetched an access token" in out
+    assert f"pipeline execution {BAD} ended FAILED" in out
+    assert "MaiaTimeoutError: timed out after 0.3s" in out
+    assert "NotFoundError: HTTP 404" in out
+    assert "maia pipeline runs cancelled at teardown: 1" in out
+    assert "using MaiaClient(" in out
+    assert "maia_execution_id" in xml
+    assert any(c.method == "PATCH" for c in fake.calls)
+    assert_no_secret(fake, out, xml, *(repr(c) for c in fake.calls), repr(fake))
+
+
+def cli(server: FakeServer, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    env.update(
+        MAIA_CLIENT_ID=CLIENT_ID,
+        MAIA_CLIENT_SECRET=CLIENT_SECRET,
+        MAIA_BASE_URL=server.url,
+        MAIA_TOKEN_URL=server.token_url,
+        MAIA_PROJECT_ID=PROJECT,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_maia", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> None:
+    fake, server = api
+    fast = ("--interval", "0.05", "--max-interval", "0.05")
+    runs = [
+        (cli(server, "get", PROJECT, OK, "--json"), 0),
+        (cli(server, "wait", PROJECT, BAD, "--json", *fast), 1),
+        (cli(server, "wait", PROJECT, STUCK, "--json", "--timeout", "0.2", *fast), 3),
+        (cli(server, "get", PROJECT, MISSING, "--json"), 4),
+        (cli(server, "get", PROJECT, MISSING), 4),
+        (cli(server, "run", "daily", "--environment", "prod", "--wait", "--json", *fast), 0),
+    ]
+    for result, code in runs:
+        assert result.returncode == code, result.stderr
+    json.loads(runs[0][0].stdout)  # machine output is JSON
+    texts = [r.stdout + r.stderr for r, _ in runs]
+    assert_no_secret(fake, *texts)
+
+
+def test_sweep_wrong_secret_is_not_echoed(api: tuple[FakeMaia, FakeServer]) -> None:
+    _, server = api
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    env.update(
+        MAIA_CLIENT_ID=CLIENT_ID,
+        MAIA_CLIENT_SECRET="cs-WRONG-SEKRIT-0000",
+        MAIA_BASE_URL=server.url,
+        MAIA_TOKEN_URL=server.token_url,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_maia", "get", PROJECT, OK, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 4
+    assert json.loads(result.stdout)["error"]["status_code"] == 401
+    assert "cs-WRONG-SEKRIT-0000" not in result.stdout + result.stderr
