@@ -28,7 +28,7 @@ def _run(suite: Path, *extra: str) -> float:
 
 
 def measure(rounds: int = 15) -> dict[str, float]:
-    """Median wall time of both variants and their ratio."""
+    """Median wall time of both variants and the median of the per-round ratios."""
     with tempfile.TemporaryDirectory() as tmp:
         suite = Path(tmp)
         suite.joinpath("test_trivial.py").write_text(
@@ -37,12 +37,19 @@ def measure(rounds: int = 15) -> dict[str, float]:
         _run(suite)  # warm the file-system caches
         with_plugin: list[float] = []
         without: list[float] = []
-        for _ in range(rounds):
-            with_plugin.append(_run(suite))
-            without.append(_run(suite, "-p", "no:maia"))
+        for index in range(rounds):
+            # Alternate which side goes first, so drift in the machine hits both alike.
+            if index % 2:
+                without.append(_run(suite, "-p", "no:maia"))
+                with_plugin.append(_run(suite))
+            else:
+                with_plugin.append(_run(suite))
+                without.append(_run(suite, "-p", "no:maia"))
     plugin_s = statistics.median(with_plugin)
     bare_s = statistics.median(without)
-    return {"with_plugin_s": plugin_s, "without_plugin_s": bare_s, "ratio": plugin_s / bare_s}
+    # Each round's two runs were back to back: the median of their ratios cancels drift.
+    ratio = statistics.median(p / b for p, b in zip(with_plugin, without, strict=True))
+    return {"with_plugin_s": plugin_s, "without_plugin_s": bare_s, "ratio": ratio}
 
 
 def main() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from pytest_maia.errors import (
     MaiaValidationError,
 )
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
+from pytest_maia.transport import read_body
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
@@ -166,7 +168,11 @@ class MaiaClient:
                     headers={"Accept": "application/json"},
                     timeout=self.timeout,
                     allow_redirects=False,
+                    stream=True,
                 )
+                # `timeout` bounds each socket read, so a server trickling its body a
+                # byte at a time could hold a request (and a wait) for ever: bound it.
+                read_body(response, time.monotonic() + self.timeout)
             except requests.RequestException as exc:
                 raise MaiaConnectionError(
                     f"{method} {path} failed: {type(exc).__name__} (connection dropped, "
