@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from pytest_maia.assertions import StatusChecker
+from pytest_maia.pipelines import PipelineRun, PipelineRunner
 from pytest_maia.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.errors import (
     BadRequestError,
@@ -64,6 +65,8 @@ __all__ = [
     "MaiaTimeoutError",
     "MaiaValidationError",
     "NotFoundError",
+    "PipelineRun",
+    "PipelineRunner",
     "ProblemDetail",
     "RateLimitedError",
     "ServerError",
