@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
@@ -38,17 +37,6 @@ EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXEC}/status"
 TOKEN = "tok-SEKRIT-7f3a9c"
 CLIENT_SECRET = "cs-SEKRIT-b81d22"
-
-
-@pytest.fixture
-def api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,17 +35,6 @@ EXECUTE_URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions"
 DETAILS_URL = f"{EXECUTE_URL}/{EXEC}"
 TOKEN = "tok-SEKRIT-7f3a9c"
 UTC = dt.timezone.utc
-
-
-@pytest.fixture
-def api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -26,12 +25,6 @@ PROJECT = "proj-1"
 EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXEC}/status"
 S = ExecutionStatus
-
-
-@pytest.fixture
-def api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture
