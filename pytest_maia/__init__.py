@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from pytest_maia.assertions import StatusChecker
-from pytest_maia.pipelines import PipelineRun, PipelineRunner
 from pytest_maia.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.errors import (
     BadRequestError,
@@ -38,6 +37,7 @@ from pytest_maia.models import (
     ProblemDetail,
     WaitResult,
 )
+from pytest_maia.pipelines import PipelineRun, PipelineRunner
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient

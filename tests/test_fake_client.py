@@ -19,7 +19,6 @@ from pytest_maia import (
     VirtualClock,
 )
 from pytest_maia.fake import FakeMaia
-from pytest_maia.fake.fixtures import fake_in_process
 
 TOKEN = "tok-SEKRIT-123"
 
@@ -128,7 +127,7 @@ def test_client_over_the_loopback_server() -> None:
 
 
 def test_works_without_pytest_fixtures() -> None:
-    with fake_in_process(clock=VirtualClock(1000)) as fake:
+    with FakeMaia(clock=VirtualClock(1000)) as fake:
         eid = fake.add_execution("p", ["RUNNING", "FAILED"])
         result = fake.client().wait_for("p", eid, timeout=60, interval=5, max_interval=5)
     assert result.status is ExecutionStatus.FAILED

@@ -113,7 +113,7 @@ def test_importing_the_package_and_fake_stays_light() -> None:
     code = (
         "import sys, pytest_maia, pytest_maia.plugin\n"
         "assert 'responses' not in sys.modules, 'pytest_maia imported responses'\n"
-        "import pytest_maia.fake, pytest_maia.fake.fixtures\n"
+        "import pytest_maia.fake\n"
         "heavy = {'responses', 'wsgiref.simple_server', 'socketserver'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
         "pytest_maia.fake.FakeMaia().add_execution('p', 'SUCCESS')\n"

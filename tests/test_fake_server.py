@@ -15,7 +15,6 @@ import pytest
 from pytest_maia import MaiaValidationError, VirtualClock
 from pytest_maia.clock import clock_for_url
 from pytest_maia.fake import FakeMaia
-from pytest_maia.fake.fixtures import fake_server
 
 TOKEN = "tok-SEKRIT-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -131,7 +130,7 @@ def test_server_is_quiet(capfd: pytest.CaptureFixture[str]) -> None:
 
 def test_server_registers_the_clock_for_its_url_while_running() -> None:
     clock = VirtualClock()
-    with fake_server(clock=clock) as server:
+    with FakeMaia(clock=clock).serve() as server:
         assert clock_for_url(server.url) is clock
         assert server.fake.clock is clock
         url = server.url
