@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from pytest_maia.errors import MaiaApiError, MaiaTimeoutError, NotFoundError
+from pytest_maia.errors import (
+    MaiaApiError,
+    MaiaTimeoutError,
+    MaiaValidationError,
+    NotFoundError,
+)
 from pytest_maia.models import ExecutionStatus, WaitResult
 
 if TYPE_CHECKING:
@@ -28,10 +33,16 @@ FAKE_HINT = (
 WaitRecord = tuple[str, str, float, int]
 
 
-def _statuses(expected: ExecutionStatus | str | Iterable[ExecutionStatus | str]) -> list[str]:
-    if isinstance(expected, str):
-        return [ExecutionStatus(expected).value]
-    return [ExecutionStatus(item).value for item in expected]
+def _statuses(expected: object) -> list[str]:
+    items = [expected] if isinstance(expected, str) else expected
+    if not isinstance(items, Iterable) or not (items := list(items)):
+        raise MaiaValidationError(
+            f"expected must be a status or a non-empty list of statuses, got {expected!r}"
+        )
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise MaiaValidationError(f"expected statuses must be strings, got {item!r}")
+    return [ExecutionStatus(item).value for item in items]
 
 
 class StatusChecker:

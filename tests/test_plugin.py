@@ -285,3 +285,20 @@ def test_importing_the_plugin_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_bad_expected_status_is_a_typed_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_maia import MaiaValidationError
+
+        @pytest.mark.parametrize("expected", [123, [], [None], ""])
+        def test_bad(maia_fake, maia_status, maia_project_id, expected):
+            run = maia_fake.add_execution(maia_project_id, ["SUCCESS"])
+            with pytest.raises(MaiaValidationError, match="expected"):
+                maia_status.assert_final(run, expected)
+            assert maia_fake.polls(run) == 0  # rejected before any request
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=4)
