@@ -302,3 +302,27 @@ def test_bad_expected_status_is_a_typed_error(pytester: pytest.Pytester) -> None
         """
     )
     pytester.runpytest().assert_outcomes(passed=4)
+
+
+def test_failure_text_shows_the_last_problem(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_maia import FakeMaia
+
+        def test_flaky_then_failed(maia_fake, maia_status, maia_project_id):
+            run = maia_fake.add_execution(
+                maia_project_id,
+                ["RUNNING", FakeMaia.error(503, detail="warehouse is resuming"), "FAILED"],
+            )
+            maia_status.assert_success(run)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ended FAILED, expected SUCCESS",
+            "*last error: HTTP 503*",
+            "*last problem: *warehouse is resuming*",
+        ]
+    )
