@@ -131,17 +131,10 @@ class StatusChecker:
 
 
 def explain(result: WaitResult, wanted: list[str]) -> str:
-    """The failure text: expected vs final status, then the wait's own account."""
+    """The failure text: expected vs final status, then the wait's own account
+    (timeline, polls, and the last error with its ProblemDetail)."""
     expected = wanted[0] if len(wanted) == 1 else " or ".join(wanted)
-    lines = [
+    return (
         f"pipeline execution {result.execution_id} ended {result.status.value}, "
-        f"expected {expected}",
-        result.describe(),
-    ]
-    problem = next(
-        (e.problem for e in reversed(result.errors) if isinstance(e, MaiaApiError) and e.problem),
-        None,
+        f"expected {expected}\n{result.describe()}"
     )
-    if problem is not None:
-        lines.append(f"last problem: {problem.summary()}")
-    return "\n".join(lines)
