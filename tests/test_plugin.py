@@ -322,7 +322,6 @@ def test_failure_text_shows_the_last_problem(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*ended FAILED, expected SUCCESS",
-            "*last error: HTTP 503*",
-            "*last problem: *warehouse is resuming*",
+            "*last error: HTTP 503 Service Unavailable from GET *: *warehouse is resuming",
         ]
     )
