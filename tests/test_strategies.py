@@ -229,7 +229,7 @@ assert "pytest_maia.strategies" not in sys.modules, "registration was not lazy"
 status = find(
     st.from_type(pytest_maia.ExecutionStatus),
     lambda s: s.is_terminal,
-    settings=settings(database=None),
+    settings=settings(database=None, derandomize=True),
 )
 assert status is pytest_maia.ExecutionStatus.SUCCESS, status
 assert "pytest_maia.strategies" in sys.modules
