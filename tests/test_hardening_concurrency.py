@@ -71,6 +71,16 @@ ADAPTERS: dict[str, Callable[[FakeMaia], AbstractContextManager[MaiaClient]]] = 
 }
 
 
+def run_in_threads(worker: Callable[[int], None]) -> None:
+    """Run ``worker(n)`` for n in range(THREADS) at once; fail if any thread hangs."""
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=50)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("adapter", sorted(ADAPTERS))
 def test_sixteen_threads_one_client_each_sees_its_own_lifecycle(adapter: str) -> None:
@@ -93,12 +103,7 @@ def test_sixteen_threads_one_client_each_sees_its_own_lifecycle(adapter: str) ->
             except BaseException as exc:  # re-raised in the main thread below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=50)
-        assert not any(thread.is_alive() for thread in threads), "a waiter hung"
+        run_in_threads(worker)
 
     assert errors == []
     for n in range(THREADS):
@@ -155,12 +160,7 @@ def test_status_reads_and_waits_interleave_without_crosstalk() -> None:
             except BaseException as exc:  # re-raised in the main thread below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=50)
-        assert not any(thread.is_alive() for thread in threads), "a thread hung"
+        run_in_threads(worker)
 
     assert errors == []
     for n in range(THREADS):
