@@ -109,26 +109,22 @@ def test_foreign_script_as_another_process() -> None:
     fake = FakeMaia()
     with fake.serve() as server:
         env = {**os.environ, "MAIA_CLIENT_ID": "ci-bot", "MAIA_CLIENT_SECRET": SECRET}
-        args = [server.url, server.token_url, "analytics", "daily load", "prod"]
-        done = subprocess.run(
-            [sys.executable, str(SCRIPT), *args, "--poll-seconds", "0.01"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+
+        def run_script(pipeline: str) -> subprocess.CompletedProcess[str]:
+            args = [server.url, server.token_url, "analytics", pipeline, "prod"]
+            return subprocess.run(
+                [sys.executable, str(SCRIPT), *args, "--poll-seconds", "0.01"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+
+        done = run_script("daily load")
         assert done.returncode == 0, done.stderr
         fake.script_pipeline("broken", ["FAILED"])
-        args[3] = "broken"
-        failed = subprocess.run(
-            [sys.executable, str(SCRIPT), *args, "--poll-seconds", "0.01"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        failed = run_script("broken")
         assert failed.returncode == 1, failed.stderr
     assert [r.status.value for r in fake.executions()] == ["SUCCESS", "FAILED"]
     assert SECRET not in done.stdout + failed.stdout

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response, problem
-from pytest_maia.fake._lifecycle import Execution
+from pytest_maia.fake._lifecycle import Execution, ScriptedStep
 from pytest_maia.models import ExecutionStatus
 
 if TYPE_CHECKING:
@@ -262,15 +262,27 @@ def details_body(execution: Execution, info: RunInfo | None) -> dict[str, object
     return body
 
 
-def details(backend: FakeBackend, request: Request, match: re.Match[str], now: float) -> Response:
-    """GET .../pipeline-executions/{id}: the details; one lifecycle step, like a status poll."""
+def poll_execution(
+    backend: FakeBackend, request: Request, match: re.Match[str], now: float
+) -> tuple[Execution, ScriptedStep] | Response:
+    """A read of an execution (status or details) advances its lifecycle one step;
+    the error answer instead when it is unknown or the step is a scripted error."""
     found = find_execution(backend, request, match)
     if isinstance(found, Response):
         return found
     step = found.next_step(now)
     if step.error is not None:
         return backend.error_response(step.error, request.path)
-    payload = json.dumps(details_body(found, found.info), separators=(",", ":")).encode()
+    return found, step
+
+
+def details(backend: FakeBackend, request: Request, match: re.Match[str], now: float) -> Response:
+    """GET .../pipeline-executions/{id}: the details; one lifecycle step, like a status poll."""
+    polled = poll_execution(backend, request, match, now)
+    if isinstance(polled, Response):
+        return polled
+    execution, _ = polled
+    payload = json.dumps(details_body(execution, execution.info), separators=(",", ":")).encode()
     return Response(200, JSON_HEADERS, payload)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
-from pytest_maia.fake._pipelines import UUID_PATTERN, cancel, details, execute, find_execution
+from pytest_maia.fake._pipelines import UUID_PATTERN, cancel, details, execute, poll_execution
 from pytest_maia.fake._token import TOKEN_PATH, issue_token
 
 if TYPE_CHECKING:
@@ -53,13 +53,10 @@ class Route:
 def _get_status(
     backend: FakeBackend, request: Request, match: re.Match[str], now: float
 ) -> Response:
-    found = find_execution(backend, request, match)
-    if isinstance(found, Response):
-        return found
-    step = found.next_step(now)
-    if step.error is not None:
-        return backend.error_response(step.error, request.path)
-    return Response(200, JSON_HEADERS, step.body)
+    polled = poll_execution(backend, request, match, now)
+    if isinstance(polled, Response):
+        return polled
+    return Response(200, JSON_HEADERS, polled[1].body)
 
 
 _EXECUTIONS = r"/v1/projects/(?P<project_id>[^/]+)/pipeline-executions"
