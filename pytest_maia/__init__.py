@@ -30,6 +30,7 @@ from pytest_maia.errors import (
     ServerError,
     UnauthorizedError,
 )
+from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import (
     ErrorStep,
     ExecutionDetails,
@@ -49,6 +50,7 @@ __all__ = [
     "BadRequestError",
     "Clock",
     "ConflictError",
+    "Environment",
     "ErrorStep",
     "ExecutionDetails",
     "ExecutionStatus",
@@ -68,6 +70,8 @@ __all__ = [
     "PipelineRun",
     "PipelineRunner",
     "ProblemDetail",
+    "Project",
+    "PublishedPipeline",
     "RateLimitedError",
     "ServerError",
     "StatusChecker",

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pytest_maia import endpoints, waiting
+from pytest_maia import endpoints, listing, waiting
 from pytest_maia.auth import TOKEN_URL, BearerAuth, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
 from pytest_maia.config import Secret, resolve_settings
@@ -22,6 +22,7 @@ from pytest_maia.errors import (
     MaiaResponseError,
     MaiaValidationError,
 )
+from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
 from pytest_maia.transport import read_body
 from pytest_maia.validation import (
@@ -345,6 +346,64 @@ class MaiaClient:
         path = endpoints.execution_path(project_id, execution_id)
         body = endpoints.cancel_body(force)
         self._retrying(lambda: self._request("PATCH", path, body))
+
+    # -- lists: every page, each page retried like a read ---------------------------
+
+    def _page(self, path: str) -> tuple[object, int, str]:
+        body, code = self._retrying(lambda: self._json("GET", path))
+        return body, code, f"GET {path}"
+
+    def list_projects(self) -> list[Project]:
+        """Every project the credentials can see (``GET /v1/projects``, all pages)."""
+        pages = listing.all_numbered_pages(
+            lambda page: self._page(listing.projects_path(page)), listing.Project.from_json
+        )
+        return list(pages)
+
+    def list_environments(self, project_id: str) -> list[Environment]:
+        """Every environment of a project (all pages)."""
+        listing.environments_path(project_id, 0)  # a bad id fails before any request
+        pages = listing.all_numbered_pages(
+            lambda page: self._page(listing.environments_path(project_id, page)),
+            listing.Environment.from_json,
+        )
+        return list(pages)
+
+    def list_published_pipelines(
+        self, project_id: str, environment: str
+    ) -> list[PublishedPipeline]:
+        """Every pipeline published in ``environment`` of a project (all pages)."""
+        listing.published_pipelines_path(project_id, environment, 0)
+        pages = listing.all_numbered_pages(
+            lambda page: self._page(
+                listing.published_pipelines_path(project_id, environment, page)
+            ),
+            listing.PublishedPipeline.from_json,
+        )
+        return list(pages)
+
+    def list_executions(
+        self, project_id: str, *, pipeline_name: str | None = None, limit: int | None = None
+    ) -> list[ExecutionDetails]:
+        """A project's executions, most recent first (``GET /v1/pipeline-executions``).
+
+        ``pipeline_name`` filters by pipeline; ``limit`` caps how many are returned
+        (and is the page size asked for), else every page is read.
+        """
+        wanted = listing.check_limit(limit)
+        page_size = min(wanted or listing.PAGE_SIZE, listing.PAGE_SIZE)
+        out: list[ExecutionDetails] = []
+        token: str | None = None
+        for _ in range(listing.MAX_PAGES):
+            path = listing.executions_list_path(
+                project_id, pipeline_name=pipeline_name, limit=page_size, token=token
+            )
+            body, code, where = self._page(path)
+            results, token = listing.token_page(body, where, code)
+            out += listing.items(results, listing.execution_summary, where, code)
+            if token is None or (wanted is not None and len(out) >= wanted):
+                return out[:wanted]
+        raise MaiaResponseError(f"the executions list did not end after {listing.MAX_PAGES} pages")
 
 
 _SYSTEM_CLOCK = SystemClock()
