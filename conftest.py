@@ -1,4 +1,5 @@
-"""Root conftest: pytester for plugin tests, and helpers shared by the test suite."""
+"""Root conftest: loads pytester, which the plugin tests use to run pytest on generated
+test files (pytest_plugins may only be declared in the rootdir's conftest)."""
 
 from __future__ import annotations
 
