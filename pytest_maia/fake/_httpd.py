@@ -73,6 +73,10 @@ class _Handler(socketserver.StreamRequestHandler):
         if response is None:
             return False  # a scripted drop: close without a byte
         keep = head.keep_alive
+        if keep and head.version == "HTTP/1.0":  # a 1.0 client needs it said
+            response = Response(
+                response.status, (*response.headers, ("Connection", "keep-alive")), response.body
+            )
         self._send(response, close=not keep, head_only=head.method == "HEAD")
         return keep
 
@@ -85,12 +89,12 @@ class _Handler(socketserver.StreamRequestHandler):
 
         try:
             chunks = b"".join(self.server.app(self._environ(head, body), start_response))
+            status, headers = got
         except DroppedConnection:
             return None
         except Exception:  # a bug in the fake: say so on stderr, answer 500
             traceback.print_exc()
             return problem(500, "/", "the fake failed to answer this request")
-        status, headers = got
         return Response(status, headers, chunks)
 
     def _environ(self, head: Head, body: bytes) -> dict[str, Any]:
