@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,13 +21,13 @@ from pytest_maia.fake import FakeMaia
 TOKEN = "tok-SEKRIT-123"
 
 
-def test_thousand_step_lifecycle_takes_no_real_time() -> None:
+# No wall-clock assertion: the virtual clock's figures below are the promise; the speed
+# budget of a 1000-step wait is bench/run.py's "waiting" row, and a hang meets the timeout.
+@pytest.mark.timeout(120)
+def test_thousand_step_lifecycle_runs_on_the_virtual_clock() -> None:
     with FakeMaia(token=TOKEN) as fake:
         eid = fake.add_execution("p", [*(["RUNNING"] * 999), "SUCCESS"])
-        started = time.perf_counter()
         result = fake.client().wait_for("p", eid, timeout=10_000, interval=1, max_interval=1)
-        wall = time.perf_counter() - started
-    assert wall < 5  # a hang guard; it is far faster in practice
     assert result.status is ExecutionStatus.SUCCESS
     assert result.polls == 1000
     assert len(result.history) == 1000
@@ -38,13 +36,11 @@ def test_thousand_step_lifecycle_takes_no_real_time() -> None:
     assert result.elapsed == pytest.approx(999.0)
 
 
+@pytest.mark.timeout(120)
 def test_thirty_minute_lifecycle_completes_in_virtual_time() -> None:
     with FakeMaia(token=TOKEN) as fake:
         eid = fake.add_execution("p", [*(["RUNNING"] * 30), "SUCCESS"], every=60)
-        started = time.perf_counter()
         result = fake.client().wait_for("p", eid, timeout=3600, interval=30, max_interval=30)
-        wall = time.perf_counter() - started
-    assert wall < 5
     assert result.status is ExecutionStatus.SUCCESS
     assert result.elapsed == pytest.approx(1800.0)
     assert result.polls == 61  # t = 0, 30, ..., 1800

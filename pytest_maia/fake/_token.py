@@ -23,13 +23,46 @@ from pytest_maia.fake._http import JSON_HEADERS, Request, Response
 if TYPE_CHECKING:
     from pytest_maia.fake.backend import FakeBackend
 
-__all__ = ["DEFAULT_TOKEN_LIFETIME", "TOKEN_PATH", "TokenIssuer", "issue_token"]
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
+    "TOKEN_PATH",
+    "TokenIssuer",
+    "bearer_credential",
+    "is_token_shaped",
+    "issue_token",
+]
 
 DEFAULT_TOKEN_LIFETIME = 1800.0
 # The token endpoint's path: at the root in-process (id.core.matillion.com), and also
 # below the base path on the loopback server (``{server.url}/oauth/dpc/token``).
 TOKEN_PATH = urlsplit(TOKEN_URL).path
 _FIELDS = ("grant_type", "client_id", "client_secret", "audience")
+# What a real token can be made of: visible ASCII, no whitespace or control character
+# (RFC 6750's b64token, widened to every visible character so test tokens may be free).
+_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+\Z")
+# "Bearer " once, then the credential: exactly one header value, nothing around it.
+_BEARER = re.compile(r"(?i:bearer) +([^ ].*)\Z", re.DOTALL)
+# Values a broken client sends when its token variable was never set: never a token.
+_NOT_TOKENS = frozenset({"none", "null", "undefined", "nil", "nan", "false", "true", "bearer"})
+
+
+def is_token_shaped(value: str) -> bool:
+    """Whether ``value`` could be a real bearer token: visible ASCII only (no space, tab,
+    CR, LF, NUL or other control character) and not a placeholder such as ``None``,
+    ``null`` or ``undefined``."""
+    return bool(_TOKEN_SHAPE.match(value)) and value.lower() not in _NOT_TOKENS
+
+
+def bearer_credential(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value, or None when the value
+    is not one a real server accepts (no header, another scheme, an empty or
+    placeholder token, whitespace or a control character anywhere, even around it)."""
+    if not header:
+        return None
+    match = _BEARER.match(header)
+    if match is None or not is_token_shaped(match[1]):
+        return None
+    return match[1]
 
 
 def check_lifetime(value: object) -> float:
@@ -88,13 +121,12 @@ class TokenIssuer:
         """Whether an ``Authorization`` header may call the API at ``now``.
 
         A token issued here is valid until it expires; otherwise the fake's static
-        token when it has one, else any non-empty bearer token.
+        token when it has one, else any token-shaped bearer value (see
+        :func:`bearer_credential`: never ``None``, ``null``, an empty value or one with
+        whitespace or a control character).
         """
-        if not header:
-            return False
-        scheme, _, credential = header.strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "bearer" or not credential:
+        credential = bearer_credential(header)
+        if credential is None:
             return False
         expires = self._issued.get(credential)
         if expires is not None:

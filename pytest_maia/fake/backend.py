@@ -36,7 +36,12 @@ from pytest_maia.fake._lifecycle import (
 )
 from pytest_maia.fake._pipelines import ExecutionRecord, RunInfo
 from pytest_maia.fake._routes import ROUTES, TOKEN_ROUTE, UUID_PATTERN, Route
-from pytest_maia.fake._token import DEFAULT_TOKEN_LIFETIME, TOKEN_PATH, TokenIssuer
+from pytest_maia.fake._token import (
+    DEFAULT_TOKEN_LIFETIME,
+    TOKEN_PATH,
+    TokenIssuer,
+    is_token_shaped,
+)
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
 from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
 
@@ -76,8 +81,12 @@ class FakeBackend:
         self.origin = f"{parts.scheme}://{parts.netloc}".lower()
         self.base_path = parts.path.rstrip("/")
         self.base_url = self.origin + self.base_path
-        if token is not None and (not isinstance(token, str) or not token.strip()):
-            raise MaiaValidationError("token must be a non-empty string or None")
+        if token is not None and (not isinstance(token, str) or not is_token_shaped(token)):
+            # The value is a secret: never shown.
+            raise MaiaValidationError(
+                "token must be None or a string a real token can be: visible ASCII with no"
+                " whitespace or control character, and not a placeholder such as 'None'"
+            )
         self._token = Secret(token) if token is not None else None
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self._lock = threading.Lock()

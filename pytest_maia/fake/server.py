@@ -1,27 +1,32 @@
-"""Loopback HTTP adapter: the fake behind a threaded, quiet wsgiref server.
+"""Loopback HTTP adapter: the fake's WSGI app behind a small threaded HTTP/1.1 server.
 
 For clients that are not `requests` (httpx, urllib, curl, another process). A scripted
-dropped connection closes the socket without sending a byte.
+dropped connection closes the socket without sending a byte. Framing and its limits
+(414, 431, 413, chunked bodies) are in :mod:`pytest_maia.fake._wire`; a request that
+cannot be framed gets an ``application/problem+json`` answer and the connection closes.
+The server is quiet (clients that reset or vanish print nothing), and when ``serve()``
+ends it closes every kept-alive connection and joins every thread it started.
 """
 
 from __future__ import annotations
 
-import socket
-import socketserver
-import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from wsgiref.handlers import SimpleHandler
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from pytest_maia.clock import register_clock, unregister_clock
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake._http import Request, reason
+from pytest_maia.fake._httpd import (
+    RAW_PATH,
+    DroppedConnection,
+    ThreadingServer,
+    ThreadingServer6,
+    WSGIApp,
+)
 from pytest_maia.fake._token import TOKEN_PATH
 from pytest_maia.validation import is_loopback_host
 
@@ -33,19 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = ["FakeServer", "make_wsgi_app", "serve"]
 
-_RAW_PATH = "pytest_maia.raw_path"
-WSGIApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
-
-
-class _DroppedConnection(Exception):
-    """Raised by the WSGI app to make the server close the socket unanswered."""
-
 
 def make_wsgi_app(backend: FakeBackend) -> WSGIApp:
     """A WSGI application answering every request from ``backend``."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get(_RAW_PATH)
+        path = environ.get(RAW_PATH)
         if not isinstance(path, str):
             # Another WSGI server: rebuild the %-encoded path from the decoded one.
             decoded = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
@@ -67,84 +65,12 @@ def make_wsgi_app(backend: FakeBackend) -> WSGIApp:
             Request(method, path, headers, body, environ.get("QUERY_STRING", ""))
         )
         if response.dropped:
-            raise _DroppedConnection
+            raise DroppedConnection
         out = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason(response.status)}", out)
         return [] if method == "HEAD" else [response.body]
 
     return app
-
-
-class _ServerHandler(ServerHandler):
-    http_version = "1.1"  # keep-alive: every response has a Content-Length
-
-    def handle_error(self) -> None:
-        # After an error the connection's state is unknown: close it.
-        self.request_handler.close_connection = True  # type: ignore[attr-defined]
-        if isinstance(sys.exc_info()[1], _DroppedConnection):
-            self.close()  # nothing was written: the socket closes with no response
-            return
-        super().handle_error()
-
-    def close(self) -> None:
-        SimpleHandler.close(self)  # skip the request log line: the server is quiet
-
-
-class _RequestHandler(WSGIRequestHandler):
-    # HTTP/1.1 keeps a client's connection open between requests, and a buffered wfile
-    # sends each response in one write (flushed below): separate small writes on a
-    # kept-alive socket meet Nagle and delayed ACKs, about 40 ms per request.
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the fake's own call log records every request."""
-
-    def get_environ(self) -> dict[str, str]:
-        environ = super().get_environ()
-        environ[_RAW_PATH] = self.path.partition("?")[0]
-        return environ
-
-    def handle(self) -> None:
-        # BaseHTTPRequestHandler's loop: one request after another until a close.
-        BaseHTTPRequestHandler.handle(self)
-
-    def handle_one_request(self) -> None:
-        self.raw_requestline = self.rfile.readline(65537)
-        if not self.raw_requestline:
-            self.close_connection = True  # the client connected and left
-            return
-        if len(self.raw_requestline) > 65536:
-            self.send_error(414)
-            return
-        if not self.parse_request():
-            return
-        handler = _ServerHandler(
-            self.rfile,
-            self.wfile,  # type: ignore[arg-type]
-            self.get_stderr(),
-            self.get_environ(),
-            multithread=True,
-        )
-        handler.request_handler = self  # type: ignore[attr-defined]
-        handler.run(self.server.get_app())  # type: ignore[attr-defined]
-        self.wfile.flush()
-
-
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-    def server_bind(self) -> None:
-        # Skip HTTPServer's getfqdn(): a reverse DNS lookup can stall offline.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-        self.setup_environ()
-
-
-class _ThreadingServer6(_ThreadingServer):
-    address_family = socket.AF_INET6
 
 
 @dataclass(frozen=True)
@@ -180,11 +106,10 @@ def serve(backend: FakeBackend, host: str = "127.0.0.1", port: int = 0) -> Itera
         )
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise MaiaValidationError(f"port must be an integer 0..65535, got {port!r}")
-    server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
-    server = server_class((host, port), _RequestHandler)
+    server_class = ThreadingServer6 if ":" in host else ThreadingServer
+    server = server_class((host, port), make_wsgi_app(backend))
     try:
-        server.set_app(make_wsgi_app(backend))
-        bound = int(server.server_address[1])
+        bound = server.port
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{bound}{backend.base_path}"
         thread = threading.Thread(
