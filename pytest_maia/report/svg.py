@@ -104,7 +104,8 @@ def _segments(execution: Execution, scale: Callable[[float], float], limit: floa
         x1 = max(x0, scale(segment.end))
         if index == len(segments) - 1:
             x1 = min(max(x1, x0 + CAP), limit)
-        width = max(x1 - x0, 0.0)
+        x0, x1 = round(x0, 2), round(max(x1, x0), 2)  # as written: no overlap by rounding
+        width = x1 - x0
         status = escape(segment.status)
         tip = escape(
             f"{segment.status}: {duration_text(segment.start - execution.start)} to "
