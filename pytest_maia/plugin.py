@@ -6,7 +6,7 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 import pytest
@@ -89,27 +89,45 @@ def pytest_configure(config: pytest.Config) -> None:
                 "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
             )
     config.stash[SETTINGS_KEY] = settings
-    config.stash[PROGRESS_KEY] = None
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         config.pluginmanager.register(WaitSummary(settings), "maia-wait-summary")
         if config.pluginmanager.hasplugin("html"):
             config.pluginmanager.register(HtmlRows(settings), "maia-html-rows")
-        config.stash[PROGRESS_KEY] = _progress(config, settings)
 
 
-def _progress(config: pytest.Config, settings: MaiaSettings) -> Progress | None:
-    """The live progress line: live waits only (a fake's virtual wait takes no real
-    time), never under -q."""
+def _progress(config: pytest.Config) -> Progress | None:
+    """The live progress line (made at first use, once the terminal reporter exists):
+    live waits only, as a fake's virtual wait takes no real time; never under -q or in
+    an xdist worker."""
+    if PROGRESS_KEY in config.stash:
+        return config.stash[PROGRESS_KEY]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if settings.backend != "live" or reporter is None or config.get_verbosity() < 0:
-        return None
-    from pytest_maia.report.progress import Progress
+    progress = None
+    if (
+        settings_of(config).backend == "live"
+        and reporter is not None
+        and config.get_verbosity() >= 0
+        and not hasattr(config, "workerinput")
+    ):
+        from pytest_maia.report.progress import Progress
 
-    return Progress(
-        lambda text: reporter.write(text, flush=True),
-        tty=bool(reporter.isatty),
-        newline=reporter.ensure_newline,
-    )
+        capture = config.pluginmanager.get_plugin("capturemanager")
+
+        def uncaptured(action: Callable[[], None]) -> None:
+            # A wait runs inside a test, whose output pytest captures: step outside it.
+            if capture is None:
+                action()
+                return
+            with capture.global_and_fixture_disabled():
+                action()
+
+        progress = Progress(
+            lambda text: uncaptured(lambda: reporter.write(text, flush=True)),
+            tty=bool(reporter.isatty),
+            newline=lambda: uncaptured(reporter.ensure_newline),
+        )
+    config.stash[PROGRESS_KEY] = progress
+    return progress
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -290,7 +308,7 @@ def maia_status(
         backend=maia_settings.backend,
         record=record,
         record_timeline=record_timeline,
-        observer=request.config.stash.get(PROGRESS_KEY, None),
+        observer=_progress(request.config),
     )
 
 
