@@ -7,6 +7,7 @@ import json
 import random
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_property_round_trip_through_user_properties() -> None:
     assert from_property("t", '{"id": 1}', "FAILED", 1.0, 1) is None
 
 
-def test_timeline_json_is_the_documented_format(tmp_path: object) -> None:
+def test_timeline_json_is_the_documented_format() -> None:
     timeline = Timeline([execution()], [Cancelled("t.py::x", "run (p): now CANCELLED")])
     data = json.loads(json.dumps(timeline.to_json()))
     assert data["format"] == FORMAT and data["version"] == 1 and data["clock"] == "virtual"
@@ -284,3 +285,33 @@ def test_step_summary_table() -> None:
     assert "a \\| b" in lines[4]
     assert lines[5].startswith("| \u2705 | t::ok")
     assert github.is_actions({"GITHUB_ACTIONS": "true"}) and not github.is_actions({})
+
+
+# -- saved timelines ---------------------------------------------------------------------
+
+
+def test_a_saved_timeline_draws_again(tmp_path: Path) -> None:
+    from pytest_maia.report.__main__ import main
+
+    timeline = Timeline(
+        [execution(path="t.py", line=3, pipeline="p", message="m", failing_steps=["s"])],
+        [Cancelled("t.py::x", "gone")],
+        clock="wall",
+    )
+    again = Timeline.from_json(json.loads(json.dumps(timeline.to_json())))
+    assert again.to_json() == timeline.to_json()
+    source = tmp_path / "t.json"
+    timeline.write_json(source)
+    assert main([str(source), str(tmp_path / "t.svg")]) == 0
+    assert len(bars(parse_svg((tmp_path / "t.svg").read_text(encoding="utf-8")))) == 1
+    assert main([str(source), str(tmp_path / "t.html")]) == 0
+    assert "wall-clock" in (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert main([str(source)]) == 2
+
+
+def test_the_docs_show_the_example_suites_timeline() -> None:
+    root = Path(__file__).resolve().parent.parent
+    svg = parse_svg((root / "docs" / "timeline.svg").read_text(encoding="utf-8"))
+    found = bars(svg)
+    assert len(found) >= 8  # one per wait of `pytest examples`
+    assert "(timeline.svg)" in (root / "docs" / "ci.md").read_text(encoding="utf-8")

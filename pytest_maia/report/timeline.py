@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "FORMAT",
@@ -127,6 +128,32 @@ class Timeline:
             "executions": [e.to_json() for e in self.executions],
             "cancelled": [{"test": c.nodeid, "text": c.text} for c in self.cancelled],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Timeline:
+        """A timeline read back from :meth:`to_json`'s output (segments become changes)."""
+        executions = []
+        for row in data["executions"]:
+            start = float(row["start"])
+            changes = [(float(s["start"]) - start, str(s["status"])) for s in row["segments"]]
+            executions.append(
+                Execution(
+                    str(row["test"]),
+                    str(row["execution_id"]),
+                    str(row["outcome"]),
+                    start,
+                    float(row["elapsed"]),
+                    int(row["polls"]),
+                    changes,
+                    pipeline=row.get("pipeline"),
+                    message=row.get("message"),
+                    failing_steps=[str(step) for step in row.get("failing_steps") or []],
+                    path=row.get("path"),
+                    line=row.get("line"),
+                )
+            )
+        cancelled = [Cancelled(str(c["test"]), str(c["text"])) for c in data.get("cancelled", [])]
+        return cls(executions, cancelled, str(data.get("clock", VIRTUAL)))
 
     def write_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
