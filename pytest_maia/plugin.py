@@ -146,11 +146,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _executions(report: pytest.TestReport) -> list[Execution]:
+def _executions(report: pytest.TestReport, test_failed: bool = False) -> list[Execution]:
     found = executions_from_properties(report.nodeid, report.user_properties)
     path, line, _ = report.location
     for execution in found:
         execution.path, execution.line = path, None if line is None else line + 1
+        execution.test_failed = test_failed or report.failed
     return found
 
 
@@ -164,8 +165,11 @@ class WaitSummary:
         self.cancelled: list[str] = []
         clock = WALL if settings.backend == "live" else VIRTUAL
         self.timeline = Timeline(clock=clock)
+        self.failed: set[str] = set()  # node ids whose setup or call failed
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.failed.add(report.nodeid)
         if report.when == "teardown":
             self.rows += rows_from_properties(report.nodeid, report.user_properties)
             self.cancelled += [
@@ -173,7 +177,7 @@ class WaitSummary:
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
-            self.timeline.executions += _executions(report)
+            self.timeline.executions += _executions(report, report.nodeid in self.failed)
             self.timeline.cancelled += [
                 Cancelled(report.nodeid, str(value))
                 for name, value in report.user_properties

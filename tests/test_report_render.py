@@ -117,6 +117,7 @@ def test_timeline_json_is_the_documented_format() -> None:
     (row,) = data["executions"]
     assert set(row) == {
         "test",
+        "test_failed",
         "path",
         "line",
         "execution_id",
@@ -163,6 +164,8 @@ def test_colours_are_distinct_and_failures_have_patterns() -> None:
     svg = render_svg([execution()], virtual=False)
     assert 'fill="url(#maia-hatch)"' in svg  # FAILED is hatched, not colour alone
     assert "wall-clock" in svg
+    live = render_svg([execution(start=1.8e9)], virtual=False)
+    assert "since the first wait started, 2027-01-15 08:00:00 UTC" in live
 
 
 def layout_check(runs: list[Execution]) -> None:
@@ -262,10 +265,17 @@ def test_workflow_command_escaping() -> None:
 
 def test_annotations_only_for_failed_executions_at_the_test() -> None:
     bad = execution(
-        "t.py::test_bad", path="t.py", line=12, pipeline="load, daily", message="boom\nline 2"
+        "t.py::test_bad",
+        path="t.py",
+        line=12,
+        pipeline="load, daily",
+        message="boom\nline 2",
+        test_failed=True,
     )
     good = execution("t.py::test_ok", "SUCCESS", [(0.0, "SUCCESS")], path="t.py", line=3)
-    (line,) = github.annotation_lines(Timeline([bad, good]))
+    expected = execution("t.py::test_catches_failure", path="t.py", line=20)  # test passed
+    cancelled = execution("t.py::c", "CANCELLED", [(0.0, "CANCELLED")], test_failed=True)
+    (line,) = github.annotation_lines(Timeline([bad, good, expected, cancelled]))
     head, _, message = line.partition("::")[2].partition("::")
     assert head == "error file=t.py,line=12,title=Maia execution FAILED%3A load%2C daily"
     assert message.startswith("t.py::test_bad: execution " + ID + " ended FAILED")

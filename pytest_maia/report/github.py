@@ -78,10 +78,11 @@ def step_summary(timeline: Timeline) -> str:
 
 
 def annotation_lines(timeline: Timeline) -> list[str]:
-    """One ``::error`` line per execution that did not end well, at its test."""
+    """One ``::error`` line per failed execution of a failed test, at the test. (A test
+    that expects a run to fail, and passes, gets no annotation.)"""
     lines = []
     for e in timeline.executions:
-        if not e.failed:
+        if not (e.failed and e.test_failed):
             continue
         where = []
         if e.path:

@@ -7,6 +7,7 @@ its name as text (a label on wide segments, a ``<title>`` on every one, the lege
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from collections.abc import Callable
 from html import escape
@@ -85,10 +86,14 @@ def _ticks(span: float) -> list[float]:
     return [i * step for i in range(int(span / step + 1e-9) + 1)]
 
 
-def axis_title(virtual: bool) -> str:
+def axis_title(virtual: bool, start: float = 0.0) -> str:
     if virtual:
         return "virtual time (fake backend): seconds on each test's fake clock, not wall-clock"
-    return "wall-clock time since the first wait started"
+    try:
+        when = _dt.datetime.fromtimestamp(start, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return "wall-clock time since the first wait started"
+    return f"wall-clock time since the first wait started, {when} UTC"
 
 
 def _fill(status: str) -> str:
@@ -141,10 +146,10 @@ def render_svg(executions: list[Execution], *, virtual: bool, width: int = WIDTH
         f'<svg xmlns="http://www.w3.org/2000/svg" class="maia-timeline" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'font-family="sans-serif" font-size="11" role="img">',
-        f"<title>{escape(axis_title(virtual))}</title>",
+        f"<title>{escape(axis_title(virtual, t0))}</title>",
         DEFS,
         "<style>.segtext{fill:#000;font-size:10px}.lbl{fill:#222}.tick{fill:#555}</style>",
-        f'<text x="{plot_x}" y="12" class="axis-title">{escape(axis_title(virtual))}</text>',
+        f'<text x="{plot_x}" y="12" class="axis-title">{escape(axis_title(virtual, t0))}</text>',
     ]
     out.append(
         f'<clipPath id="maia-labels"><rect x="0" y="0" width="{LABEL_W - 6}" '

@@ -30,6 +30,8 @@ FORMAT = "pytest-maia-timeline"
 VERSION = 1
 PROPERTY = "maia_timeline"  # the user_properties name a wait's JSON travels under
 WALL, VIRTUAL = "wall", "virtual"
+# Endings that are not a failure of the execution itself.
+GOOD_ENDINGS = ("SUCCESS", "SKIPPED", "CANCELLED")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Execution:
     failing_steps: list[str] = field(default_factory=list)
     path: str | None = None  # the test's file, relative to the rootdir
     line: int | None = None  # the test's line, 1-based
+    test_failed: bool = False  # the test itself failed (setup, call or teardown)
 
     @property
     def end(self) -> float:
@@ -69,8 +72,8 @@ class Execution:
 
     @property
     def failed(self) -> bool:
-        """Anything but an ending the API calls good (SUCCESS, SKIPPED)."""
-        return self.outcome not in ("SUCCESS", "SKIPPED")
+        """FAILED, a timeout, an API error: anything but SUCCESS, SKIPPED or CANCELLED."""
+        return self.outcome not in GOOD_ENDINGS
 
     def segments(self) -> list[Segment]:
         """The status segments in order; the last one runs to the end of the wait."""
@@ -84,6 +87,7 @@ class Execution:
     def to_json(self) -> dict[str, object]:
         return {
             "test": self.nodeid,
+            "test_failed": self.test_failed,
             "path": self.path,
             "line": self.line,
             "execution_id": self.execution_id,
@@ -150,6 +154,7 @@ class Timeline:
                     failing_steps=[str(step) for step in row.get("failing_steps") or []],
                     path=row.get("path"),
                     line=row.get("line"),
+                    test_failed=bool(row.get("test_failed", False)),
                 )
             )
         cancelled = [Cancelled(str(c["test"]), str(c["text"])) for c in data.get("cancelled", [])]
