@@ -15,6 +15,7 @@ import pytest
 import pytest_maia.client
 import pytest_maia.fake
 import pytest_maia.plugin
+from pytest_maia.errors import MaiaError
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -191,3 +192,42 @@ def test_without_pytest_html_the_run_is_unchanged(pytester: pytest.Pytester) -> 
     pytester.makepyfile(test_suite=SUITE)
     result = pytester.runpytest_subprocess("-p", "no:html")
     result.assert_outcomes(passed=2, failed=1)
+
+
+# -- what a wait records for the reports --------------------------------------------------
+
+
+def recorded_wait(steps: list[object], pipeline: str | None = None) -> dict[str, object]:
+    from pytest_maia.assertions import StatusChecker
+    from pytest_maia.fake import FakeMaia
+
+    recorded: list[str] = []
+    with FakeMaia() as fake:
+        fake.clock.sleep(100)  # the wait starts at 100 s on the virtual clock
+        checker = StatusChecker(
+            fake.client(), "p", timeout=60, backend="fake", record_timeline=recorded.append
+        )
+        run = fake.add_execution("p", steps)  # type: ignore[arg-type]
+        if pipeline:
+            checker.pipeline_names[run] = pipeline
+        with pytest.raises(MaiaError):  # a timeout or an API error
+            checker.wait(run)
+    (value,) = recorded
+    data = json.loads(value)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_a_timed_out_wait_records_its_pipeline_start_and_message() -> None:
+    data = recorded_wait(["RUNNING"], pipeline="nightly")
+    assert data["p"] == "nightly" and data["t0"] == 100.0
+    assert data["h"] == [[0.0, "RUNNING"]]
+    assert str(data["m"]).startswith("timed out after 60s")
+
+
+def test_an_api_error_records_its_problem_as_the_message() -> None:
+    from pytest_maia.fake import FakeMaia
+
+    data = recorded_wait(["RUNNING", FakeMaia.error(403, detail="no access to project")])
+    assert "no access to project" in str(data["m"])
+    assert "p" not in data  # started elsewhere: no pipeline name known
