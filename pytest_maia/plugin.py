@@ -6,6 +6,7 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
@@ -204,8 +205,6 @@ class WaitSummary:
         for path in filter(None, (self.settings.report, self.settings.report_json)):
             terminalreporter.write_line(f"maia report: {path}")
         if self.settings.github:
-            import os
-
             from pytest_maia.report.outputs import github_outputs
 
             for line in github_outputs(self.timeline, os.environ):
