@@ -349,6 +349,27 @@ def bench_strategies(quick: bool = False) -> list[Row]:
     return rows
 
 
+# -- 7. writing the reports --------------------------------------------------------------
+
+
+def bench_report(quick: bool = False) -> list[Row]:
+    """bench_report: writing the HTML and JSON reports over running the executions."""
+    import bench_report
+
+    count = 100 if quick else 1000
+    # One round: the two sides are measured back to back, and the margin is wide.
+    result = bench_report.measure(executions=count, rounds=1)
+    ratio = result["ratio"]
+    return [
+        Row(
+            f"write reports for {count} executions / run them (example lifecycles)",
+            ratio,
+            f"{ratio:.2%} ({result['write_s'] * 1e3:.0f} ms vs {result['run_s']:.1f} s)",
+            bench_report.BUDGET,
+        )
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "inprocess": bench_inprocess,
     "waiting": bench_waiting,
@@ -356,6 +377,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "startup": bench_startup,
     "polling": bench_polling,
     "strategies": bench_strategies,
+    "report": bench_report,
 }
 # Rows that may be left out (with a note) when their benchmark cannot run here.
 OPTIONAL = {"strategies"}

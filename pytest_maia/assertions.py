@@ -6,8 +6,9 @@ expected and final status, the timeline, polls, the last problem).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_maia.errors import (
     MaiaApiError,
@@ -16,6 +17,7 @@ from pytest_maia.errors import (
     NotFoundError,
 )
 from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.report.timeline import to_property
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -31,6 +33,14 @@ FAKE_HINT = (
 
 # (execution id, final status text, elapsed seconds, polls) of one finished wait.
 WaitRecord = tuple[str, str, float, int]
+
+
+class WaitObserver(Protocol):
+    """Told about each poll of a wait and its end (the live progress line)."""
+
+    def poll(self, pipeline: str | None, result: WaitResult) -> None: ...
+
+    def done(self, execution_id: str) -> None: ...
 
 
 def _statuses(expected: object) -> list[str]:
@@ -56,13 +66,19 @@ class StatusChecker:
         timeout: float,
         backend: str = "live",
         record: Callable[[WaitRecord], None] | None = None,
+        record_timeline: Callable[[str], None] | None = None,
+        observer: WaitObserver | None = None,
     ) -> None:
         self.client = client
         self.project_id = project_id
         self.timeout = timeout
         self.backend = backend
         self._record = record
+        self._record_timeline = record_timeline
+        self._observer = observer
         self.results: list[WaitResult] = []
+        # Pipeline names of the executions started through maia_pipeline, for reports.
+        self.pipeline_names: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"StatusChecker(project_id={self.project_id!r}, backend={self.backend!r})"
@@ -89,25 +105,67 @@ class StatusChecker:
         """Wait until the execution is terminal; the wait is recorded for reports."""
         __tracebackhide__ = True
         limit = self.timeout if timeout is None else timeout
+        observer, pipeline = self._observer, self.pipeline_names.get(execution_id)
         try:
-            result = self.client.wait_for(self.project_id, execution_id, timeout=limit)
+            result = self.client.wait_for(
+                self.project_id,
+                execution_id,
+                timeout=limit,
+                on_poll=None if observer is None else lambda r: observer.poll(pipeline, r),
+            )
         except MaiaTimeoutError as exc:
             last = exc.result.status.value if exc.result.history else "no status"
-            self._note(exc.result, f"TIMEOUT ({last})")
+            self._note(exc.result, f"TIMEOUT ({last})", exc)
             raise
         except MaiaApiError as exc:
             if exc.wait_result is not None:
-                self._note(exc.wait_result, f"ERROR (HTTP {exc.status_code})")
+                self._note(exc.wait_result, f"ERROR (HTTP {exc.status_code})", exc)
             if isinstance(exc, NotFoundError):
                 raise self._explain_not_found(exc, execution_id) from None
             raise
+        finally:
+            if observer is not None:
+                observer.done(execution_id)
         self._note(result, result.status.value)
         return result
 
-    def _note(self, result: WaitResult, outcome: str) -> None:
+    def report_explanation(
+        self, result: WaitResult, error: Exception | None
+    ) -> tuple[str | None, list[str]]:
+        """The reports' failure message and failing steps (one text line each) for a
+        wait that ended as ``result`` (``error`` when it ended by raising).
+
+        This is where the failure explanation (the execution's details message and its
+        failing steps) plugs in. Today it only uses what the wait already holds: the
+        error's ProblemDetail or text, or the last transient error for a failed run.
+        """
+        if isinstance(error, MaiaApiError) and error.problem is not None:
+            problem = error.problem
+            text = ": ".join(p for p in (problem.title, problem.detail) if p)
+            return text or str(error).splitlines()[0], []
+        if error is not None:
+            return str(error).splitlines()[0], []
+        if not result.status.is_success and result.errors:
+            return f"last error while polling: {str(result.errors[-1]).splitlines()[0]}", []
+        return None, []
+
+    def _note(self, result: WaitResult, outcome: str, error: Exception | None = None) -> None:
         self.results.append(result)
         if self._record is not None:
             self._record((result.execution_id, outcome, result.elapsed, result.polls))
+        if self._record_timeline is not None:
+            now = time.time() if self.backend == "live" else self.client.clock.now()
+            message, steps = self.report_explanation(result, error)
+            self._record_timeline(
+                to_property(
+                    result.execution_id,
+                    pipeline=self.pipeline_names.get(result.execution_id),
+                    start=now - result.elapsed,
+                    changes=[(t, s.value) for t, s in result.timeline()],
+                    message=message,
+                    failing_steps=steps,
+                )
+            )
 
     def assert_final(
         self,

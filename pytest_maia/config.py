@@ -68,7 +68,7 @@ class Setting:
 
     name: str
     option: str
-    env: str
+    env: str | None
     ini: str
     help: str
     default: str | None = None
@@ -128,7 +128,30 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds a wait may take before it fails (default 1800)",
         str(int(DEFAULT_TIMEOUT)),
     ),
+    Setting(
+        "report",
+        "--maia-report",
+        "MAIA_REPORT",
+        "maia_report",
+        "write an HTML report (SVG timeline and table of executions) to this path",
+    ),
+    Setting(
+        "report_json",
+        "--maia-report-json",
+        "MAIA_REPORT_JSON",
+        "maia_report_json",
+        "write the timeline's data as JSON to this path",
+    ),
+    Setting(
+        "github",
+        "--maia-github",
+        None,
+        "maia_github",
+        "GitHub Actions job summary and annotations: 'on' or 'off' "
+        "(default on when GITHUB_ACTIONS=true)",
+    ),
 )
+GITHUB_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -142,6 +165,9 @@ class MaiaSettings:
     project_id: str | None = None
     environment: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    report: str | None = None
+    report_json: str | None = None
+    github: bool = False
     token: Secret | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
     client_secret: Secret | None = field(default=None, repr=False)
@@ -190,7 +216,7 @@ def resolve_settings(
     for setting in SETTINGS:
         candidates: list[tuple[str, object]] = [
             (setting.option, option(setting.name)),
-            (setting.env, environ.get(setting.env)),
+            (setting.env or "", environ.get(setting.env) if setting.env else None),
             (setting.ini, ini(setting.ini)),
             ("default", setting.default),
         ]
@@ -230,6 +256,13 @@ def resolve_settings(
             f"{sources['timeout']}: timeout must be a positive number of seconds, "
             f"got {raw_timeout!r}"
         )
+    github = environ.get("GITHUB_ACTIONS", "").lower() == "true"
+    if values["github"] is not None:
+        if values["github"].lower() not in GITHUB_SWITCH:
+            raise MaiaConfigError(
+                f"{sources['github']}: must be 'on' or 'off', got {values['github']!r}"
+            )
+        github = GITHUB_SWITCH[values["github"].lower()]
     token = environ.get("MAIA_TOKEN") or None
     client_secret = environ.get("MAIA_CLIENT_SECRET") or None
     return MaiaSettings(
@@ -240,6 +273,9 @@ def resolve_settings(
         project_id=values["project_id"],
         environment=values["environment"],
         timeout=timeout,
+        report=values["report"],
+        report_json=values["report_json"],
+        github=github,
         token=Secret(token) if token else None,
         client_id=environ.get("MAIA_CLIENT_ID") or None,
         client_secret=Secret(client_secret) if client_secret else None,

@@ -150,6 +150,7 @@ class PipelineRunner:
         )
         run = PipelineRun(execution_id, name, env, self)
         self.runs.append(run)
+        self.checker.pipeline_names[execution_id] = name
         log.info("started pipeline %r in %r: execution %s", name, env, execution_id)
         return run
 

@@ -6,7 +6,8 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 import pytest
@@ -19,6 +20,15 @@ from pytest_maia.config import (
     resolve_settings,
 )
 from pytest_maia.errors import MaiaConfigError
+from pytest_maia.report.timeline import (
+    PROPERTY,
+    VIRTUAL,
+    WALL,
+    Cancelled,
+    Execution,
+    Timeline,
+    executions_from_properties,
+)
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
 
 if TYPE_CHECKING:
@@ -27,8 +37,10 @@ if TYPE_CHECKING:
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
     from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.report.progress import Progress
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
+PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 CANCELLED_PROPERTY = "maia_cancelled"
 LIVE_MARKER = "maia_live"
 SCRIPT_MARKER = "maia_script"
@@ -43,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             dest=f"maia_{setting.name}",
             default=None,
             metavar=setting.name.upper(),
-            help=f"{setting.help}. Env: {setting.env}; ini: {setting.ini}.",
+            help=f"{setting.help}. Env: {setting.env or '-'}; ini: {setting.ini}.",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
 
@@ -79,7 +91,44 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     config.stash[SETTINGS_KEY] = settings
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
-        config.pluginmanager.register(WaitSummary(), "maia-wait-summary")
+        config.pluginmanager.register(WaitSummary(settings), "maia-wait-summary")
+        if config.pluginmanager.hasplugin("html"):
+            config.pluginmanager.register(HtmlRows(settings), "maia-html-rows")
+
+
+def _progress(config: pytest.Config) -> Progress | None:
+    """The live progress line (made at first use, once the terminal reporter exists):
+    live waits only, as a fake's virtual wait takes no real time; never under -q or in
+    an xdist worker."""
+    if PROGRESS_KEY in config.stash:
+        return config.stash[PROGRESS_KEY]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    progress = None
+    if (
+        settings_of(config).backend == "live"
+        and reporter is not None
+        and config.get_verbosity() >= 0
+        and not hasattr(config, "workerinput")
+    ):
+        from pytest_maia.report.progress import Progress
+
+        capture = config.pluginmanager.get_plugin("capturemanager")
+
+        def uncaptured(action: Callable[[], None]) -> None:
+            # A wait runs inside a test, whose output pytest captures: step outside it.
+            if capture is None:
+                action()
+                return
+            with capture.global_and_fixture_disabled():
+                action()
+
+        progress = Progress(
+            lambda text: uncaptured(lambda: reporter.write(text, flush=True)),
+            tty=bool(reporter.isatty),
+            newline=lambda: uncaptured(reporter.ensure_newline),
+        )
+    config.stash[PROGRESS_KEY] = progress
+    return progress
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -98,14 +147,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-class WaitSummary:
-    """Collects the waits from every test's report (xdist workers included)."""
+def _executions(report: pytest.TestReport, test_failed: bool = False) -> list[Execution]:
+    found = executions_from_properties(report.nodeid, report.user_properties)
+    path, line, _ = report.location
+    for execution in found:
+        execution.path, execution.line = path, None if line is None else line + 1
+        execution.test_failed = test_failed or report.failed
+    return found
 
-    def __init__(self) -> None:
+
+class WaitSummary:
+    """Collects the waits from every test's report (xdist workers included), prints the
+    summary and writes the reports asked for."""
+
+    def __init__(self, settings: MaiaSettings) -> None:
+        self.settings = settings
         self.rows: list[WaitRow] = []
         self.cancelled: list[str] = []
+        clock = WALL if settings.backend == "live" else VIRTUAL
+        self.timeline = Timeline(clock=clock)
+        self.failed: set[str] = set()  # node ids whose setup or call failed
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.failed.add(report.nodeid)
         if report.when == "teardown":
             self.rows += rows_from_properties(report.nodeid, report.user_properties)
             self.cancelled += [
@@ -113,6 +178,18 @@ class WaitSummary:
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
+            self.timeline.executions += _executions(report, report.nodeid in self.failed)
+            self.timeline.cancelled += [
+                Cancelled(report.nodeid, str(value))
+                for name, value in report.user_properties
+                if name == CANCELLED_PROPERTY
+            ]
+
+    def pytest_sessionfinish(self) -> None:
+        from pytest_maia.report.outputs import write_files
+
+        settings = self.settings
+        write_files(self.timeline, html=settings.report, json=settings.report_json)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.rows:
@@ -125,6 +202,29 @@ class WaitSummary:
             )
             for line in self.cancelled:
                 terminalreporter.write_line(line)
+        for path in filter(None, (self.settings.report, self.settings.report_json)):
+            terminalreporter.write_line(f"maia report: {path}")
+        if self.settings.github:
+            from pytest_maia.report.outputs import github_outputs
+
+            for line in github_outputs(self.timeline, os.environ):
+                terminalreporter.write_line(line)
+
+
+class HtmlRows:
+    """pytest-html (only registered when it is installed): a column with each test's
+    executions, their final status and the test's timeline."""
+
+    def __init__(self, settings: MaiaSettings) -> None:
+        self.virtual = settings.backend != "live"
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.append('<th class="col-maia">Maia executions</th>')
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        from pytest_maia.report.html import execution_cell
+
+        cells.append(execution_cell(_executions(report), virtual=self.virtual))
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -201,12 +301,17 @@ def maia_status(
     def record(wait: WaitRecord) -> None:
         request.node.user_properties.extend(to_properties(*wait))
 
+    def record_timeline(value: str) -> None:
+        request.node.user_properties.append((PROPERTY, value))
+
     return StatusChecker(
         maia_client,
         maia_project_id,
         timeout=maia_settings.timeout,
         backend=maia_settings.backend,
         record=record,
+        record_timeline=record_timeline,
+        observer=_progress(request.config),
     )
 
 

@@ -1,0 +1,233 @@
+"""The reports end to end: --maia-report(-json), pytest-html rows, GitHub Actions output."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+# In-process runs forget modules first imported inside them: keep one copy of requests.
+import pytest_maia.client
+import pytest_maia.fake
+import pytest_maia.plugin
+from pytest_maia.errors import MaiaError
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+FAILED_ID = "11111111-2222-4333-8444-555555555555"
+SUITE = f"""
+import pytest
+
+def test_success(maia_fake, maia_status, maia_project_id):
+    ex = maia_fake.add_execution(maia_project_id, ["RUNNING", "RUNNING", "SUCCESS"], every=30)
+    maia_status.assert_success(ex)
+
+@pytest.mark.parametrize("name", ["<script>alert(1)</script>"])
+def test_failed(maia_fake, maia_status, maia_project_id, name):
+    ex = maia_fake.add_execution(
+        maia_project_id, ["RUNNING", "CANCELLING", "FAILED"],
+        execution_id="{FAILED_ID}", every=60,
+    )
+    maia_status.assert_success(ex)
+
+@pytest.mark.maia_script("RUNNING")
+def test_left_running(maia_pipeline):
+    maia_pipeline.run("stuck-export")
+"""
+
+
+def report_json(path: Path) -> dict[str, object]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_html_and_json_reports_from_the_controller_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    (pytester.path / "out").mkdir()
+    result = pytester.runpytest_subprocess(
+        "-p", "xdist", "-n", "2", "--maia-report=out/r.html", "--maia-report-json=r.json"
+    )
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["maia report: out/r.html", "maia report: r.json"])
+    data = report_json(pytester.path / "r.json")
+    assert data["format"] == "pytest-maia-timeline" and data["clock"] == "virtual"
+    executions = data["executions"]
+    assert isinstance(executions, list)
+    by_test = {e["test"].split("::")[-1]: e for e in executions}
+    failed = by_test["test_failed[<script>alert(1)</script>]"]
+    assert failed["execution_id"] == FAILED_ID and failed["outcome"] == "FAILED"
+    assert [s["status"] for s in failed["segments"]] == ["RUNNING", "CANCELLING", "FAILED"]
+    # pytest's location of a test: its first line (here the parametrize decorator)
+    assert failed["path"] == "test_suite.py" and failed["line"] == 7
+    assert by_test["test_success"]["polls"] >= 3
+    cancelled = data["cancelled"]
+    assert isinstance(cancelled, list) and "stuck-export" in cancelled[0]["text"]
+
+    page = (pytester.path / "out" / "r.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count('class="bar"') == 2
+    assert "virtual time" in page and "cancelled at teardown" in page
+
+
+@pytest.mark.parametrize("how", ["env", "ini"])
+def test_report_path_from_env_or_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    if how == "env":
+        monkeypatch.setenv("MAIA_REPORT", "env.html")
+    else:
+        pytester.makeini("[pytest]\nmaia_report = ini.html\n")
+    pytester.runpytest("-p", "no:cacheprovider")
+    assert (pytester.path / f"{how}.html").is_file()
+
+
+def test_no_report_unless_asked(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest()
+    assert "maia report:" not in result.stdout.str()
+    assert not list(pytester.path.glob("*.html")) and not list(pytester.path.glob("*.json"))
+
+
+# -- GitHub Actions ---------------------------------------------------------------------
+
+
+def actions_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, on: bool = True) -> Path:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    if on:
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    else:
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    return summary
+
+
+def test_github_step_summary_and_annotations(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    summary = actions_env(monkeypatch, tmp_path)
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess()
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n### Maia pipeline executions (2)")
+    assert "| \u2705 | test_suite.py::test_success |" in text
+    assert f"`{FAILED_ID}` | FAILED | 2m06s | 8 |" in text
+    assert "stuck-export" in text  # the run cancelled at teardown
+    errors = [line for line in result.outlines if line.startswith("::error")]
+    assert errors == [
+        "::error file=test_suite.py,line=7,title=Maia execution FAILED%3A "
+        f"{FAILED_ID}::test_suite.py::test_failed[<script>alert(1)</script>]: execution "
+        f"{FAILED_ID} ended FAILED after 2m06s (8 polls)"
+    ]
+
+
+@pytest.mark.parametrize("switch", ["option", "ini", "off-actions"])
+def test_github_output_off(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, switch: str
+) -> None:
+    summary = actions_env(monkeypatch, tmp_path, on=switch != "off-actions")
+    pytester.makepyfile(test_suite=SUITE)
+    args = ["--maia-github=off"] if switch == "option" else []
+    if switch == "ini":
+        pytester.makeini("[pytest]\nmaia_github = off\n")
+    result = pytester.runpytest_subprocess(*args)
+    assert summary.read_text(encoding="utf-8") == "earlier step\n"
+    assert "::error" not in result.stdout.str()
+
+
+def test_github_switch_must_be_on_or_off(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--maia-github=maybe")
+    result.stderr.fnmatch_lines(["*--maia-github: must be 'on' or 'off', got 'maybe'*"])
+
+
+# -- pytest-html ------------------------------------------------------------------------
+
+
+class JsonBlob(HTMLParser):
+    blob: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "data-jsonblob":
+                self.blob = value
+
+
+def test_pytest_html_rows_carry_the_executions(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_html")
+    pytester.makepyfile(test_suite=SUITE)
+    pytester.runpytest_subprocess("--html=report.html", "--self-contained-html")
+    page = (pytester.path / "report.html").read_text(encoding="utf-8")
+    assert '<th class="col-maia">Maia executions</th>' in page
+    parser = JsonBlob()
+    parser.feed(page)
+    assert parser.blob is not None
+    tests = json.loads(parser.blob)["tests"]
+    (row,) = next(v for k, v in tests.items() if "test_failed" in k)
+    cells = row["resultsTableRow"]
+    (cell,) = [c for c in cells if 'class="col-maia"' in c]
+    assert FAILED_ID in cell and "FAILED" in cell and cell.count('class="bar"') == 1
+    assert "<svg" in cell and "<script>" not in cell
+    (ok_row,) = next(v for k, v in tests.items() if k.endswith("test_success"))
+    assert any("SUCCESS" in c and 'class="col-maia"' in c for c in ok_row["resultsTableRow"])
+
+
+def test_the_plugin_does_not_import_pytest_html() -> None:
+    code = (
+        "import sys, pytest_maia.plugin, pytest_maia.report.html, pytest_maia.report.svg\n"
+        "assert 'pytest_html' not in sys.modules, 'pytest_html imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    source = Path(pytest_maia.plugin.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(from|import) pytest_html", source, re.M)
+
+
+def test_without_pytest_html_the_run_is_unchanged(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:html")
+    result.assert_outcomes(passed=2, failed=1)
+
+
+# -- what a wait records for the reports --------------------------------------------------
+
+
+def recorded_wait(steps: list[object], pipeline: str | None = None) -> dict[str, object]:
+    from pytest_maia.assertions import StatusChecker
+    from pytest_maia.fake import FakeMaia
+
+    recorded: list[str] = []
+    with FakeMaia() as fake:
+        fake.clock.sleep(100)  # the wait starts at 100 s on the virtual clock
+        checker = StatusChecker(
+            fake.client(), "p", timeout=60, backend="fake", record_timeline=recorded.append
+        )
+        run = fake.add_execution("p", steps)  # type: ignore[arg-type]
+        if pipeline:
+            checker.pipeline_names[run] = pipeline
+        with pytest.raises(MaiaError):  # a timeout or an API error
+            checker.wait(run)
+    (value,) = recorded
+    data = json.loads(value)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_a_timed_out_wait_records_its_pipeline_start_and_message() -> None:
+    data = recorded_wait(["RUNNING"], pipeline="nightly")
+    assert data["p"] == "nightly" and data["t0"] == 100.0
+    assert data["h"] == [[0.0, "RUNNING"]]
+    assert str(data["m"]).startswith("timed out after 60s")
+
+
+def test_an_api_error_records_its_problem_as_the_message() -> None:
+    from pytest_maia.fake import FakeMaia
+
+    data = recorded_wait(["RUNNING", FakeMaia.error(403, detail="no access to project")])
+    assert "no access to project" in str(data["m"])
+    assert "p" not in data  # started elsewhere: no pipeline name known
