@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
+import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from pytest_maia import endpoints, waiting
-from pytest_maia.auth import TOKEN_URL, BearerAuth, ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
-from pytest_maia.config import Secret, resolve_settings
+from pytest_maia.config import Secret, check_credential, resolve_settings
 from pytest_maia.endpoints import parse_retry_after
 from pytest_maia.errors import (
     MaiaApiError,
@@ -23,7 +25,7 @@ from pytest_maia.errors import (
     MaiaValidationError,
 )
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
-from pytest_maia.transport import read_body
+from pytest_maia.transport import new_session, send
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
@@ -39,9 +41,21 @@ __all__ = ["MaiaClient", "parse_retry_after"]
 log = logging.getLogger("pytest_maia.client")
 T = TypeVar("T")
 
-USER_AGENT = "pytest-maia/0.1"
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+# How long a call outside a wait may spend on retries (Retry-After included).
+DEFAULT_RETRY_BUDGET = 120.0
+
+
+def _seconds(value: object, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise MaiaValidationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 class MaiaClient:
@@ -50,7 +64,10 @@ class MaiaClient:
     Authenticate with a static ``token`` or with ``client_id`` and ``client_secret``
     (OAuth client credentials). Transient failures (429, 5xx, connection errors,
     read timeouts) are retried up to ``max_retries`` times with capped backoff and
-    ``Retry-After``; other 4xx fail at once with a typed :class:`MaiaApiError`.
+    ``Retry-After``, within ``retry_budget`` seconds per call; other 4xx and permanent
+    failures (TLS verification, an invalid URL) fail at once with a typed error.
+    Each request's whole answer must arrive within ``timeout`` seconds (and within
+    the time a wait has left).
     """
 
     def __init__(
@@ -66,6 +83,7 @@ class MaiaClient:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         token_url: str = TOKEN_URL,
+        retry_budget: float = DEFAULT_RETRY_BUDGET,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -73,29 +91,28 @@ class MaiaClient:
         self.base_url = check_base_url(
             base_url_for_region(region) if base_url is None else base_url
         )
-        if not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise MaiaValidationError(f"timeout must be a positive number, got {timeout!r}")
-        if not isinstance(max_retries, int) or max_retries < 0:
+        self.timeout = _seconds(timeout, "timeout")
+        self.retry_budget = _seconds(retry_budget, "retry_budget")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise MaiaValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        self.timeout = float(timeout)
         self.max_retries = max_retries
         self._clock = clock
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session_now = session or new_session()
+        self._pid = os.getpid()
         host = urlsplit(self.base_url).hostname or ""
-        if self._session.verify is False and not is_loopback_host(host):
+        if self._session_now.verify is False and not is_loopback_host(host):
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")
-        self._session.headers.setdefault("User-Agent", USER_AGENT)
         provider: TokenProvider
         if token:
-            provider = StaticToken(token)
+            provider = StaticToken(check_credential(token, "token", bearer=True))
         elif client_id and client_secret:
             provider = ClientCredentials(
-                client_id,
-                client_secret,
-                session=self._session,
+                str(check_credential(Secret(client_id), "client_id").reveal()),
+                check_credential(client_secret, "client_secret"),
+                session=lambda: self._session,
                 clock=self.clock,
-                token_url=token_url,
+                token_url=check_base_url(token_url),
                 timeout=self.timeout,
             )
         else:
@@ -104,14 +121,16 @@ class MaiaClient:
                 "(from_env reads MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET)"
             )
         self._provider = provider
-        self._auth = BearerAuth(provider)
+        self._known_secrets: tuple[Secret, ...] = tuple(s for s in (token, client_secret) if s)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: object) -> MaiaClient:
         """A client configured from MAIA_BASE_URL / MAIA_REGION and MAIA_TOKEN, or
         MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL). Raises
-        MaiaConfigError naming what is missing."""
+        MaiaConfigError naming what is missing or wrong, never a value."""
+        # No frame here may keep the environment as a local: read it and let go.
         settings = resolve_settings(lambda _: None, lambda _: None, env)
+        del env
         if settings.auth_kind == "none":
             missing = [m for m in settings.missing_for_live() if not m.startswith("MAIA_PROJ")]
             raise MaiaConfigError(f"missing environment variables: {', '.join(missing)}")
@@ -131,6 +150,22 @@ class MaiaClient:
     def clock(self) -> Clock:
         """The explicit clock, else the clock of an active fake serving this URL."""
         return self._clock or clock_for_url(self.base_url) or _SYSTEM_CLOCK
+
+    @property
+    def _session(self) -> requests.Session:
+        """The session, with a fresh connection pool in a forked child: a pooled
+        socket shared with the parent would hand each process the other's answers."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            if self._owns_session:
+                self._session_now = new_session()
+            else:
+                for adapter in self._session_now.adapters.values():
+                    if isinstance(adapter, HTTPAdapter):
+                        adapter.poolmanager.clear()
+                        for manager in adapter.proxy_manager.values():
+                            manager.clear()
+        return self._session_now
 
     def __repr__(self) -> str:
         # getattr: a traceback may show a client whose __init__ failed half-way.
@@ -155,77 +190,79 @@ class MaiaClient:
     ) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, json_body: object = None) -> requests.Response:
+    def _request(
+        self, method: str, path: str, json_body: object = None, remaining: float | None = None
+    ) -> requests.Response:
         """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
+        where = f"{method} {path}"
         for refresh in (True, False):
-            self._provider.token()  # fetch outside requests, so its errors surface plainly
-            try:
-                response = self._session.request(
-                    method,
-                    self.base_url + path,
-                    json=json_body,
-                    auth=self._auth,
-                    headers={"Accept": "application/json"},
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=True,
-                )
-                # `timeout` bounds each socket read, so a server trickling its body a
-                # byte at a time could hold a request (and a wait) for ever: bound it.
-                read_body(response, time.monotonic() + self.timeout)
-            except requests.RequestException as exc:
-                raise MaiaConnectionError(
-                    f"{method} {path} failed: {type(exc).__name__} (connection dropped, "
-                    "refused or timed out)"
-                ) from None
-            except UnicodeError:  # e.g. requests decoding a Location header that is not UTF-8
-                raise MaiaResponseError(
-                    f"{method} {path}: the answer's headers could not be decoded"
-                ) from None
-            log.debug("%s %s -> HTTP %s", method, path, response.status_code)
-            if response.status_code == 401 and refresh and self._provider.invalidate():
+            token = self._provider.token(remaining)
+            response = send(
+                self._session,
+                method,
+                self.base_url + path,
+                where=where,
+                timeout=self.timeout,
+                remaining=remaining,
+                json=json_body,
+                headers={"Accept": "application/json", "Authorization": "Bearer " + token.reveal()},
+            )
+            log.debug("%s -> HTTP %s", where, response.status_code)
+            if response.status_code == 401 and refresh and self._provider.invalidate(token):
                 log.debug("401 on %s; refreshing the access token once", path)
                 continue
             break
         if response.status_code >= 400:
             raise endpoints.api_error(
-                response.status_code, response.content, response.headers, method, path
+                response.status_code,
+                response.content,
+                response.headers,
+                method,
+                path,
+                secrets=(token, *self._known_secrets),
             )
         if not 200 <= response.status_code < 300:
             raise MaiaResponseError(
-                f"{method} {path} answered HTTP {response.status_code}, which the API "
-                "does not send",
+                f"{where} answered HTTP {response.status_code}, which the API does not send",
                 status_code=response.status_code,
             )
         return response
 
-    def _retrying(self, call: Callable[[], T], *, idempotent: bool = True) -> T:
-        """Run ``call``, retrying transient failures with capped backoff.
+    def _retrying(self, call: Callable[[float], T], *, idempotent: bool = True) -> T:
+        """Run ``call(remaining)``, retrying transient failures with capped backoff,
+        all within ``retry_budget`` seconds: a wait that would not fit raises at once.
 
         With ``idempotent=False`` only 429 is retried: the server refused that request,
         whereas after a 5xx or a lost connection it may have acted on it.
         """
         clock = self.clock
+        deadline = clock.now() + self.retry_budget
         for attempt in range(self.max_retries + 1):
             try:
-                return call()
+                return call(deadline - clock.now())
             except (MaiaApiError, MaiaConnectionError) as exc:
                 if isinstance(exc, MaiaApiError):
                     transient = exc.is_transient if idempotent else exc.status_code == 429
                 else:
-                    transient = idempotent
+                    transient = idempotent and exc.is_transient
                 if not transient or attempt == self.max_retries:
                     raise
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+                # The exponent is capped: 2**attempt overflows a float past ~1000 tries.
+                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
                 if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
                     delay = exc.retry_after
+                if clock.now() + delay >= deadline:
+                    log.debug("not retrying: %.1fs would pass the retry budget", delay)
+                    raise
                 log.debug("retrying in %.1fs after: %s", delay, exc)
                 clock.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _json(self, method: str, path: str, body: object = None) -> tuple[object, int]:
+    def _json(
+        self, method: str, path: str, body: object = None, remaining: float | None = None
+    ) -> tuple[object, int]:
         """One request's decoded JSON body and HTTP status; MaiaResponseError if not JSON."""
-        response = self._request(method, path, body)
+        response = self._request(method, path, body, remaining)
         try:
             content_type = response.headers.get("Content-Type")
             decoded = endpoints.decode_json(response.content, response.status_code, content_type)
@@ -237,8 +274,8 @@ class MaiaClient:
 
     # -- the API ------------------------------------------------------------------
 
-    def _fetch_status(self, path: str) -> ExecutionStatus:
-        body, code = self._json("GET", path)
+    def _fetch_status(self, path: str, remaining: float | None = None) -> ExecutionStatus:
+        body, code = self._json("GET", path, None, remaining)
         return endpoints.parse_status(body, f"GET {path}", code)
 
     def get_status(self, project_id: str, execution_id: str) -> ExecutionStatus:
@@ -248,7 +285,7 @@ class MaiaClient:
         ``ExecutionStatus`` holding it verbatim (``is_known`` False).
         """
         path = endpoints.status_path(project_id, execution_id)
-        return self._retrying(lambda: self._fetch_status(path))
+        return self._retrying(lambda left: self._fetch_status(path, left))
 
     def wait_for(
         self,
@@ -274,11 +311,14 @@ class MaiaClient:
             max_interval=max_interval,
             unknown_is_terminal=unknown_is_terminal,
         )
+        clock = self.clock
+        deadline = clock.now() + policy.timeout
+        # Every poll's request (and a token fetch) must end by the wait's deadline.
         return waiting.wait(
-            lambda: self._fetch_status(path),
+            lambda: self._fetch_status(path, deadline - clock.now()),
             execution_id=check_execution_id(execution_id),
             policy=policy,
-            clock=self.clock,
+            clock=clock,
             on_poll=on_poll,
         )
 
@@ -316,8 +356,8 @@ class MaiaClient:
         # Fetching a token has no side effect: get it (with retries) before the POST.
         self._retrying(self._provider.token)
 
-        def start() -> str:
-            answer, code = self._json("POST", path, body)
+        def start(remaining: float) -> str:
+            answer, code = self._json("POST", path, body, remaining)
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
         return self._retrying(start, idempotent=False)
@@ -330,8 +370,8 @@ class MaiaClient:
         """
         path = endpoints.execution_path(project_id, execution_id)
 
-        def fetch() -> ExecutionDetails:
-            answer, code = self._json("GET", path)
+        def fetch(remaining: float) -> ExecutionDetails:
+            answer, code = self._json("GET", path, None, remaining)
             return endpoints.parse_details(answer, f"GET {path}", code)
 
         return self._retrying(fetch)
@@ -344,7 +384,7 @@ class MaiaClient:
         """
         path = endpoints.execution_path(project_id, execution_id)
         body = endpoints.cancel_body(force)
-        self._retrying(lambda: self._request("PATCH", path, body))
+        self._retrying(lambda left: self._request("PATCH", path, body, left))
 
 
 _SYSTEM_CLOCK = SystemClock()

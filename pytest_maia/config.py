@@ -23,6 +23,7 @@ __all__ = [
     "MaiaSettings",
     "Secret",
     "Setting",
+    "check_credential",
     "resolve_settings",
 ]
 
@@ -183,8 +184,13 @@ def resolve_settings(
     ini: Callable[[str], object],
     env: Mapping[str, str] | None = None,
 ) -> MaiaSettings:
-    """Resolve every setting. ``option(name)``/``ini(key)`` return None when unset."""
-    environ = os.environ if env is None else env
+    """Resolve every setting. ``option(name)``/``ini(key)`` return None when unset.
+
+    The environment is read into a snapshot at once (secrets wrapped, whitespace
+    stripped) and let go, so no frame of a failure here holds it as a local.
+    """
+    environ = _snapshot(env)
+    del env
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
@@ -230,8 +236,11 @@ def resolve_settings(
             f"{sources['timeout']}: timeout must be a positive number of seconds, "
             f"got {raw_timeout!r}"
         )
-    token = environ.get("MAIA_TOKEN") or None
-    client_secret = environ.get("MAIA_CLIENT_SECRET") or None
+    token = _secret(environ, "MAIA_TOKEN")
+    client_secret = _secret(environ, "MAIA_CLIENT_SECRET")
+    client_id = environ.get("MAIA_CLIENT_ID")
+    if isinstance(client_id, str) and _has_control(client_id):
+        raise MaiaConfigError("MAIA_CLIENT_ID contains a control character (CR, LF, NUL or TAB)")
     return MaiaSettings(
         backend=backend,
         region=region,
@@ -240,8 +249,54 @@ def resolve_settings(
         project_id=values["project_id"],
         environment=values["environment"],
         timeout=timeout,
-        token=Secret(token) if token else None,
-        client_id=environ.get("MAIA_CLIENT_ID") or None,
-        client_secret=Secret(client_secret) if client_secret else None,
+        token=token,
+        client_id=client_id if isinstance(client_id, str) else None,
+        client_secret=client_secret,
         sources=sources,
     )
+
+
+_SECRET_VARIABLES = ("MAIA_TOKEN", "MAIA_CLIENT_SECRET")
+
+
+def _snapshot(env: Mapping[str, str] | None) -> dict[str, str | Secret]:
+    """The MAIA_* variables, stripped; secrets wrapped in :class:`Secret` at once."""
+    source = os.environ if env is None else env
+    names = [s.env for s in SETTINGS] + ["MAIA_CLIENT_ID", *_SECRET_VARIABLES]
+    snapshot: dict[str, str | Secret] = {}
+    for name in names:
+        raw = source.get(name)
+        if isinstance(raw, str) and raw.strip():
+            snapshot[name] = Secret(raw.strip()) if name in _SECRET_VARIABLES else raw.strip()
+    return snapshot
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text)
+
+
+def check_credential(value: Secret, name: str, *, bearer: bool = False) -> Secret:
+    """``value`` stripped of surrounding whitespace; :class:`MaiaConfigError` naming
+    ``name`` (never the value) when a control character remains. A ``bearer`` token
+    goes into a header, so it must also be printable ASCII without spaces."""
+    text = value.reveal().strip()
+    if not text:
+        raise MaiaConfigError(f"{name} is empty (or only whitespace)")
+    if _has_control(text):
+        raise MaiaConfigError(
+            f"{name} contains a control character (CR, LF, NUL, TAB or similar); "
+            "check how it was set (the value is not shown)"
+        )
+    if bearer and not all(0x21 <= ord(ch) <= 0x7E for ch in text):
+        raise MaiaConfigError(
+            f"{name} contains a space or a non-ASCII character, which a bearer token "
+            "cannot hold; check how it was set (the value is not shown)"
+        )
+    return Secret(text)
+
+
+def _secret(environ: Mapping[str, str | Secret], name: str) -> Secret | None:
+    value = environ.get(name)
+    if not isinstance(value, Secret):
+        return None
+    return check_credential(value, name, bearer=name == "MAIA_TOKEN")
