@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 from pytest_maia import endpoints, waiting
 from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
-from pytest_maia.config import Secret, check_credential, resolve_settings
+from pytest_maia.config import Secret, check_credential, read_environment, resolve_settings
 from pytest_maia.endpoints import parse_retry_after
 from pytest_maia.errors import (
     MaiaApiError,
@@ -128,9 +128,10 @@ class MaiaClient:
         """A client configured from MAIA_BASE_URL / MAIA_REGION and MAIA_TOKEN, or
         MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL). Raises
         MaiaConfigError naming what is missing or wrong, never a value."""
-        # No frame here may keep the environment as a local: read it and let go.
-        settings = resolve_settings(lambda _: None, lambda _: None, env)
+        # No frame may keep the environment as a local: read what we need and let go.
+        variables = read_environment(env)
         del env
+        settings = resolve_settings(lambda _: None, lambda _: None, variables)
         if settings.auth_kind == "none":
             missing = [m for m in settings.missing_for_live() if not m.startswith("MAIA_PROJ")]
             raise MaiaConfigError(f"missing environment variables: {', '.join(missing)}")

@@ -24,6 +24,7 @@ __all__ = [
     "Secret",
     "Setting",
     "check_credential",
+    "read_environment",
     "resolve_settings",
 ]
 
@@ -182,14 +183,14 @@ class MaiaSettings:
 def resolve_settings(
     option: Callable[[str], object],
     ini: Callable[[str], object],
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | Secret] | None = None,
 ) -> MaiaSettings:
     """Resolve every setting. ``option(name)``/``ini(key)`` return None when unset.
 
     The environment is read into a snapshot at once (secrets wrapped, whitespace
     stripped) and let go, so no frame of a failure here holds it as a local.
     """
-    environ = _snapshot(env)
+    environ = read_environment(env)
     del env
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
@@ -259,14 +260,17 @@ def resolve_settings(
 _SECRET_VARIABLES = ("MAIA_TOKEN", "MAIA_CLIENT_SECRET")
 
 
-def _snapshot(env: Mapping[str, str] | None) -> dict[str, str | Secret]:
-    """The MAIA_* variables, stripped; secrets wrapped in :class:`Secret` at once."""
+def read_environment(env: Mapping[str, str | Secret] | None = None) -> dict[str, str | Secret]:
+    """The MAIA_* variables of ``env`` (default ``os.environ``), stripped, secrets
+    wrapped in :class:`Secret` at once: hold this, never the environment itself."""
     source = os.environ if env is None else env
     names = [s.env for s in SETTINGS] + ["MAIA_CLIENT_ID", *_SECRET_VARIABLES]
     snapshot: dict[str, str | Secret] = {}
     for name in names:
         raw = source.get(name)
-        if isinstance(raw, str) and raw.strip():
+        if isinstance(raw, Secret) and raw:
+            snapshot[name] = raw
+        elif isinstance(raw, str) and raw.strip():
             snapshot[name] = Secret(raw.strip()) if name in _SECRET_VARIABLES else raw.strip()
     return snapshot
 
