@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import requests
 
-from pytest_maia.config import Secret
+from pytest_maia.config import Secret, SecretFields
 from pytest_maia.endpoints import AUDIENCE, TOKEN_URL, api_error
 from pytest_maia.errors import MaiaResponseError
 from pytest_maia.redact import is_header_safe
@@ -68,30 +68,37 @@ class StaticToken:
         return "StaticToken(***)"
 
 
-def _read_token_response(response: requests.Response) -> tuple[Secret, float]:
-    # The body holds the token: nothing from it may reach a message.
+def _token_fields(content: bytes) -> tuple[Secret | None, object]:
+    """The access token (wrapped at once) and ``expires_in`` of a token answer."""
     try:
-        payload = json.loads(response.content)
+        payload = json.loads(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        payload = None
-    access_token = payload.get("access_token") if isinstance(payload, dict) else None
-    if not isinstance(access_token, str) or not access_token:
+        return None, None
+    if not isinstance(payload, dict):
+        return None, None
+    token = payload.get("access_token")
+    return (Secret(token) if isinstance(token, str) and token else None), payload.get("expires_in")
+
+
+def _read_token_response(response: requests.Response) -> tuple[Secret, float]:
+    # The body holds the token: nothing from it may reach a message or a local here.
+    access_token, expires_in = _token_fields(response.content)
+    if access_token is None:
         raise MaiaResponseError(
             f"token endpoint answered HTTP {response.status_code} without an access_token",
             status_code=response.status_code,
         )
-    if not is_header_safe(access_token):
+    if not is_header_safe(access_token.reveal()):
         raise MaiaResponseError(
             f"token endpoint answered HTTP {response.status_code} with an access_token "
             "holding a control character, a space or a non-ASCII character, which no "
             "header can carry (the value is not shown)",
             status_code=response.status_code,
         )
-    expires_in = payload.get("expires_in") if isinstance(payload, dict) else None
     seconds = DEFAULT_EXPIRES_IN
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
         seconds = float(expires_in) if 0 < expires_in < 1e9 else DEFAULT_EXPIRES_IN
-    return Secret(access_token), seconds
+    return access_token, seconds
 
 
 class ClientCredentials:
@@ -126,13 +133,13 @@ class ClientCredentials:
     def __repr__(self) -> str:
         return f"ClientCredentials(token_url={self.token_url!r}, client_secret=***)"
 
-    def _form(self) -> dict[str, str]:
-        return {
-            "grant_type": "client_credentials",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret.reveal(),
-            "audience": AUDIENCE,
-        }
+    def _form(self) -> SecretFields:
+        return SecretFields(
+            grant_type="client_credentials",
+            client_id=self._client_id,
+            client_secret=self._client_secret.reveal(),
+            audience=AUDIENCE,
+        )
 
     def _locked(self) -> threading.Lock:
         if self._pid != os.getpid():
@@ -164,7 +171,7 @@ class ClientCredentials:
             timeout=self._timeout,
             remaining=remaining,
             data=self._form(),
-            headers={"Accept": "application/json"},
+            headers=SecretFields(Accept="application/json"),
         )
         self.fetches += 1
         if response.status_code >= 400:

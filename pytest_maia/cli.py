@@ -106,15 +106,17 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> MaiaClient:
     from pytest_maia.client import MaiaClient
+    from pytest_maia.config import read_environment
 
-    env = dict(os.environ)
-    if args.base_url:
-        env["MAIA_BASE_URL"] = args.base_url
-    if args.region:
-        env["MAIA_REGION"] = args.region
-    if args.token_url:
-        env["MAIA_TOKEN_URL"] = args.token_url
-    return MaiaClient.from_env(env)
+    variables = read_environment()  # only MAIA_* variables, secrets wrapped
+    for name, value in (
+        ("MAIA_BASE_URL", args.base_url),
+        ("MAIA_REGION", args.region),
+        ("MAIA_TOKEN_URL", args.token_url),
+    ):
+        if value:
+            variables[name] = value
+    return MaiaClient.from_env(variables)
 
 
 def _timeout(args: argparse.Namespace) -> float:

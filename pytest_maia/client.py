@@ -15,7 +15,13 @@ from requests.adapters import HTTPAdapter
 from pytest_maia import endpoints, waiting
 from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
-from pytest_maia.config import Secret, check_credential, read_environment, resolve_settings
+from pytest_maia.config import (
+    Secret,
+    SecretFields,
+    check_credential,
+    read_environment,
+    resolve_settings,
+)
 from pytest_maia.endpoints import parse_retry_after
 from pytest_maia.errors import (
     MaiaApiError,
@@ -124,7 +130,9 @@ class MaiaClient:
         self._known_secrets: tuple[Secret, ...] = tuple(s for s in (token, client_secret) if s)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: object) -> MaiaClient:
+    def from_env(
+        cls, env: Mapping[str, str | Secret] | None = None, **kwargs: object
+    ) -> MaiaClient:
         """A client configured from MAIA_BASE_URL / MAIA_REGION and MAIA_TOKEN, or
         MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL). Raises
         MaiaConfigError naming what is missing or wrong, never a value."""
@@ -206,7 +214,9 @@ class MaiaClient:
                 timeout=self.timeout,
                 remaining=remaining,
                 json=json_body,
-                headers={"Accept": "application/json", "Authorization": "Bearer " + token.reveal()},
+                headers=SecretFields(
+                    Accept="application/json", Authorization="Bearer " + token.reveal()
+                ),
             )
             log.debug("%s -> HTTP %s", where, response.status_code)
             if response.status_code == 401 and refresh and self._provider.invalidate(token):

@@ -22,6 +22,7 @@ __all__ = [
     "SETTINGS",
     "MaiaSettings",
     "Secret",
+    "SecretFields",
     "Setting",
     "check_credential",
     "read_environment",
@@ -62,6 +63,19 @@ class Secret:
     def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
         # Pickling (xdist) keeps the value; repr is what must stay hidden.
         return (Secret, (self._value,))
+
+
+class SecretFields(dict[str, str]):
+    """Request headers or form fields whose credential values never show in a repr
+    (a traceback's locals under ``pytest -l`` are reprs)."""
+
+    HIDDEN = frozenset({"authorization", "client_secret"})
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k.lower() in self.HIDDEN else v) for k, v in self.items()}
+        return f"SecretFields({shown!r})"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -279,24 +293,28 @@ def _has_control(text: str) -> bool:
     return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text)
 
 
+def _credential_problem(value: Secret, bearer: bool) -> str | None:
+    text = value.reveal()
+    if not text:
+        return "is empty (or only whitespace)"
+    if _has_control(text):
+        return "contains a control character (CR, LF, NUL, TAB or similar)"
+    if bearer and not all(0x21 <= ord(ch) <= 0x7E for ch in text):
+        return "contains a space or a non-ASCII character, which a bearer token cannot hold"
+    return None
+
+
 def check_credential(value: Secret, name: str, *, bearer: bool = False) -> Secret:
     """``value`` stripped of surrounding whitespace; :class:`MaiaConfigError` naming
     ``name`` (never the value) when a control character remains. A ``bearer`` token
-    goes into a header, so it must also be printable ASCII without spaces."""
-    text = value.reveal().strip()
-    if not text:
-        raise MaiaConfigError(f"{name} is empty (or only whitespace)")
-    if _has_control(text):
-        raise MaiaConfigError(
-            f"{name} contains a control character (CR, LF, NUL, TAB or similar); "
-            "check how it was set (the value is not shown)"
-        )
-    if bearer and not all(0x21 <= ord(ch) <= 0x7E for ch in text):
-        raise MaiaConfigError(
-            f"{name} contains a space or a non-ASCII character, which a bearer token "
-            "cannot hold; check how it was set (the value is not shown)"
-        )
-    return Secret(text)
+    goes into a header, so it must also be printable ASCII without spaces.
+
+    No local of this frame holds the raw value when it raises (``pytest -l``)."""
+    stripped = Secret(value.reveal().strip())
+    problem = _credential_problem(stripped, bearer)
+    if problem is not None:
+        raise MaiaConfigError(f"{name} {problem}; check how it was set (the value is not shown)")
+    return stripped
 
 
 def _secret(environ: Mapping[str, str | Secret], name: str) -> Secret | None:

@@ -23,6 +23,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from pytest_maia.config import SecretFields
 from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
 from pytest_maia.validation import is_loopback_host
 
@@ -225,7 +226,7 @@ def send(
     seconds = max(seconds, MIN_REQUEST_SECONDS)
     host = urlsplit(url).hostname or ""
     proxies: Any = dict(_NO_PROXY) if is_loopback_host(host) else None
-    all_headers = {"User-Agent": user_agent(), **(headers or {})}
+    all_headers = SecretFields({"User-Agent": user_agent(), **(headers or {})})
     with _Watch(seconds) as watch:
         try:
             response = session.request(
