@@ -197,6 +197,8 @@ def test_sweep_wrong_secret_is_not_echoed(api: tuple[FakeMaia, FakeServer]) -> N
 CRLF_TOKEN = "tok-SWEEP-CRLF-5d1e"
 
 FROM_ENV = """
+import os
+
 import pytest
 
 from pytest_maia import MaiaClient
@@ -211,7 +213,7 @@ def test_from_env_fails(monkeypatch, name, value):
 
 
 def test_crlf_token_fails(monkeypatch):
-    monkeypatch.setenv("MAIA_TOKEN", "{token}\\r\\nX-Injected: 1")
+    monkeypatch.setenv("MAIA_TOKEN", os.environ["MAIA_TOKEN"] + "\\r\\nX-Injected: 1")
     MaiaClient.from_env()
 """
 
@@ -224,7 +226,7 @@ def test_sweep_from_env_failures_under_showlocals_and_junit(
     monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("MAIA_TOKEN", CRLF_TOKEN)
-    pytester.makepyfile(test_from_env=FROM_ENV.replace("{token}", CRLF_TOKEN))
+    pytester.makepyfile(test_from_env=FROM_ENV)
     xml_path = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess(
         "-l", "--tb=long", "-vv", "-rA", f"--junitxml={xml_path}", "-p", "no:cacheprovider"
