@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import requests
 
-from pytest_maia.config import Secret, SecretFields
 from pytest_maia.endpoints import AUDIENCE, TOKEN_URL, api_error
 from pytest_maia.errors import MaiaResponseError
-from pytest_maia.redact import is_header_safe
+from pytest_maia.redact import Secret, SecretFields, is_header_safe
 from pytest_maia.transport import send
 
 if TYPE_CHECKING:

@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from pytest_maia import endpoints, waiting
 from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.calls import ApiCalls
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
 from pytest_maia.config import (
     Secret,
-    SecretFields,
     check_credential,
     read_environment,
     resolve_settings,
 )
 from pytest_maia.endpoints import parse_retry_after
 from pytest_maia.errors import (
-    MaiaApiError,
     MaiaConfigError,
-    MaiaConnectionError,
-    MaiaResponseError,
     MaiaValidationError,
 )
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
-from pytest_maia.transport import new_session, send
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
@@ -44,11 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MaiaClient", "parse_retry_after"]
 
-log = logging.getLogger("pytest_maia.client")
-T = TypeVar("T")
-
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
 # How long a call outside a wait may spend on retries (Retry-After included).
 DEFAULT_RETRY_BUDGET = 120.0
 
@@ -103,12 +91,10 @@ class MaiaClient:
             raise MaiaValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self.max_retries = max_retries
         self._clock = clock
-        self._owns_session = session is None
-        self._session_now = session or new_session()
-        self._pid = os.getpid()
         host = urlsplit(self.base_url).hostname or ""
-        if self._session_now.verify is False and not is_loopback_host(host):
+        if session is not None and session.verify is False and not is_loopback_host(host):
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")
+        self._calls = ApiCalls(self, session)
         provider: TokenProvider
         if token:
             provider = StaticToken(check_credential(token, "token", bearer=True))
@@ -116,7 +102,7 @@ class MaiaClient:
             provider = ClientCredentials(
                 str(check_credential(Secret(client_id), "client_id").reveal()),
                 check_credential(client_secret, "client_secret"),
-                session=lambda: self._session,
+                session=lambda: self._calls.session,
                 clock=self.clock,
                 token_url=check_base_url(token_url),
                 timeout=self.timeout,
@@ -128,6 +114,8 @@ class MaiaClient:
             )
         self._provider = provider
         self._known_secrets: tuple[Secret, ...] = tuple(s for s in (token, client_secret) if s)
+        self._calls.provider = provider
+        self._calls.secrets = self._known_secrets
 
     @classmethod
     def from_env(
@@ -162,19 +150,7 @@ class MaiaClient:
 
     @property
     def _session(self) -> requests.Session:
-        """The session, with a fresh connection pool in a forked child: a pooled
-        socket shared with the parent would hand each process the other's answers."""
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            if self._owns_session:
-                self._session_now = new_session()
-            else:
-                for adapter in self._session_now.adapters.values():
-                    if isinstance(adapter, HTTPAdapter):
-                        adapter.poolmanager.clear()
-                        for manager in adapter.proxy_manager.values():
-                            manager.clear()
-        return self._session_now
+        return self._calls.session
 
     def __repr__(self) -> str:
         # getattr: a traceback may show a client whose __init__ failed half-way.
@@ -185,8 +161,7 @@ class MaiaClient:
         return f"MaiaClient(base_url={getattr(self, 'base_url', None)!r}, auth={kind})"
 
     def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
+        self._calls.close()
 
     def __enter__(self) -> MaiaClient:
         return self
@@ -199,94 +174,10 @@ class MaiaClient:
     ) -> None:
         self.close()
 
-    def _request(
-        self, method: str, path: str, json_body: object = None, remaining: float | None = None
-    ) -> requests.Response:
-        """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
-        where = f"{method} {path}"
-        for refresh in (True, False):
-            token = self._provider.token(remaining)
-            response = send(
-                self._session,
-                method,
-                self.base_url + path,
-                where=where,
-                timeout=self.timeout,
-                remaining=remaining,
-                json=json_body,
-                headers=SecretFields(
-                    Accept="application/json", Authorization="Bearer " + token.reveal()
-                ),
-            )
-            log.debug("%s -> HTTP %s", where, response.status_code)
-            if response.status_code == 401 and refresh and self._provider.invalidate(token):
-                log.debug("401 on %s; refreshing the access token once", path)
-                continue
-            break
-        if response.status_code >= 400:
-            raise endpoints.api_error(
-                response.status_code,
-                response.content,
-                response.headers,
-                method,
-                path,
-                secrets=(token, *self._known_secrets),
-            )
-        if not 200 <= response.status_code < 300:
-            raise MaiaResponseError(
-                f"{where} answered HTTP {response.status_code}, which the API does not send",
-                status_code=response.status_code,
-            )
-        return response
-
-    def _retrying(self, call: Callable[[float], T], *, idempotent: bool = True) -> T:
-        """Run ``call(remaining)``, retrying transient failures with capped backoff,
-        all within ``retry_budget`` seconds: a wait that would not fit raises at once.
-
-        With ``idempotent=False`` only 429 is retried: the server refused that request,
-        whereas after a 5xx or a lost connection it may have acted on it.
-        """
-        clock = self.clock
-        deadline = clock.now() + self.retry_budget
-        for attempt in range(self.max_retries + 1):
-            try:
-                return call(deadline - clock.now())
-            except (MaiaApiError, MaiaConnectionError) as exc:
-                if isinstance(exc, MaiaApiError):
-                    transient = exc.is_transient if idempotent else exc.status_code == 429
-                else:
-                    transient = idempotent and exc.is_transient
-                if not transient or attempt == self.max_retries:
-                    raise
-                # The exponent is capped: 2**attempt overflows a float past ~1000 tries.
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
-                if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
-                    delay = exc.retry_after
-                if clock.now() + delay >= deadline:
-                    log.debug("not retrying: %.1fs would pass the retry budget", delay)
-                    raise
-                log.debug("retrying in %.1fs after: %s", delay, exc)
-                clock.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _json(
-        self, method: str, path: str, body: object = None, remaining: float | None = None
-    ) -> tuple[object, int]:
-        """One request's decoded JSON body and HTTP status; MaiaResponseError if not JSON."""
-        response = self._request(method, path, body, remaining)
-        try:
-            content_type = response.headers.get("Content-Type")
-            decoded = endpoints.decode_json(response.content, response.status_code, content_type)
-        except MaiaResponseError as exc:
-            raise MaiaResponseError(
-                f"{method} {path}: {exc}", status_code=exc.status_code
-            ) from None
-        return decoded, response.status_code
-
     # -- the API ------------------------------------------------------------------
 
     def _fetch_status(self, path: str, remaining: float | None = None) -> ExecutionStatus:
-        body, code = self._json("GET", path, None, remaining)
+        body, code = self._calls.json("GET", path, None, remaining)
         return endpoints.parse_status(body, f"GET {path}", code)
 
     def get_status(self, project_id: str, execution_id: str) -> ExecutionStatus:
@@ -296,7 +187,7 @@ class MaiaClient:
         ``ExecutionStatus`` holding it verbatim (``is_known`` False).
         """
         path = endpoints.status_path(project_id, execution_id)
-        return self._retrying(lambda left: self._fetch_status(path, left))
+        return self._calls.retrying(lambda left: self._fetch_status(path, left))
 
     def wait_for(
         self,
@@ -365,13 +256,13 @@ class MaiaClient:
             version_name=version_name,
         )
         # Fetching a token has no side effect: get it (with retries) before the POST.
-        self._retrying(self._provider.token)
+        self._calls.retrying(self._provider.token)
 
         def start(remaining: float) -> str:
-            answer, code = self._json("POST", path, body, remaining)
+            answer, code = self._calls.json("POST", path, body, remaining)
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
-        return self._retrying(start, idempotent=False)
+        return self._calls.retrying(start, idempotent=False)
 
     def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
         """The details of a pipeline execution: status, timestamps, message, and more.
@@ -382,10 +273,10 @@ class MaiaClient:
         path = endpoints.execution_path(project_id, execution_id)
 
         def fetch(remaining: float) -> ExecutionDetails:
-            answer, code = self._json("GET", path, None, remaining)
+            answer, code = self._calls.json("GET", path, None, remaining)
             return endpoints.parse_details(answer, f"GET {path}", code)
 
-        return self._retrying(fetch)
+        return self._calls.retrying(fetch)
 
     def cancel_execution(self, project_id: str, execution_id: str, *, force: bool = False) -> None:
         """Ask the API to cancel an execution (``force=True``: a hard cancel).
@@ -395,7 +286,7 @@ class MaiaClient:
         """
         path = endpoints.execution_path(project_id, execution_id)
         body = endpoints.cancel_body(force)
-        self._retrying(lambda left: self._request("PATCH", path, body, left))
+        self._calls.retrying(lambda left: self._calls.request("PATCH", path, body, left))
 
 
 _SYSTEM_CLOCK = SystemClock()

@@ -1,7 +1,8 @@
 """Settings from options, environment and ini, with the design's precedence.
 
 Command line > environment variable > ini > default. Secrets come from the
-environment only and are held in :class:`Secret`, whose repr never shows them.
+environment only and are held in :class:`~pytest_maia.redact.Secret` (re-exported
+here), whose repr never shows them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pytest_maia.errors import MaiaConfigError
+from pytest_maia.redact import Secret, SecretFields, check_credential
 from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url
 
 __all__ = [
@@ -33,49 +35,6 @@ BACKENDS = ("fake", "live")
 DEFAULT_TIMEOUT = 1800.0
 FAKE_PROJECT_ID = "fake-project"
 FAKE_ENVIRONMENT = "fake-environment"
-
-
-class Secret:
-    """A credential that never shows itself in repr, str or logs; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
-        # Pickling (xdist) keeps the value; repr is what must stay hidden.
-        return (Secret, (self._value,))
-
-
-class SecretFields(dict[str, str]):
-    """Request headers or form fields whose credential values never show in a repr
-    (a traceback's locals under ``pytest -l`` are reprs)."""
-
-    HIDDEN = frozenset({"authorization", "client_secret"})
-
-    def __repr__(self) -> str:
-        shown = {k: ("***" if k.lower() in self.HIDDEN else v) for k, v in self.items()}
-        return f"SecretFields({shown!r})"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -254,8 +213,8 @@ def resolve_settings(
     token = _secret(environ, "MAIA_TOKEN")
     client_secret = _secret(environ, "MAIA_CLIENT_SECRET")
     client_id = environ.get("MAIA_CLIENT_ID")
-    if isinstance(client_id, str) and _has_control(client_id):
-        raise MaiaConfigError("MAIA_CLIENT_ID contains a control character (CR, LF, NUL or TAB)")
+    if isinstance(client_id, str):
+        client_id = check_credential(Secret(client_id), "MAIA_CLIENT_ID").reveal()
     return MaiaSettings(
         backend=backend,
         region=region,
@@ -287,34 +246,6 @@ def read_environment(env: Mapping[str, str | Secret] | None = None) -> dict[str,
         elif isinstance(raw, str) and raw.strip():
             snapshot[name] = Secret(raw.strip()) if name in _SECRET_VARIABLES else raw.strip()
     return snapshot
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text)
-
-
-def _credential_problem(value: Secret, bearer: bool) -> str | None:
-    text = value.reveal()
-    if not text:
-        return "is empty (or only whitespace)"
-    if _has_control(text):
-        return "contains a control character (CR, LF, NUL, TAB or similar)"
-    if bearer and not all(0x21 <= ord(ch) <= 0x7E for ch in text):
-        return "contains a space or a non-ASCII character, which a bearer token cannot hold"
-    return None
-
-
-def check_credential(value: Secret, name: str, *, bearer: bool = False) -> Secret:
-    """``value`` stripped of surrounding whitespace; :class:`MaiaConfigError` naming
-    ``name`` (never the value) when a control character remains. A ``bearer`` token
-    goes into a header, so it must also be printable ASCII without spaces.
-
-    No local of this frame holds the raw value when it raises (``pytest -l``)."""
-    stripped = Secret(value.reveal().strip())
-    problem = _credential_problem(stripped, bearer)
-    if problem is not None:
-        raise MaiaConfigError(f"{name} {problem}; check how it was set (the value is not shown)")
-    return stripped
 
 
 def _secret(environ: Mapping[str, str | Secret], name: str) -> Secret | None:

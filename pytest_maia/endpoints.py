@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 
-from pytest_maia.config import Secret
 from pytest_maia.errors import (
     MaiaApiError,
     MaiaResponseError,
@@ -28,7 +27,7 @@ from pytest_maia.errors import (
     error_for_status,
 )
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, ProblemDetail
-from pytest_maia.redact import scrub, scrub_problem
+from pytest_maia.redact import Secret, scrub, scrub_problem
 from pytest_maia.validation import check_execution_id, check_project_id
 
 __all__ = [

@@ -23,8 +23,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from pytest_maia.config import SecretFields
 from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
+from pytest_maia.redact import SecretFields
 from pytest_maia.validation import is_loopback_host
 
 __all__ = ["MAX_BODY_BYTES", "MIN_REQUEST_SECONDS", "new_session", "send", "user_agent"]
