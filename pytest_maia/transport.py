@@ -10,7 +10,10 @@ errors that say what happened and whether a retry can help.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
+import itertools
+import os
 import socket
 import threading
 import time
@@ -51,21 +54,25 @@ class _Watch:
     def __init__(self, seconds: float) -> None:
         self.deadline = time.monotonic() + seconds
         self.fired = False
+        self.done = False
+        self._armed = False
         self._conns: list[Any] = []
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
 
     def add(self, conn: Any) -> None:
         with self._lock:
             self._conns.append(conn)
-            if self._timer is None and not self.fired:
-                delay = max(0.0, self.deadline - time.monotonic())
-                self._timer = threading.Timer(delay, self._fire)
-                self._timer.daemon = True
-                self._timer.start()
+            arm, self._armed = not self._armed, True
+            late = self.fired
+        if late:
+            self.fire()
+        elif arm:
+            _watchdog().arm(self)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
+            if self.done:
+                return
             self.fired = True
             for conn in self._conns:
                 sock = getattr(conn, "sock", None)
@@ -85,12 +92,71 @@ class _Watch:
     ) -> None:
         _current.watch = None
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
+            self.done = True
 
     @property
     def expired(self) -> bool:
         return self.fired or time.monotonic() > self.deadline
+
+
+class _Watchdog:
+    """One daemon thread that fires each armed watch at its deadline (a thread per
+    request would cost more than a loopback request)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watch: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (watch.deadline, next(self._seq), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="pytest-maia request watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is watch:
+                self._cond.notify()
+
+    def _next_due(self) -> _Watch:
+        with self._cond:
+            while True:
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                return heapq.heappop(self._heap)[2]
+
+    def _run(self) -> None:
+        while True:
+            self._next_due().fire()  # a finished request's watch ignores it
+
+
+_dog: _Watchdog | None = None
+_dog_lock = threading.Lock()
+
+
+def _watchdog() -> _Watchdog:
+    global _dog
+    with _dog_lock:
+        if _dog is None:
+            _dog = _Watchdog()
+        return _dog
+
+
+def _after_fork_in_child() -> None:
+    # The watchdog thread does not survive a fork, and its locks may be held.
+    global _dog, _dog_lock
+    _dog, _dog_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _watched(conn: Any) -> Any:
