@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import requests
 
-from pytest_maia.config import Secret
 from pytest_maia.endpoints import AUDIENCE, TOKEN_URL, api_error
-from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
+from pytest_maia.errors import MaiaResponseError
+from pytest_maia.redact import Secret, SecretFields, is_header_safe
+from pytest_maia.transport import send
 
 if TYPE_CHECKING:
     from pytest_maia.clock import Clock
@@ -23,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "AUDIENCE",
     "TOKEN_URL",
-    "BearerAuth",
     "ClientCredentials",
     "StaticToken",
     "TokenProvider",
@@ -39,10 +41,13 @@ log = logging.getLogger("pytest_maia.auth")
 class TokenProvider(Protocol):
     """Where a bearer token comes from."""
 
-    def token(self) -> Secret: ...
+    def token(self, remaining: float | None = None) -> Secret:
+        """The current token; ``remaining`` bounds a fetch in seconds."""
+        ...
 
-    def invalidate(self) -> bool:
-        """Forget the current token; True when a fresh one can be fetched."""
+    def invalidate(self, failed: Secret) -> bool:
+        """``failed`` was refused: forget it unless a newer token already replaced it.
+        True when asking again can give a different token."""
         ...
 
 
@@ -52,44 +57,62 @@ class StaticToken:
     def __init__(self, token: Secret) -> None:
         self._token = token
 
-    def token(self) -> Secret:
+    def token(self, remaining: float | None = None) -> Secret:
         return self._token
 
-    def invalidate(self) -> bool:
+    def invalidate(self, failed: Secret) -> bool:
         return False
 
     def __repr__(self) -> str:
         return "StaticToken(***)"
 
 
-def _read_token_response(response: requests.Response) -> tuple[Secret, float]:
-    # The body holds the token: nothing from it may reach a message.
+def _token_fields(content: bytes) -> tuple[Secret | None, object]:
+    """The access token (wrapped at once) and ``expires_in`` of a token answer."""
     try:
-        payload = json.loads(response.content)
+        payload = json.loads(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        payload = None
-    access_token = payload.get("access_token") if isinstance(payload, dict) else None
-    if not isinstance(access_token, str) or not access_token:
+        return None, None
+    if not isinstance(payload, dict):
+        return None, None
+    token = payload.get("access_token")
+    return (Secret(token) if isinstance(token, str) and token else None), payload.get("expires_in")
+
+
+def _read_token_response(response: requests.Response) -> tuple[Secret, float]:
+    # The body holds the token: nothing from it may reach a message or a local here.
+    access_token, expires_in = _token_fields(response.content)
+    if access_token is None:
         raise MaiaResponseError(
             f"token endpoint answered HTTP {response.status_code} without an access_token",
             status_code=response.status_code,
         )
-    expires_in = payload.get("expires_in") if isinstance(payload, dict) else None
+    if not is_header_safe(access_token.reveal()):
+        raise MaiaResponseError(
+            f"token endpoint answered HTTP {response.status_code} with an access_token "
+            "holding a control character, a space or a non-ASCII character, which no "
+            "header can carry (the value is not shown)",
+            status_code=response.status_code,
+        )
     seconds = DEFAULT_EXPIRES_IN
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-        seconds = float(expires_in) if expires_in > 0 else DEFAULT_EXPIRES_IN
-    return Secret(access_token), seconds
+        seconds = float(expires_in) if 0 < expires_in < 1e9 else DEFAULT_EXPIRES_IN
+    return access_token, seconds
 
 
 class ClientCredentials:
-    """OAuth client credentials: one token, cached until shortly before it expires."""
+    """OAuth client credentials: one token, cached until shortly before it expires.
+
+    Single-flight: when many threads see the same token refused, the first to call
+    :meth:`invalidate` forgets it and the rest find the fresh one already fetched.
+    """
 
     def __init__(
         self,
         client_id: str,
         client_secret: Secret,
         *,
-        session: requests.Session,
+        session: Callable[[], requests.Session],
         clock: Clock,
         token_url: str = TOKEN_URL,
         timeout: float = 30.0,
@@ -103,47 +126,55 @@ class ClientCredentials:
         self._token: Secret | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self.fetches = 0
 
     def __repr__(self) -> str:
         return f"ClientCredentials(token_url={self.token_url!r}, client_secret=***)"
 
-    def _form(self) -> dict[str, str]:
-        return {
-            "grant_type": "client_credentials",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret.reveal(),
-            "audience": AUDIENCE,
-        }
+    def _form(self) -> SecretFields:
+        return SecretFields(
+            grant_type="client_credentials",
+            client_id=self._client_id,
+            client_secret=self._client_secret.reveal(),
+            audience=AUDIENCE,
+        )
 
-    def token(self) -> Secret:
-        with self._lock:
+    def _locked(self) -> threading.Lock:
+        if self._pid != os.getpid():
+            # A fork copies the lock in whatever state another thread left it.
+            self._lock = threading.Lock()
+            self._pid = os.getpid()
+        return self._lock
+
+    def token(self, remaining: float | None = None) -> Secret:
+        with self._locked():
             if self._token is None or self._clock.now() >= self._expires_at:
-                self._fetch()
+                self._fetch(remaining)
             assert self._token is not None
             return self._token
 
-    def invalidate(self) -> bool:
-        with self._lock:
-            self._token = None
+    def invalidate(self, failed: Secret) -> bool:
+        with self._locked():
+            if self._token == failed:
+                self._token = None
         return True
 
-    def _fetch(self) -> None:
-        try:
-            response = self._session.post(
-                self.token_url,
-                data=self._form(),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise MaiaConnectionError(
-                f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}"
-            ) from None
+    def _fetch(self, remaining: float | None) -> None:
+        where = f"POST {self.token_url}"
+        response = send(
+            self._session(),
+            "POST",
+            self.token_url,
+            where=where,
+            timeout=self._timeout,
+            remaining=remaining,
+            data=self._form(),
+            headers=SecretFields(Accept="application/json"),
+        )
         self.fetches += 1
         if response.status_code >= 400:
-            # An OAuth error body ({"error", "error_description"}) names no secret.
+            # The body may echo the request: the secret is scrubbed from the message.
             raise api_error(
                 response.status_code,
                 response.content,
@@ -151,23 +182,10 @@ class ClientCredentials:
                 "POST",
                 self.token_url,
                 note="token endpoint: check MAIA_CLIENT_ID and MAIA_CLIENT_SECRET",
+                secrets=(self._client_secret,),
             )
         token, expires_in = _read_token_response(response)
         margin = min(REFRESH_MARGIN, expires_in / 10)
         self._token = token
         self._expires_at = self._clock.now() + expires_in - margin
         log.debug("fetched an access token valid for %.0fs", expires_in)
-
-
-class BearerAuth(requests.auth.AuthBase):
-    """Puts ``Authorization: Bearer ...`` on each request from a token provider."""
-
-    def __init__(self, provider: TokenProvider) -> None:
-        self.provider = provider
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = "Bearer " + self.provider.token().reveal()
-        return request
-
-    def __repr__(self) -> str:
-        return f"BearerAuth({self.provider!r})"

@@ -1,7 +1,8 @@
 """``maia-status``: check, wait for and start pipeline executions from a CI shell step.
 
 Exit codes: 0 success, 1 a terminal status that is not success, 2 usage or
-configuration error, 3 timeout, 4 API error (HTTP error, bad response, unreachable).
+configuration error, 3 timeout, 4 API error (HTTP error, bad response, unreachable),
+130 interrupted (Ctrl-C). Everything printed has its control characters escaped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,13 +27,23 @@ from pytest_maia.models import ExecutionStatus, WaitResult
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
 
-__all__ = ["EXIT_API_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_API_ERROR",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
+    "main",
+    "safe",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_API_ERROR = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Check and wait for Maia pipeline executions. Credentials come from "
         "the environment: MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET.",
         epilog="exit codes: 0 success, 1 terminal status that is not success, 2 usage or "
-        "configuration error, 3 timeout, 4 API error",
+        "configuration error, 3 timeout, 4 API error, 130 interrupted (Ctrl-C)",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     get = sub.add_parser("get", parents=[common], help="print an execution's status")
@@ -94,15 +106,17 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> MaiaClient:
     from pytest_maia.client import MaiaClient
+    from pytest_maia.config import read_environment
 
-    env = dict(os.environ)
-    if args.base_url:
-        env["MAIA_BASE_URL"] = args.base_url
-    if args.region:
-        env["MAIA_REGION"] = args.region
-    if args.token_url:
-        env["MAIA_TOKEN_URL"] = args.token_url
-    return MaiaClient.from_env(env)
+    variables = read_environment()  # only MAIA_* variables, secrets wrapped
+    for name, value in (
+        ("MAIA_BASE_URL", args.base_url),
+        ("MAIA_REGION", args.region),
+        ("MAIA_TOKEN_URL", args.token_url),
+    ):
+        if value:
+            variables[name] = value
+    return MaiaClient.from_env(variables)
 
 
 def _timeout(args: argparse.Namespace) -> float:
@@ -141,10 +155,8 @@ class _Progress:
         if not self.enabled:
             return
         minutes, seconds = divmod(int(result.elapsed), 60)
-        self.stream.write(
-            f"\r{result.execution_id}: {result.status.value} {minutes}m{seconds:02d}s "
-            f"({result.polls} polls)\x1b[K"
-        )
+        line = f"{result.execution_id}: {result.status.value} {minutes}m{seconds:02d}s"
+        self.stream.write(f"\r{safe(line)} ({result.polls} polls)\x1b[K")
         self.stream.flush()
         self.shown = True
 
@@ -169,8 +181,25 @@ def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Names
         progress.done()
 
 
+def safe(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every control, format and surrogate character escaped (``\\x1b``,
+    ``\\r``, ``\\u202e`` ...), so a server's string cannot move the cursor, erase a
+    line or fake another status on a terminal. With ``newlines`` a ``\\n`` stays, and
+    the lines after the first are indented: none can pass for a line of its own."""
+    out: list[str] = []
+    for ch in text:
+        if newlines and ch == "\n":
+            out.append("\n  ")
+        elif unicodedata.category(ch).startswith("C"):
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:
-    print(json.dumps(data) if args.json else human, flush=True)
+    # JSON escapes control characters itself; human text is escaped here.
+    print(json.dumps(data) if args.json else safe(human), flush=True)
 
 
 def _cmd_get(args: argparse.Namespace) -> int:
@@ -252,10 +281,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, error = EXIT_TIMEOUT, exc
     except MaiaError as exc:
         code, error = EXIT_API_ERROR, exc
+    except KeyboardInterrupt:
+        print("maia-status: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(_error_json(error)), flush=True)
     else:
-        print(f"maia-status: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        text = safe(f"maia-status: {type(error).__name__}: {error}", newlines=True)
+        print(text, file=sys.stderr, flush=True)
     return code
 
 

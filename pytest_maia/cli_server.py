@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import reprlib
 import signal
 import sys
 import threading
@@ -50,7 +51,7 @@ def _step(raw: object, where: str) -> Step:
             return ErrorStep(code, detail=detail, retry_after=retry_after)
     raise MaiaValidationError(
         f"{where}: a step is a status string, {{'error': CODE, 'detail': str, "
-        f"'retry_after': seconds}} or {{'drop': true}}, got {raw!r}"
+        f"'retry_after': seconds}} or {{'drop': true}}, got {reprlib.repr(raw)}"
     )
 
 
@@ -98,6 +99,8 @@ def _read_script(path: str) -> object:
         raise MaiaValidationError(f"cannot read script {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise MaiaValidationError(f"script {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MaiaValidationError(f"script {path} is nested too deeply to be a script") from None
 
 
 def serve_forever(args: argparse.Namespace) -> int:

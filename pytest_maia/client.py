@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import logging
-import time
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
 
 from pytest_maia import endpoints, listing, waiting
-from pytest_maia.auth import TOKEN_URL, BearerAuth, ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.calls import ApiCalls
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
-from pytest_maia.config import Secret, resolve_settings
-from pytest_maia.endpoints import parse_retry_after
-from pytest_maia.errors import (
-    MaiaApiError,
-    MaiaConfigError,
-    MaiaConnectionError,
-    MaiaResponseError,
-    MaiaValidationError,
+from pytest_maia.config import (
+    Secret,
+    check_credential,
+    read_environment,
+    resolve_settings,
 )
+from pytest_maia.endpoints import parse_retry_after
+from pytest_maia.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
 from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
-from pytest_maia.transport import read_body
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
@@ -37,12 +35,19 @@ if TYPE_CHECKING:
 
 __all__ = ["MaiaClient", "parse_retry_after"]
 
-log = logging.getLogger("pytest_maia.client")
-T = TypeVar("T")
+# How long a call outside a wait may spend on retries (Retry-After included).
+DEFAULT_RETRY_BUDGET = 120.0
 
-USER_AGENT = "pytest-maia/0.1"
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
+
+def _seconds(value: object, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise MaiaValidationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 class MaiaClient:
@@ -51,7 +56,10 @@ class MaiaClient:
     Authenticate with a static ``token`` or with ``client_id`` and ``client_secret``
     (OAuth client credentials). Transient failures (429, 5xx, connection errors,
     read timeouts) are retried up to ``max_retries`` times with capped backoff and
-    ``Retry-After``; other 4xx fail at once with a typed :class:`MaiaApiError`.
+    ``Retry-After``, within ``retry_budget`` seconds per call; other 4xx and permanent
+    failures (TLS verification, an invalid URL) fail at once with a typed error.
+    Each request's whole answer must arrive within ``timeout`` seconds (and within
+    the time a wait has left).
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class MaiaClient:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         token_url: str = TOKEN_URL,
+        retry_budget: float = DEFAULT_RETRY_BUDGET,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -74,29 +83,26 @@ class MaiaClient:
         self.base_url = check_base_url(
             base_url_for_region(region) if base_url is None else base_url
         )
-        if not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise MaiaValidationError(f"timeout must be a positive number, got {timeout!r}")
-        if not isinstance(max_retries, int) or max_retries < 0:
+        self.timeout = _seconds(timeout, "timeout")
+        self.retry_budget = _seconds(retry_budget, "retry_budget")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise MaiaValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        self.timeout = float(timeout)
         self.max_retries = max_retries
         self._clock = clock
-        self._owns_session = session is None
-        self._session = session or requests.Session()
         host = urlsplit(self.base_url).hostname or ""
-        if self._session.verify is False and not is_loopback_host(host):
+        if session is not None and session.verify is False and not is_loopback_host(host):
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")
-        self._session.headers.setdefault("User-Agent", USER_AGENT)
+        self._calls = ApiCalls(self, session)
         provider: TokenProvider
         if token:
-            provider = StaticToken(token)
+            provider = StaticToken(check_credential(token, "token", bearer=True))
         elif client_id and client_secret:
             provider = ClientCredentials(
-                client_id,
-                client_secret,
-                session=self._session,
+                str(check_credential(Secret(client_id), "client_id").reveal()),
+                check_credential(client_secret, "client_secret"),
+                session=lambda: self._calls.session,
                 clock=self.clock,
-                token_url=token_url,
+                token_url=check_base_url(token_url),
                 timeout=self.timeout,
             )
         else:
@@ -105,14 +111,21 @@ class MaiaClient:
                 "(from_env reads MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET)"
             )
         self._provider = provider
-        self._auth = BearerAuth(provider)
+        self._known_secrets: tuple[Secret, ...] = tuple(s for s in (token, client_secret) if s)
+        self._calls.provider = provider
+        self._calls.secrets = self._known_secrets
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: object) -> MaiaClient:
+    def from_env(
+        cls, env: Mapping[str, str | Secret] | None = None, **kwargs: object
+    ) -> MaiaClient:
         """A client configured from MAIA_BASE_URL / MAIA_REGION and MAIA_TOKEN, or
         MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL). Raises
-        MaiaConfigError naming what is missing."""
-        settings = resolve_settings(lambda _: None, lambda _: None, env)
+        MaiaConfigError naming what is missing or wrong, never a value."""
+        # No frame may keep the environment as a local: read what we need and let go.
+        variables = read_environment(env)
+        del env
+        settings = resolve_settings(lambda _: None, lambda _: None, variables)
         if settings.auth_kind == "none":
             missing = [m for m in settings.missing_for_live() if not m.startswith("MAIA_PROJ")]
             raise MaiaConfigError(f"missing environment variables: {', '.join(missing)}")
@@ -133,6 +146,10 @@ class MaiaClient:
         """The explicit clock, else the clock of an active fake serving this URL."""
         return self._clock or clock_for_url(self.base_url) or _SYSTEM_CLOCK
 
+    @property
+    def _session(self) -> requests.Session:
+        return self._calls.session
+
     def __repr__(self) -> str:
         # getattr: a traceback may show a client whose __init__ failed half-way.
         provider = getattr(self, "_provider", None)
@@ -142,8 +159,7 @@ class MaiaClient:
         return f"MaiaClient(base_url={getattr(self, 'base_url', None)!r}, auth={kind})"
 
     def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
+        self._calls.close()
 
     def __enter__(self) -> MaiaClient:
         return self
@@ -156,90 +172,10 @@ class MaiaClient:
     ) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, json_body: object = None) -> requests.Response:
-        """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
-        for refresh in (True, False):
-            self._provider.token()  # fetch outside requests, so its errors surface plainly
-            try:
-                response = self._session.request(
-                    method,
-                    self.base_url + path,
-                    json=json_body,
-                    auth=self._auth,
-                    headers={"Accept": "application/json"},
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=True,
-                )
-                # `timeout` bounds each socket read, so a server trickling its body a
-                # byte at a time could hold a request (and a wait) for ever: bound it.
-                read_body(response, time.monotonic() + self.timeout)
-            except requests.RequestException as exc:
-                raise MaiaConnectionError(
-                    f"{method} {path} failed: {type(exc).__name__} (connection dropped, "
-                    "refused or timed out)"
-                ) from None
-            except UnicodeError:  # e.g. requests decoding a Location header that is not UTF-8
-                raise MaiaResponseError(
-                    f"{method} {path}: the answer's headers could not be decoded"
-                ) from None
-            log.debug("%s %s -> HTTP %s", method, path, response.status_code)
-            if response.status_code == 401 and refresh and self._provider.invalidate():
-                log.debug("401 on %s; refreshing the access token once", path)
-                continue
-            break
-        if response.status_code >= 400:
-            raise endpoints.api_error(
-                response.status_code, response.content, response.headers, method, path
-            )
-        if not 200 <= response.status_code < 300:
-            raise MaiaResponseError(
-                f"{method} {path} answered HTTP {response.status_code}, which the API "
-                "does not send",
-                status_code=response.status_code,
-            )
-        return response
-
-    def _retrying(self, call: Callable[[], T], *, idempotent: bool = True) -> T:
-        """Run ``call``, retrying transient failures with capped backoff.
-
-        With ``idempotent=False`` only 429 is retried: the server refused that request,
-        whereas after a 5xx or a lost connection it may have acted on it.
-        """
-        clock = self.clock
-        for attempt in range(self.max_retries + 1):
-            try:
-                return call()
-            except (MaiaApiError, MaiaConnectionError) as exc:
-                if isinstance(exc, MaiaApiError):
-                    transient = exc.is_transient if idempotent else exc.status_code == 429
-                else:
-                    transient = idempotent
-                if not transient or attempt == self.max_retries:
-                    raise
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
-                if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
-                    delay = exc.retry_after
-                log.debug("retrying in %.1fs after: %s", delay, exc)
-                clock.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _json(self, method: str, path: str, body: object = None) -> tuple[object, int]:
-        """One request's decoded JSON body and HTTP status; MaiaResponseError if not JSON."""
-        response = self._request(method, path, body)
-        try:
-            content_type = response.headers.get("Content-Type")
-            decoded = endpoints.decode_json(response.content, response.status_code, content_type)
-        except MaiaResponseError as exc:
-            raise MaiaResponseError(
-                f"{method} {path}: {exc}", status_code=exc.status_code
-            ) from None
-        return decoded, response.status_code
-
     # -- the API ------------------------------------------------------------------
 
-    def _fetch_status(self, path: str) -> ExecutionStatus:
-        body, code = self._json("GET", path)
+    def _fetch_status(self, path: str, remaining: float | None = None) -> ExecutionStatus:
+        body, code = self._calls.json("GET", path, None, remaining)
         return endpoints.parse_status(body, f"GET {path}", code)
 
     def get_status(self, project_id: str, execution_id: str) -> ExecutionStatus:
@@ -249,7 +185,7 @@ class MaiaClient:
         ``ExecutionStatus`` holding it verbatim (``is_known`` False).
         """
         path = endpoints.status_path(project_id, execution_id)
-        return self._retrying(lambda: self._fetch_status(path))
+        return self._calls.retrying(lambda left: self._fetch_status(path, left))
 
     def wait_for(
         self,
@@ -275,11 +211,14 @@ class MaiaClient:
             max_interval=max_interval,
             unknown_is_terminal=unknown_is_terminal,
         )
+        clock = self.clock
+        deadline = clock.now() + policy.timeout
+        # Every poll's request (and a token fetch) must end by the wait's deadline.
         return waiting.wait(
-            lambda: self._fetch_status(path),
+            lambda: self._fetch_status(path, deadline - clock.now()),
             execution_id=check_execution_id(execution_id),
             policy=policy,
-            clock=self.clock,
+            clock=clock,
             on_poll=on_poll,
         )
 
@@ -315,13 +254,13 @@ class MaiaClient:
             version_name=version_name,
         )
         # Fetching a token has no side effect: get it (with retries) before the POST.
-        self._retrying(self._provider.token)
+        self._calls.retrying(self._provider.token)
 
-        def start() -> str:
-            answer, code = self._json("POST", path, body)
+        def start(remaining: float) -> str:
+            answer, code = self._calls.json("POST", path, body, remaining)
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
-        return self._retrying(start, idempotent=False)
+        return self._calls.retrying(start, idempotent=False)
 
     def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
         """The details of a pipeline execution: status, timestamps, message, and more.
@@ -331,11 +270,11 @@ class MaiaClient:
         """
         path = endpoints.execution_path(project_id, execution_id)
 
-        def fetch() -> ExecutionDetails:
-            answer, code = self._json("GET", path)
+        def fetch(remaining: float) -> ExecutionDetails:
+            answer, code = self._calls.json("GET", path, None, remaining)
             return endpoints.parse_details(answer, f"GET {path}", code)
 
-        return self._retrying(fetch)
+        return self._calls.retrying(fetch)
 
     def cancel_execution(self, project_id: str, execution_id: str, *, force: bool = False) -> None:
         """Ask the API to cancel an execution (``force=True``: a hard cancel).
@@ -345,12 +284,12 @@ class MaiaClient:
         """
         path = endpoints.execution_path(project_id, execution_id)
         body = endpoints.cancel_body(force)
-        self._retrying(lambda: self._request("PATCH", path, body))
+        self._calls.retrying(lambda left: self._calls.request("PATCH", path, body, left))
 
     # -- lists: every page, each page retried like a read ---------------------------
 
     def _page(self, path: str) -> tuple[object, int, str]:
-        body, code = self._retrying(lambda: self._json("GET", path))
+        body, code = self._calls.retrying(lambda left: self._calls.json("GET", path, None, left))
         return body, code, f"GET {path}"
 
     def list_projects(self) -> list[Project]:

@@ -1,7 +1,8 @@
 """Settings from options, environment and ini, with the design's precedence.
 
 Command line > environment variable > ini > default. Secrets come from the
-environment only and are held in :class:`Secret`, whose repr never shows them.
+environment only and are held in :class:`~pytest_maia.redact.Secret` (re-exported
+here), whose repr never shows them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pytest_maia.errors import MaiaConfigError
+from pytest_maia.redact import Secret, SecretFields, check_credential
 from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url
 
 __all__ = [
@@ -22,7 +24,10 @@ __all__ = [
     "SETTINGS",
     "MaiaSettings",
     "Secret",
+    "SecretFields",
     "Setting",
+    "check_credential",
+    "read_environment",
     "resolve_settings",
 ]
 
@@ -30,36 +35,6 @@ BACKENDS = ("fake", "live")
 DEFAULT_TIMEOUT = 1800.0
 FAKE_PROJECT_ID = "fake-project"
 FAKE_ENVIRONMENT = "fake-environment"
-
-
-class Secret:
-    """A credential that never shows itself in repr, str or logs; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
-        # Pickling (xdist) keeps the value; repr is what must stay hidden.
-        return (Secret, (self._value,))
 
 
 @dataclass(frozen=True)
@@ -207,10 +182,15 @@ class MaiaSettings:
 def resolve_settings(
     option: Callable[[str], object],
     ini: Callable[[str], object],
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | Secret] | None = None,
 ) -> MaiaSettings:
-    """Resolve every setting. ``option(name)``/``ini(key)`` return None when unset."""
-    environ = os.environ if env is None else env
+    """Resolve every setting. ``option(name)``/``ini(key)`` return None when unset.
+
+    The environment is read into a snapshot at once (secrets wrapped, whitespace
+    stripped) and let go, so no frame of a failure here holds it as a local.
+    """
+    environ = read_environment(env)
+    del env
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
@@ -256,15 +236,18 @@ def resolve_settings(
             f"{sources['timeout']}: timeout must be a positive number of seconds, "
             f"got {raw_timeout!r}"
         )
-    github = environ.get("GITHUB_ACTIONS", "").lower() == "true"
+    github = str(environ.get("GITHUB_ACTIONS", "")).lower() == "true"
     if values["github"] is not None:
         if values["github"].lower() not in GITHUB_SWITCH:
             raise MaiaConfigError(
                 f"{sources['github']}: must be 'on' or 'off', got {values['github']!r}"
             )
         github = GITHUB_SWITCH[values["github"].lower()]
-    token = environ.get("MAIA_TOKEN") or None
-    client_secret = environ.get("MAIA_CLIENT_SECRET") or None
+    token = _secret(environ, "MAIA_TOKEN")
+    client_secret = _secret(environ, "MAIA_CLIENT_SECRET")
+    client_id = environ.get("MAIA_CLIENT_ID")
+    if isinstance(client_id, str):
+        client_id = check_credential(Secret(client_id), "MAIA_CLIENT_ID").reveal()
     return MaiaSettings(
         backend=backend,
         region=region,
@@ -276,8 +259,34 @@ def resolve_settings(
         report=values["report"],
         report_json=values["report_json"],
         github=github,
-        token=Secret(token) if token else None,
-        client_id=environ.get("MAIA_CLIENT_ID") or None,
-        client_secret=Secret(client_secret) if client_secret else None,
+        token=token,
+        client_id=client_id if isinstance(client_id, str) else None,
+        client_secret=client_secret,
         sources=sources,
     )
+
+
+_SECRET_VARIABLES = ("MAIA_TOKEN", "MAIA_CLIENT_SECRET")
+
+
+def read_environment(env: Mapping[str, str | Secret] | None = None) -> dict[str, str | Secret]:
+    """The MAIA_* variables of ``env`` (default ``os.environ``), stripped, secrets
+    wrapped in :class:`Secret` at once: hold this, never the environment itself."""
+    source = os.environ if env is None else env
+    names = [s.env for s in SETTINGS if s.env] + ["MAIA_CLIENT_ID", "GITHUB_ACTIONS"]
+    names += _SECRET_VARIABLES
+    snapshot: dict[str, str | Secret] = {}
+    for name in names:
+        raw = source.get(name)
+        if isinstance(raw, Secret) and raw:
+            snapshot[name] = raw
+        elif isinstance(raw, str) and raw.strip():
+            snapshot[name] = Secret(raw.strip()) if name in _SECRET_VARIABLES else raw.strip()
+    return snapshot
+
+
+def _secret(environ: Mapping[str, str | Secret], name: str) -> Secret | None:
+    value = environ.get(name)
+    if not isinstance(value, Secret):
+        return None
+    return check_credential(value, name, bearer=name == "MAIA_TOKEN")

@@ -27,6 +27,7 @@ from pytest_maia.errors import (
     error_for_status,
 )
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, ProblemDetail
+from pytest_maia.redact import Secret, scrub, scrub_problem
 from pytest_maia.validation import check_execution_id, check_project_id
 
 __all__ = [
@@ -98,8 +99,13 @@ def api_error(
     path: str,
     *,
     note: str | None = None,
+    secrets: Sequence[Secret | str | None] = (),
 ) -> MaiaApiError:
-    """The typed error for an HTTP error answer, with its parsed ProblemDetail."""
+    """The typed error for an HTTP error answer, with its parsed ProblemDetail.
+
+    ``secrets`` (the credentials the request carried) are scrubbed from every text
+    taken from the answer: a server may echo the request back.
+    """
     problem = None
     try:
         problem = _problem(json.loads(content))
@@ -108,7 +114,9 @@ def api_error(
     except (ValueError, UnicodeDecodeError, RecursionError):
         kind = headers.get("Content-Type", "no Content-Type")
         note = note or f"the body is not a ProblemDetail: {kind}, {len(content)} bytes"
-    return error_for_status(status_code)(
+    if problem is not None and secrets:
+        problem = scrub_problem(problem, secrets)
+    error = error_for_status(status_code)(
         status_code,
         problem,
         method=method,
@@ -116,6 +124,9 @@ def api_error(
         retry_after=parse_retry_after(headers.get("Retry-After")),
         note=note,
     )
+    if secrets:
+        error.args = (scrub(str(error), secrets),)
+    return error
 
 
 # -- paths ------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ _REASONS = {
 class MaiaError(Exception):
     """Base of every error pytest-maia raises."""
 
+    # Set by a wait that ends on this error: what it saw before.
+    wait_result: WaitResult | None = None
+
 
 class MaiaValidationError(MaiaError, ValueError):
     """An argument was rejected before any request was sent."""
@@ -58,7 +61,15 @@ class MaiaConfigError(MaiaError):
 
 
 class MaiaConnectionError(MaiaError):
-    """The API could not be reached (connection refused or dropped, read timeout)."""
+    """The API could not be reached (connection refused or dropped, read timeout).
+
+    ``is_transient`` is False for failures a retry cannot mend (TLS verification, an
+    invalid URL or port): those are not retried.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.is_transient = transient
 
 
 class MaiaResponseError(MaiaError):
@@ -87,8 +98,6 @@ class MaiaApiError(MaiaError):
         self.method = method
         self.path = path
         self.retry_after = retry_after
-        # Set by a wait that ends on this error: what it saw before.
-        self.wait_result: WaitResult | None = None
         reason = _REASONS.get(status_code, "")
         head = f"HTTP {status_code}{' ' + reason if reason else ''}"
         if path:

@@ -119,7 +119,11 @@ class ProblemDetail:
         if isinstance(status, bool) or not isinstance(status, (int, str)):
             status = None
         elif isinstance(status, str):
-            status = int(status) if status.strip().isdigit() else None
+            # ASCII digits only: "²" is a digit to str.isdigit but not to int().
+            digits = status.strip()
+            status = (
+                int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 3 else None
+            )
         raw_violations = data.get("violations")
         violations: tuple[str, ...] = ()
         if isinstance(raw_violations, list):

@@ -1,48 +1,174 @@
-"""Reading a response body under a deadline, so no server can hold a request for ever."""
+"""Sending one request under a deadline, so no server can hold a request for ever.
+
+``send`` clips the connect and read timeouts to the time left, and a watchdog
+(:mod:`pytest_maia.deadline`) shuts the connection's socket when that time runs out,
+so a server trickling its headers or body a byte at a time cannot stretch a request
+past its deadline. The body is read under a size cap. Loopback URLs never go through
+a proxy. Failures come back as typed errors that say what happened and whether a
+retry can help.
+"""
 
 from __future__ import annotations
 
-import time
+import http.client
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-__all__ = ["MAX_BODY_BYTES", "read_body"]
+from pytest_maia.deadline import DeadlineAdapter, Watch
+from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
+from pytest_maia.redact import SecretFields
+from pytest_maia.validation import is_loopback_host
+
+__all__ = ["MAX_BODY_BYTES", "MIN_REQUEST_SECONDS", "new_session", "send", "user_agent"]
 
 # No API answer comes near this; a larger body is not the API talking.
 MAX_BODY_BYTES = 1 << 20
+# A request gets at least this long, even when a wait has almost no time left.
+MIN_REQUEST_SECONDS = 0.05
+# Loopback never goes through a proxy: a None entry overrides the environment's.
+_NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 
-def read_body(response: requests.Response, deadline: float) -> None:
-    """Read a streamed body into ``response.content`` by ``deadline`` (monotonic), in
-    what each socket read returns, so a trickle cannot outlast the deadline.
-    Raises a ``requests.Timeout`` (or ``ConnectionError`` when over MAX_BODY_BYTES)."""
+def user_agent() -> str:
+    from pytest_maia import __version__
+
+    return f"pytest-maia/{__version__}"
+
+
+def new_session() -> requests.Session:
+    """A session whose connections a deadline can cut, sending our User-Agent."""
+    session = requests.Session()
+    session.mount("http://", DeadlineAdapter())
+    session.mount("https://", DeadlineAdapter())
+    session.headers["User-Agent"] = user_agent()
+    return session
+
+
+def _read_body(response: requests.Response, watch: Watch) -> None:
+    """Read a streamed body into ``response.content`` in what each socket read
+    returns, checking the deadline between reads and the size cap as it grows."""
     raw = response.raw
     chunks: list[bytes] = []
     size = 0
     complete = False
     try:
-        while True:
-            if time.monotonic() > deadline:
-                raise requests.Timeout("the response body took longer than the timeout")
+        while not watch.expired:
             # read1 returns what one socket read gives; urllib3 < 2.3 lacks it.
             if hasattr(raw, "read1"):
                 chunk = raw.read1(65536, decode_content=True)
             else:  # pragma: no cover
                 chunk = raw.read(1024, decode_content=True)
             if not chunk:
-                complete = True
+                complete = not watch.fired
                 break
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                raise requests.ConnectionError(f"the response body is over {MAX_BODY_BYTES} bytes")
+                raise _TooLarge
             chunks.append(chunk)
-    except requests.RequestException:
-        raise
-    except Exception as exc:  # urllib3's ProtocolError, DecodeError, ReadTimeoutError ...
-        raise requests.ConnectionError(type(exc).__name__) from None
     finally:
         if complete:
             # requests' bookkeeping: the body is read (urllib3 already pooled the socket).
             response._content = b"".join(chunks)
             response._content_consumed = True  # type: ignore[attr-defined]
         response.close()
+    if not complete:
+        raise requests.Timeout("deadline")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _tls_reason(exc: BaseException) -> tuple[str, bool]:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "TLS certificate verification failed", False
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return "TLS handshake failed: the server does not speak TLS on that port", False
+    return "TLS handshake failed", True
+
+
+def _failure(exc: BaseException, where: str, seconds: float, watch: Watch) -> Exception:
+    """The typed error for a transport failure: its reason, and whether to retry."""
+    if isinstance(exc, _TooLarge):
+        return MaiaResponseError(f"{where}: the response body is over {MAX_BODY_BYTES} bytes")
+    if watch.fired or isinstance(exc, requests.Timeout):
+        return MaiaConnectionError(
+            f"{where} failed: timed out (no whole answer within {seconds:.3g}s)"
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason, transient = _tls_reason(exc)
+        return MaiaConnectionError(f"{where} failed: {reason}", transient=transient)
+    if isinstance(exc, UnicodeError):  # e.g. a Location header that is not UTF-8
+        return MaiaResponseError(f"{where}: the answer's headers could not be decoded")
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidHeader,
+            urllib3.exceptions.LocationParseError,
+            ValueError,
+        ),
+    ):
+        return MaiaConnectionError(
+            f"{where} failed: the request could not be built ({type(exc).__name__}: "
+            "an invalid URL, port or header)",
+            transient=False,
+        )
+    return MaiaConnectionError(
+        f"{where} failed: {type(exc).__name__} (connection dropped or refused)"
+    )
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    where: str,
+    timeout: float,
+    remaining: float | None = None,
+    headers: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """One request whose whole answer (headers and body, at most MAX_BODY_BYTES)
+    must arrive within ``timeout`` seconds, or ``remaining`` when that is less.
+
+    Raises :class:`MaiaConnectionError` (``transient`` says whether a retry can help)
+    or :class:`MaiaResponseError`; never a ``requests`` exception.
+    """
+    seconds = timeout if remaining is None else min(timeout, remaining)
+    seconds = max(seconds, MIN_REQUEST_SECONDS)
+    host = urlsplit(url).hostname or ""
+    proxies: Any = dict(_NO_PROXY) if is_loopback_host(host) else None
+    all_headers = SecretFields({"User-Agent": user_agent(), **(headers or {})})
+    with Watch(seconds) as watch:
+        try:
+            response = session.request(
+                method,
+                url,
+                headers=all_headers,
+                timeout=(seconds, seconds),
+                allow_redirects=False,
+                stream=True,
+                proxies=proxies,
+                **kwargs,
+            )
+            _read_body(response, watch)
+        # read1 raises urllib3's and http.client's own errors, not requests'.
+        except (
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+            http.client.HTTPException,
+            OSError,
+            ValueError,  # with UnicodeError: a URL, port or header that cannot be sent
+            _TooLarge,
+        ) as exc:
+            raise _failure(exc, where, seconds, watch) from None
+    return response

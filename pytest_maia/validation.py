@@ -45,8 +45,14 @@ def check_base_url(base_url: str) -> str:
     """The base URL without a trailing slash; https is required except on loopback."""
     if not isinstance(base_url, str) or not base_url.strip():
         raise MaiaValidationError(f"base_url must be a non-empty URL, got {base_url!r}")
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(base_url.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError as exc:  # e.g. 'https://[::1/dpc', or a port past 65535
+        raise MaiaValidationError(f"base_url {base_url!r} is not a valid URL: {exc}") from None
+    if port == 0:
+        raise MaiaValidationError(f"base_url {base_url!r} has port 0, which nothing listens on")
     if parts.scheme not in ("http", "https") or not host:
         raise MaiaValidationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if parts.username or parts.password:
@@ -73,7 +79,12 @@ def check_project_id(project_id: object) -> str:
         )
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in project_id):
         raise MaiaValidationError(f"project id {project_id!r} contains control characters")
-    return quote(project_id, safe="")
+    try:
+        return quote(project_id, safe="")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from undecodable command-line bytes
+        raise MaiaValidationError(
+            f"project id {project_id!r} is not valid Unicode text (a lone surrogate)"
+        ) from None
 
 
 def check_execution_id(execution_id: object) -> str:

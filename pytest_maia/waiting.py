@@ -15,6 +15,7 @@ from pytest_maia.clock import Clock
 from pytest_maia.errors import (
     MaiaApiError,
     MaiaConnectionError,
+    MaiaError,
     MaiaTimeoutError,
     MaiaValidationError,
 )
@@ -102,13 +103,14 @@ def wait(
         pause = delay
         try:
             status = fetch()
-        except (MaiaApiError, MaiaConnectionError) as exc:
+        except MaiaTimeoutError:
+            raise
+        except MaiaError as exc:
             result.polls += 1
             result.elapsed = clock.now() - start
-            transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
+            transient = isinstance(exc, (MaiaApiError, MaiaConnectionError)) and exc.is_transient
             if not transient:
-                if isinstance(exc, MaiaApiError):
-                    exc.wait_result = result
+                exc.wait_result = result  # what the wait saw before this error
                 raise
             result.errors.append(exc)
             log.info("execution %s: transient error, polling on: %s", execution_id, exc)

@@ -546,7 +546,7 @@ def test_secrets_never_in_repr_messages_or_debug_logs(
     api.get(URL, json=problem(503, "Unavailable", "busy"), status=503)
     api.get(URL, json={"status": "FAILED"})
     client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
-    texts: list[str] = [repr(client), str(client), repr(client._provider), repr(client._auth)]
+    texts: list[str] = [repr(client), str(client), repr(client._provider)]
     assert client.get_status(PROJECT, EXEC) is ExecutionStatus.FAILED
     api.replace(responses.GET, URL, json=problem(403, "Forbidden", "no access"), status=403)
     with pytest.raises(ForbiddenError) as info:

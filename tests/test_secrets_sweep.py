@@ -190,3 +190,114 @@ def test_sweep_wrong_secret_is_not_echoed(api: tuple[FakeMaia, FakeServer]) -> N
     assert result.returncode == 4
     assert json.loads(result.stdout)["error"]["status_code"] == 401
     assert "cs-WRONG-SEKRIT-0000" not in result.stdout + result.stderr
+
+
+# -- issue 10: a CR/LF token, from_env failing under -l, an echoing token endpoint ----------
+
+CRLF_TOKEN = "tok-SWEEP-CRLF-5d1e"
+
+FROM_ENV = """
+import os
+
+import pytest
+
+from pytest_maia import MaiaClient
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("MAIA_BASE_URL", "https://[::1/dpc"), ("MAIA_TIMEOUT", "soon")]
+)
+def test_from_env_fails(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    MaiaClient.from_env()
+
+
+def test_crlf_token_fails(monkeypatch):
+    monkeypatch.setenv("MAIA_TOKEN", os.environ["MAIA_TOKEN"] + "\\r\\nX-Injected: 1")
+    MaiaClient.from_env()
+"""
+
+
+def test_sweep_from_env_failures_under_showlocals_and_junit(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MAIA_BACKEND", "MAIA_BASE_URL", "MAIA_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("MAIA_TOKEN", CRLF_TOKEN)
+    pytester.makepyfile(test_from_env=FROM_ENV)
+    xml_path = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "-l", "--tb=long", "-vv", "-rA", f"--junitxml={xml_path}", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(failed=3)
+    out = result.stdout.str() + result.stderr.str() + xml_path.read_text(encoding="utf-8")
+    assert "MaiaConfigError: MAIA_BASE_URL" in out
+    assert "MaiaConfigError: MAIA_TIMEOUT" in out
+    assert "MaiaConfigError: MAIA_TOKEN contains a control character" in out
+    assert "Secret('***')" in out  # -l did show the library frames' locals, wrapped
+    assert "environ(" not in out
+    for secret in (CLIENT_SECRET, CRLF_TOKEN):
+        assert secret not in out
+
+
+def test_sweep_cli_with_a_crlf_token(api: tuple[FakeMaia, FakeServer]) -> None:
+    fake, server = api
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    env.update(MAIA_BASE_URL=server.url, MAIA_TOKEN=f"{CRLF_TOKEN}\r\nX-Injected: 1")
+    refused = subprocess.run(
+        [sys.executable, "-m", "pytest_maia", "get", PROJECT, OK],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "MAIA_TOKEN contains a control character" in refused.stderr
+    env["MAIA_TOKEN"] = f"  {CRLF_TOKEN}\r\n"  # surrounding whitespace is stripped
+    stripped = subprocess.run(
+        [sys.executable, "-m", "pytest_maia", "get", PROJECT, OK, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert stripped.returncode == 0, stripped.stderr
+    for result in (refused, stripped):
+        assert CRLF_TOKEN not in result.stdout + result.stderr
+    assert fake.calls[-1].status_code == 200
+
+
+def test_sweep_an_echoing_token_endpoint(api: tuple[FakeMaia, FakeServer]) -> None:
+    from hostile_server import HostileServer, respond
+
+    def echo(conn: object, request: bytes, stop: object) -> None:
+        text = request.decode("latin-1")
+        body = {"error": "invalid_client", "error_description": text, "detail": text}
+        respond(conn, 401, json.dumps(body).encode())  # type: ignore[arg-type]
+
+    _, server = api
+    with HostileServer(echo) as echoing:  # type: ignore[arg-type]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+        env.update(
+            MAIA_CLIENT_ID=CLIENT_ID,
+            MAIA_CLIENT_SECRET=CLIENT_SECRET,
+            MAIA_BASE_URL=server.url,
+            MAIA_TOKEN_URL=echoing.url + "/token",
+        )
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "pytest_maia", "get", PROJECT, OK, *extra],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+            for extra in ((), ("--json",))
+        ]
+    assert CLIENT_SECRET.encode() in echoing.requests[0]  # the endpoint did echo it
+    for result in runs:
+        assert result.returncode == 4, result.stderr
+        assert "client_secret=***" in result.stdout + result.stderr  # scrubbed, still shown
+        assert CLIENT_SECRET not in result.stdout + result.stderr

@@ -1,0 +1,156 @@
+"""How the client talks to the API: one fork-safe session, a bearer token on every
+request (refreshed once on a 401), deadlines, and retries within a budget."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from pytest_maia import endpoints
+from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
+from pytest_maia.redact import Secret, SecretFields
+from pytest_maia.transport import new_session, send
+
+if TYPE_CHECKING:
+    from pytest_maia.auth import TokenProvider
+    from pytest_maia.clock import Clock
+
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "ApiCalls"]
+
+log = logging.getLogger("pytest_maia.client")
+T = TypeVar("T")
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+
+
+class _Settings(Protocol):
+    base_url: str
+    timeout: float
+    retry_budget: float
+    max_retries: int
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class ApiCalls:
+    """Requests for one :class:`~pytest_maia.client.MaiaClient`, read from its settings."""
+
+    provider: TokenProvider
+    secrets: tuple[Secret, ...] = ()
+
+    def __init__(self, settings: _Settings, session: requests.Session | None) -> None:
+        self._settings = settings
+        self._owns_session = session is None
+        self._session = session or new_session()
+        self._pid = os.getpid()
+
+    @property
+    def session(self) -> requests.Session:
+        """The session, with a fresh connection pool in a forked child: a pooled
+        socket shared with the parent would hand each process the other's answers."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            if self._owns_session:
+                self._session = new_session()
+            else:
+                for adapter in self._session.adapters.values():
+                    if isinstance(adapter, HTTPAdapter):
+                        adapter.poolmanager.clear()
+                        for manager in adapter.proxy_manager.values():
+                            manager.clear()
+        return self._session
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    def request(
+        self, method: str, path: str, json_body: object = None, remaining: float | None = None
+    ) -> requests.Response:
+        """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
+        where = f"{method} {path}"
+        for refresh in (True, False):
+            token = self.provider.token(remaining)
+            response = send(
+                self.session,
+                method,
+                self._settings.base_url + path,
+                where=where,
+                timeout=self._settings.timeout,
+                remaining=remaining,
+                json=json_body,
+                headers=SecretFields(
+                    Accept="application/json", Authorization="Bearer " + token.reveal()
+                ),
+            )
+            log.debug("%s -> HTTP %s", where, response.status_code)
+            if response.status_code == 401 and refresh and self.provider.invalidate(token):
+                log.debug("401 on %s; refreshing the access token once", path)
+                continue
+            break
+        if response.status_code >= 400:
+            raise endpoints.api_error(
+                response.status_code,
+                response.content,
+                response.headers,
+                method,
+                path,
+                secrets=(token, *self.secrets),
+            )
+        if not 200 <= response.status_code < 300:
+            raise MaiaResponseError(
+                f"{where} answered HTTP {response.status_code}, which the API does not send",
+                status_code=response.status_code,
+            )
+        return response
+
+    def retrying(self, call: Callable[[float], T], *, idempotent: bool = True) -> T:
+        """Run ``call(remaining)``, retrying transient failures with capped backoff,
+        all within ``retry_budget`` seconds: a wait that would not fit raises at once.
+
+        With ``idempotent=False`` only 429 is retried: the server refused that request,
+        whereas after a 5xx or a lost connection it may have acted on it.
+        """
+        clock = self._settings.clock
+        deadline = clock.now() + self._settings.retry_budget
+        for attempt in range(self._settings.max_retries + 1):
+            try:
+                return call(deadline - clock.now())
+            except (MaiaApiError, MaiaConnectionError) as exc:
+                if isinstance(exc, MaiaApiError):
+                    transient = exc.is_transient if idempotent else exc.status_code == 429
+                else:
+                    transient = idempotent and exc.is_transient
+                if not transient or attempt == self._settings.max_retries:
+                    raise
+                # The exponent is capped: 2**attempt overflows a float past ~1000 tries.
+                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
+                if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
+                    delay = exc.retry_after
+                if clock.now() + delay >= deadline:
+                    log.debug("not retrying: %.1fs would pass the retry budget", delay)
+                    raise
+                log.debug("retrying in %.1fs after: %s", delay, exc)
+                clock.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def json(
+        self, method: str, path: str, body: object = None, remaining: float | None = None
+    ) -> tuple[object, int]:
+        """One request's decoded JSON body and HTTP status; MaiaResponseError if not JSON."""
+        response = self.request(method, path, body, remaining)
+        try:
+            content_type = response.headers.get("Content-Type")
+            decoded = endpoints.decode_json(response.content, response.status_code, content_type)
+        except MaiaResponseError as exc:
+            raise MaiaResponseError(
+                f"{method} {path}: {exc}", status_code=exc.status_code
+            ) from None
+        return decoded, response.status_code
