@@ -16,6 +16,7 @@ from pytest_maia.errors import (
     NotFoundError,
 )
 from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.validation import check_status
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -39,10 +40,7 @@ def _statuses(expected: object) -> list[str]:
         raise MaiaValidationError(
             f"expected must be a status or a non-empty list of statuses, got {expected!r}"
         )
-    for item in items:
-        if not isinstance(item, str) or not item:
-            raise MaiaValidationError(f"expected statuses must be strings, got {item!r}")
-    return [ExecutionStatus(item).value for item in items]
+    return [check_status(item, "expected").value for item in items]
 
 
 class StatusChecker:

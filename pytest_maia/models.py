@@ -53,6 +53,24 @@ class ExecutionStatus(str, enum.Enum):
         pseudo._value_ = value
         return pseudo
 
+    @classmethod
+    def unrecognised(cls, value: str) -> ExecutionStatus:
+        """A status outside the spec's eight, written on purpose (``"PAUSED"``).
+
+        Where a user writes a status (scripts, markers, ``expected``), a plain string
+        must be one of the eight exactly; this is how to script a newer server's value.
+        """
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+        ):
+            raise ValueError(
+                "an unrecognised status must be a non-empty string without control "
+                f"characters, got {value!r}"
+            )
+        return cls(value.strip())
+
     def __str__(self) -> str:
         return str(self.value)
 

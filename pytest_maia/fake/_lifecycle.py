@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.validation import check_status
 
 if TYPE_CHECKING:
     from pytest_maia.fake._pipelines import RunInfo
@@ -83,14 +84,8 @@ def _one_step(raw: object, index: int) -> ScriptedStep:
     if isinstance(raw, ExecutionStatus):
         return _status_step(raw)
     if isinstance(raw, str):
-        text = raw.strip()
-        if not text or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-            raise MaiaValidationError(
-                f"{where}: a status must be a non-empty string without control "
-                f"characters, got {raw!r}"
-            )
-        # A string outside the spec's enum is served verbatim, like a newer server would.
-        return _status_step(ExecutionStatus(text))
+        # One of the eight exactly; ExecutionStatus.unrecognised(...) for any other.
+        return _status_step(check_status(raw, where))
     raise MaiaValidationError(
         f"{where}: a step must be an ExecutionStatus, a status string or "
         f"FakeMaia.error(...), got {type(raw).__name__} {raw!r}"
