@@ -22,6 +22,7 @@ from pytest_maia.errors import (
     MaiaResponseError,
     MaiaValidationError,
 )
+from pytest_maia.execution_steps import PAGE_SIZE, ExecutionStep, Page, parse_page
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
 from pytest_maia.transport import read_body
 from pytest_maia.validation import (
@@ -42,6 +43,8 @@ T = TypeVar("T")
 USER_AGENT = "pytest-maia/0.1"
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+# A steps list longer than this many pages is a server bug, not a pipeline.
+MAX_STEP_PAGES = 100
 
 
 class MaiaClient:
@@ -335,6 +338,33 @@ class MaiaClient:
             return endpoints.parse_details(answer, f"GET {path}", code)
 
         return self._retrying(fetch)
+
+    def get_steps(self, project_id: str, execution_id: str) -> list[ExecutionStep]:
+        """Every step of an execution, reading every page of its ``/steps`` list.
+
+        Items that are not JSON objects are skipped; transient failures are retried
+        like :meth:`get_status`. A step with a ``child_execution_id`` started another
+        execution, whose steps are read the same way.
+        """
+        steps: list[ExecutionStep] = []
+        for page in range(MAX_STEP_PAGES):
+            path = endpoints.steps_path(project_id, execution_id, page, PAGE_SIZE)
+
+            def fetch(path: str = path, page: int = page) -> Page:
+                answer, code = self._json("GET", path)
+                parsed = parse_page(answer, page, PAGE_SIZE)
+                if parsed is None:
+                    raise MaiaResponseError(
+                        f"GET {path}: expected a page object with a 'results' list",
+                        status_code=code,
+                    )
+                return parsed
+
+            got = self._retrying(fetch)
+            steps += [s for s in map(ExecutionStep.from_json, got.results) if s is not None]
+            if not got.more:
+                break
+        return steps
 
     def cancel_execution(self, project_id: str, execution_id: str, *, force: bool = False) -> None:
         """Ask the API to cancel an execution (``force=True``: a hard cancel).

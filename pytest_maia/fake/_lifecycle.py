@@ -18,6 +18,7 @@ from pytest_maia.validation import check_status
 
 if TYPE_CHECKING:
     from pytest_maia.fake._pipelines import RunInfo
+    from pytest_maia.fake._steps import StepScript
 
 __all__ = ["Execution", "ScriptedStep", "check_error_step", "make_error_step", "script"]
 
@@ -140,9 +141,12 @@ class Execution:
         "execution_id",
         "finished",
         "info",
+        "message",
+        "name",
         "project_id",
         "started",
         "status",
+        "step_plan",
         "steps",
     )
 
@@ -154,8 +158,17 @@ class Execution:
         every: float | None,
         started: float,
         info: RunInfo | None = None,
+        *,
+        name: str | None = None,
+        message: str | None = None,
     ) -> None:
         self.project_id = project_id
+        # The pipeline name of a child execution; API runs take theirs from ``info``.
+        self.name = name
+        # Served in the details (and the default step) once the execution has finished.
+        self.message = message
+        # Scripted steps with the child execution each one started; None: the default.
+        self.step_plan: tuple[tuple[StepScript, Execution | None], ...] | None = None
         self.execution_id = execution_id
         self.steps = steps
         self.every = every
@@ -212,6 +225,17 @@ class Execution:
                     first = earlier
             self._seen(status, self.started + first * self.every)
         return self.status
+
+    def settle(self, now: float) -> None:
+        """Jump to the last scripted status (a child finishes with its parent)."""
+        final = next((s.status for s in reversed(self.steps) if s.status is not None), None)
+        if final is None or self.current(now).is_terminal or self.cancel_force is not None:
+            return
+        self.steps = (_status_step(final),)
+        self.every = None
+        self._last = 0
+        self._served = 0
+        self._seen(final, now)
 
     def cancel(self, force: bool) -> None:
         """Go through CANCELLING (next poll) to CANCELLED (the poll after), per poll."""
