@@ -102,7 +102,27 @@ def _client(args: argparse.Namespace) -> MaiaClient:
         env["MAIA_REGION"] = args.region
     if args.token_url:
         env["MAIA_TOKEN_URL"] = args.token_url
+    elif not env.get("MAIA_TOKEN_URL"):
+        local = loopback_token_url(env.get("MAIA_BASE_URL"))
+        if local is not None:
+            env["MAIA_TOKEN_URL"] = local
     return MaiaClient.from_env(env)
+
+
+def loopback_token_url(base_url: str | None) -> str | None:
+    """For a loopback base URL (a fake server), the token URL it serves (what
+    ``maia-status fake-server`` prints): ``{base_url}/oauth/dpc/token``; else None."""
+    from urllib.parse import urlsplit
+
+    from pytest_maia.auth import TOKEN_URL
+    from pytest_maia.validation import is_loopback_host
+
+    if not base_url:
+        return None
+    parts = urlsplit(base_url.strip())
+    if not is_loopback_host(parts.hostname or ""):
+        return None
+    return base_url.strip().rstrip("/") + urlsplit(TOKEN_URL).path
 
 
 def _timeout(args: argparse.Namespace) -> float:

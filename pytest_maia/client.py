@@ -270,6 +270,7 @@ class MaiaClient:
         failures are ridden out within ``timeout``; other errors raise at once with
         ``wait_result`` attached. Raises :class:`MaiaTimeoutError` when time runs out.
         """
+        __tracebackhide__ = True  # a failed wait shows the caller's line, not ours
         path = endpoints.status_path(project_id, execution_id)
         policy = waiting.WaitPolicy.checked(
             timeout=timeout,

@@ -12,7 +12,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_maia.explain import FailureExplanation
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -212,6 +215,8 @@ class WaitResult:
     polls: int = 0
     elapsed: float = 0.0
     errors: list[Exception] = field(default_factory=list)
+    # Why it ended as it did (details' message, failing steps), once an assertion asked.
+    explanation: FailureExplanation | None = None
 
     @property
     def is_success(self) -> bool:

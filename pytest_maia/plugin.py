@@ -6,8 +6,9 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
@@ -18,18 +19,29 @@ from pytest_maia.config import (
     MaiaSettings,
     resolve_settings,
 )
-from pytest_maia.errors import MaiaConfigError
+from pytest_maia.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
+from pytest_maia.validation import check_project_id
 
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker, WaitRecord
     from pytest_maia.client import MaiaClient
+    from pytest_maia.explain import FailureExplanation
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
     from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.scripting import MarkerScript
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
 CANCELLED_PROPERTY = "maia_cancelled"
+# The rendered FailureExplanation of an assertion that failed (JUnit shows it).
+FAILURE_PROPERTY = "maia_failure"
+# Properties this plugin records on a test; cleared when a test is run again (reruns).
+PROPERTY_PREFIX = "maia_"
+SECRETS_HELP = (
+    " Live credentials come from the environment only: MAIA_TOKEN, or MAIA_CLIENT_ID "
+    "and MAIA_CLIENT_SECRET."
+)
 LIVE_MARKER = "maia_live"
 SCRIPT_MARKER = "maia_script"
 FAKE_TOKEN = "fake-token"  # the fake backend accepts any non-empty bearer token
@@ -38,12 +50,13 @@ FAKE_TOKEN = "fake-token"  # the fake backend accepts any non-empty bearer token
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("maia", "Maia pipeline testing (pytest-maia)")
     for setting in SETTINGS:
+        extra = SECRETS_HELP if setting.name == "backend" else ""
         group.addoption(
             setting.option,
             dest=f"maia_{setting.name}",
             default=None,
             metavar=setting.name.upper(),
-            help=f"{setting.help}. Env: {setting.env}; ini: {setting.ini}.",
+            help=f"{setting.help}. Env: {setting.env}; ini: {setting.ini}.{extra}",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
 
@@ -60,9 +73,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        f"{SCRIPT_MARKER}(*statuses, every=None): under the fake backend, the pipeline runs "
-        "the test starts with maia_pipeline follow these statuses (one step per poll, or "
-        "per `every` virtual seconds).",
+        f"{SCRIPT_MARKER}(*statuses, every=None, message=None, steps=None): under the fake "
+        "backend, the pipeline runs the test starts with maia_pipeline follow these statuses "
+        "(one step per poll, or per `every` virtual seconds), end with `message` and list "
+        "`steps`.",
     )
     try:
         settings = resolve_settings(
@@ -77,9 +91,16 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
             )
+    if settings.project_id is not None:
+        try:
+            check_project_id(settings.project_id)
+        except MaiaValidationError as exc:
+            source = settings.sources.get("project_id", "--maia-project")
+            raise pytest.UsageError(f"pytest-maia: {source}: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
+    config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
-        config.pluginmanager.register(WaitSummary(), "maia-wait-summary")
+        config.pluginmanager.register(WaitSummary(virtual=settings.backend == "fake"), WAIT_SUMMARY)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -87,7 +108,24 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if settings_of(config).backend == "live":
+    settings = settings_of(config)
+    for item in items:
+        marker = item.get_closest_marker(SCRIPT_MARKER)
+        if marker is not None:
+            _marker_script(item.nodeid, marker)
+    if settings.backend == "live":
+        if not settings.environment:
+            users = [i.nodeid for i in items if "maia_pipeline" in getattr(i, "fixturenames", ())]
+            if users:
+                raise pytest.UsageError(
+                    f"pytest-maia: {users[0]} (and {len(users) - 1} more) use maia_pipeline, "
+                    "which runs pipelines in an environment: set --maia-environment, "
+                    "MAIA_ENVIRONMENT or the maia_environment ini key"
+                    if len(users) > 1
+                    else f"pytest-maia: {users[0]} uses maia_pipeline, which runs pipelines "
+                    "in an environment: set --maia-environment, MAIA_ENVIRONMENT or the "
+                    "maia_environment ini key"
+                )
         return
     skip = pytest.mark.skip(
         reason="maia_live: needs the live Maia API (--maia-backend=live with "
@@ -98,12 +136,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A rerun (pytest-rerunfailures) runs the same item again: each attempt reports
+    # its own waits only, so drop what an earlier attempt recorded.
+    item.user_properties[:] = [
+        prop
+        for prop in item.user_properties
+        if not (isinstance(prop[0], str) and prop[0].startswith(PROPERTY_PREFIX))
+    ]
+
+
+RUN_TRACKER = "maia-run-tracker"
+WAIT_SUMMARY = "maia-wait-summary"
+
+
+class RunTracker:
+    """The pipeline runners of the tests in progress, for a Ctrl-C to name at once."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.runners: list[PipelineRunner] = []
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
+        going = sum(not run.finished for runner in self.runners for run in runner.runs)
+        if not going:
+            return
+        line = f"pytest-maia: interrupted, cancelling {going} pipeline run(s)"
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line(line, bold=True)
+            reporter._tw.flush()
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
 class WaitSummary:
     """Collects the waits from every test's report (xdist workers included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, virtual: bool = False) -> None:
         self.rows: list[WaitRow] = []
         self.cancelled: list[str] = []
+        self.virtual = virtual
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown":
@@ -117,7 +194,7 @@ class WaitSummary:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.rows:
             terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
-            for line in format_summary(self.rows):
+            for line in format_summary(self.rows, virtual=self.virtual):
                 terminalreporter.write_line(line)
         if self.cancelled:
             terminalreporter.write_sep(
@@ -201,26 +278,31 @@ def maia_status(
     def record(wait: WaitRecord) -> None:
         request.node.user_properties.extend(to_properties(*wait))
 
+    def explained(why: FailureExplanation) -> None:
+        request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
+
+    owner_of = None
+    if maia_settings.backend == "fake":
+        owner_of = request.getfixturevalue("maia_fake").project_of
+
     return StatusChecker(
         maia_client,
         maia_project_id,
         timeout=maia_settings.timeout,
         backend=maia_settings.backend,
         record=record,
+        on_explained=explained,
+        owner_of=owner_of,
     )
 
 
-def _script_for(request: pytest.FixtureRequest) -> tuple[list[str], float | None] | None:
-    marker = request.node.get_closest_marker(SCRIPT_MARKER)
-    if marker is None:
-        return None
-    unknown = set(marker.kwargs) - {"every"}
-    if not marker.args or unknown:
-        raise pytest.UsageError(
-            f"{request.node.nodeid}: @pytest.mark.{SCRIPT_MARKER} takes statuses and "
-            f"an optional every=SECONDS, e.g. {SCRIPT_MARKER}('RUNNING', 'SUCCESS')"
-        )
-    return list(marker.args), marker.kwargs.get("every")
+def _marker_script(nodeid: str, marker: pytest.Mark) -> MarkerScript:
+    from pytest_maia.scripting import script_from_marker
+
+    try:
+        return script_from_marker(marker.args, marker.kwargs)
+    except MaiaValidationError as exc:
+        raise pytest.UsageError(f"{nodeid}: @pytest.mark.{SCRIPT_MARKER}: {exc}") from None
 
 
 @pytest.fixture
@@ -238,13 +320,13 @@ def maia_pipeline(
     environment = maia_settings.environment
     if maia_settings.backend == "fake":
         environment = environment or FAKE_ENVIRONMENT
-        script = _script_for(request)
-        if script is not None:
+        marker = request.node.get_closest_marker(SCRIPT_MARKER)
+        if marker is not None:
+            script = _marker_script(request.node.nodeid, marker)
             fake: FakeMaia = request.getfixturevalue("maia_fake")
-            statuses, every = script
 
             def before_run(name: str) -> None:
-                fake.script_pipeline(name, statuses, every=every)
+                script.apply(fake, name)
 
     runner = PipelineRunner(
         maia_client,
@@ -253,8 +335,17 @@ def maia_pipeline(
         default_environment=environment,
         before_run=before_run,
     )
-    yield runner
-    for run, outcome in runner.cleanup():
-        request.node.user_properties.append(
-            (CANCELLED_PROPERTY, f"{run.id} ({run.pipeline_name}): {outcome}")
-        )
+    tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
+    tracker.runners.append(runner)
+    try:
+        yield runner
+    finally:
+        tracker.runners.remove(runner)
+        summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
+        for run, outcome in runner.cleanup():
+            text = f"{run.id} ({run.pipeline_name}): {outcome}"
+            if tracker.interrupted and summary is not None:
+                # After Ctrl-C no teardown report carries properties: tell the summary.
+                summary.cancelled.append(f"{request.node.nodeid}: {text}")
+            else:
+                request.node.user_properties.append((CANCELLED_PROPERTY, text))
