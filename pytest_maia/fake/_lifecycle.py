@@ -178,7 +178,8 @@ class Execution:
         self._served = 0
         first = next((step.status for step in steps if step.status is not None), None)
         self.status: ExecutionStatus = first or ExecutionStatus.UNKNOWN
-        self.finished: float | None = None
+        # A lifecycle that starts terminal (["FAILED"]) finished when it started.
+        self.finished: float | None = started if self.status.is_terminal else None
         # None until a cancel is requested; then whether any request forced it.
         self.cancel_force: bool | None = None
 
