@@ -6,7 +6,6 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -20,6 +19,7 @@ from pytest_maia.config import (
     resolve_settings,
 )
 from pytest_maia.errors import MaiaConfigError, MaiaValidationError
+from pytest_maia.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
 from pytest_maia.validation import check_project_id
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
     from pytest_maia.pipelines import PipelineRunner
-    from pytest_maia.scripting import MarkerScript
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
 CANCELLED_PROPERTY = "maia_cancelled"
@@ -112,20 +111,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         marker = item.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
-            _marker_script(item.nodeid, marker)
+            marker_script(item.nodeid, marker, SCRIPT_MARKER)
     if settings.backend == "live":
-        if not settings.environment:
-            users = [i.nodeid for i in items if "maia_pipeline" in getattr(i, "fixturenames", ())]
-            if users:
-                raise pytest.UsageError(
-                    f"pytest-maia: {users[0]} (and {len(users) - 1} more) use maia_pipeline, "
-                    "which runs pipelines in an environment: set --maia-environment, "
-                    "MAIA_ENVIRONMENT or the maia_environment ini key"
-                    if len(users) > 1
-                    else f"pytest-maia: {users[0]} uses maia_pipeline, which runs pipelines "
-                    "in an environment: set --maia-environment, MAIA_ENVIRONMENT or the "
-                    "maia_environment ini key"
-                )
+        problem = missing_environment(settings, items)
+        if problem is not None:
+            raise pytest.UsageError(f"pytest-maia: {problem}")
         return
     skip = pytest.mark.skip(
         reason="maia_live: needs the live Maia API (--maia-backend=live with "
@@ -147,31 +137,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     ]
 
 
-RUN_TRACKER = "maia-run-tracker"
 WAIT_SUMMARY = "maia-wait-summary"
-
-
-class RunTracker:
-    """The pipeline runners of the tests in progress, for a Ctrl-C to name at once."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.runners: list[PipelineRunner] = []
-        self.interrupted = False
-
-    def pytest_keyboard_interrupt(self) -> None:
-        self.interrupted = True
-        going = sum(not run.finished for runner in self.runners for run in runner.runs)
-        if not going:
-            return
-        line = f"pytest-maia: interrupted, cancelling {going} pipeline run(s)"
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("")
-            reporter.write_line(line, bold=True)
-            reporter._tw.flush()
-        else:
-            print(line, file=sys.stderr, flush=True)
 
 
 class WaitSummary:
@@ -296,15 +262,6 @@ def maia_status(
     )
 
 
-def _marker_script(nodeid: str, marker: pytest.Mark) -> MarkerScript:
-    from pytest_maia.scripting import script_from_marker
-
-    try:
-        return script_from_marker(marker.args, marker.kwargs)
-    except MaiaValidationError as exc:
-        raise pytest.UsageError(f"{nodeid}: @pytest.mark.{SCRIPT_MARKER}: {exc}") from None
-
-
 @pytest.fixture
 def maia_pipeline(
     request: pytest.FixtureRequest,
@@ -322,7 +279,7 @@ def maia_pipeline(
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
-            script = _marker_script(request.node.nodeid, marker)
+            script = marker_script(request.node.nodeid, marker, SCRIPT_MARKER)
             fake: FakeMaia = request.getfixturevalue("maia_fake")
 
             def before_run(name: str) -> None:
