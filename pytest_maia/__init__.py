@@ -30,6 +30,7 @@ from pytest_maia.errors import (
     ServerError,
     UnauthorizedError,
 )
+from pytest_maia.execution_steps import ExecutionStep
 from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import (
     ErrorStep,
@@ -54,6 +55,7 @@ __all__ = [
     "ErrorStep",
     "ExecutionDetails",
     "ExecutionStatus",
+    "ExecutionStep",
     "FakeMaia",
     "ForbiddenError",
     "GatewayTimeoutError",

@@ -6,6 +6,7 @@ expected and final status, the timeline, polls, the last problem).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
@@ -16,8 +17,10 @@ from pytest_maia.errors import (
     MaiaValidationError,
     NotFoundError,
 )
+from pytest_maia.explain import PATH_SEPARATOR, FailureExplanation, explain_failure
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.report.timeline import to_property
+from pytest_maia.validation import check_status
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -29,6 +32,12 @@ FAKE_HINT = (
     "script it first with maia_fake.add_execution({project_id!r}, ['RUNNING', 'SUCCESS'], "
     "execution_id={execution_id!r}), or run against the real API with "
     "--maia-backend=live (MAIA_BACKEND=live)"
+)
+FAKE_OTHER_PROJECT_HINT = (
+    "execution {execution_id} is scripted in project {owner!r}, but maia_status checks "
+    "the configured project {project_id!r} (--maia-project / MAIA_PROJECT_ID; the "
+    "maia_project_id fixture): script it with maia_fake.add_execution(maia_project_id, "
+    "...), or read it with a client: maia_client.get_status({owner!r}, ...)"
 )
 
 # (execution id, final status text, elapsed seconds, polls) of one finished wait.
@@ -49,10 +58,7 @@ def _statuses(expected: object) -> list[str]:
         raise MaiaValidationError(
             f"expected must be a status or a non-empty list of statuses, got {expected!r}"
         )
-    for item in items:
-        if not isinstance(item, str) or not item:
-            raise MaiaValidationError(f"expected statuses must be strings, got {item!r}")
-    return [ExecutionStatus(item).value for item in items]
+    return [check_status(item, "expected").value for item in items]
 
 
 class StatusChecker:
@@ -68,6 +74,8 @@ class StatusChecker:
         record: Callable[[WaitRecord], None] | None = None,
         record_timeline: Callable[[str], None] | None = None,
         observer: WaitObserver | None = None,
+        on_explained: Callable[[FailureExplanation], None] | None = None,
+        owner_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.client = client
         self.project_id = project_id
@@ -76,6 +84,9 @@ class StatusChecker:
         self._record = record
         self._record_timeline = record_timeline
         self._observer = observer
+        self._on_explained = on_explained
+        # Under the fake: which project an execution is scripted in (for 404 hints).
+        self._owner_of = owner_of
         self.results: list[WaitResult] = []
         # Pipeline names of the executions started through maia_pipeline, for reports.
         self.pipeline_names: dict[str, str] = {}
@@ -86,7 +97,11 @@ class StatusChecker:
     def _explain_not_found(self, exc: NotFoundError, execution_id: str) -> NotFoundError:
         if self.backend != "fake":
             return exc
-        hint = FAKE_HINT.format(execution_id=execution_id, project_id=self.project_id)
+        owner = self._owner_of(execution_id) if self._owner_of is not None else None
+        template = (
+            FAKE_HINT if owner is None or owner == self.project_id else FAKE_OTHER_PROJECT_HINT
+        )
+        hint = template.format(execution_id=execution_id, project_id=self.project_id, owner=owner)
         better = NotFoundError(
             exc.status_code, exc.problem, method=exc.method, path=exc.path, note=hint
         )
@@ -135,10 +150,20 @@ class StatusChecker:
         """The reports' failure message and failing steps (one text line each) for a
         wait that ended as ``result`` (``error`` when it ended by raising).
 
-        This is where the failure explanation (the execution's details message and its
-        failing steps) plugs in. Today it only uses what the wait already holds: the
-        error's ProblemDetail or text, or the last transient error for a failed run.
+        A run that ended other than SUCCESS is explained (its details' message and
+        failing steps, read once and kept for the assertion); a wait that ended by
+        raising shows the error's ProblemDetail or text.
         """
+        if error is None and result.status.is_terminal and not result.status.is_success:
+            why = self.explain(result)
+            steps = [
+                f"{PATH_SEPARATOR.join(path)}: {status}" + (f": {message}" if message else "")
+                for path, status, message in why.failing_steps
+            ]
+            if why.error:
+                steps.append(f"could not read why it failed: {why.error}")
+            if why.message or steps:
+                return why.message, steps
         if isinstance(error, MaiaApiError) and error.problem is not None:
             problem = error.problem
             text = ": ".join(p for p in (problem.title, problem.detail) if p)
@@ -179,13 +204,68 @@ class StatusChecker:
         wanted = _statuses(expected)
         result = self.wait(execution_id, timeout=timeout)
         if result.status.value not in wanted:
-            raise AssertionError(explain(result, wanted))
+            why = self.explain(result)
+            raise AssertionError(f"{explain(result, wanted)}\n{why.render()}".rstrip())
         return result
+
+    def assert_failed(
+        self,
+        execution_id: str,
+        *,
+        match: str | re.Pattern[str] | None = None,
+        timeout: float | None = None,
+    ) -> WaitResult:
+        """Wait, then assert the execution ended FAILED and, with ``match`` (a regex,
+        ``re.search``), that the details' message or a failing step's message matches."""
+        __tracebackhide__ = True
+        pattern = _pattern(match)
+        result = self.assert_final(execution_id, ExecutionStatus.FAILED, timeout=timeout)
+        if pattern is None:
+            return result
+        why = self.explain(result)
+        if why.matches(pattern):
+            return result
+        seen = [f"  {where}: {message}" for where, message in why.messages()]
+        if not seen:
+            seen = ["  (none)"]
+        if why.error:
+            seen.append(f"could not read why it failed: {why.error}")
+        raise AssertionError(
+            "\n".join(
+                [
+                    f"pipeline execution {execution_id} ended FAILED, but no message "
+                    f"matches {pattern.pattern!r}",
+                    "messages searched:",
+                    *seen,
+                    result.describe(),
+                ]
+            )
+        )
+
+    def explain(self, result: WaitResult) -> FailureExplanation:
+        """Why ``result``'s execution ended as it did (details and failing steps), read
+        once and kept on ``result.explanation``; best effort, never raises a MaiaError."""
+        if result.explanation is None:
+            result.explanation = explain_failure(self.client, self.project_id, result.execution_id)
+            if self._on_explained is not None:
+                self._on_explained(result.explanation)
+        return result.explanation
 
     def assert_success(self, execution_id: str, *, timeout: float | None = None) -> WaitResult:
         """Wait, then assert the execution ended SUCCESS."""
         __tracebackhide__ = True
         return self.assert_final(execution_id, ExecutionStatus.SUCCESS, timeout=timeout)
+
+
+def _pattern(match: object) -> re.Pattern[str] | None:
+    if match is None or isinstance(match, re.Pattern):
+        return match
+    if not isinstance(match, str):
+        raise MaiaValidationError(f"match must be a regex string, got {type(match).__name__}")
+    try:
+        return re.compile(match)
+    except re.error as exc:
+        raise MaiaValidationError(f"match {match!r} is not a valid regex: {exc}") from None
 
 
 def explain(result: WaitResult, wanted: list[str]) -> str:

@@ -116,7 +116,28 @@ def _client(args: argparse.Namespace) -> MaiaClient:
     ):
         if value:
             variables[name] = value
+    if not variables.get("MAIA_TOKEN_URL"):
+        base_url = variables.get("MAIA_BASE_URL")
+        local = loopback_token_url(base_url if isinstance(base_url, str) else None)
+        if local is not None:
+            variables["MAIA_TOKEN_URL"] = local
     return MaiaClient.from_env(variables)
+
+
+def loopback_token_url(base_url: str | None) -> str | None:
+    """For a loopback base URL (a fake server), the token URL it serves (what
+    ``maia-status fake-server`` prints): ``{base_url}/oauth/dpc/token``; else None."""
+    from urllib.parse import urlsplit
+
+    from pytest_maia.auth import TOKEN_URL
+    from pytest_maia.validation import is_loopback_host
+
+    if not base_url:
+        return None
+    parts = urlsplit(base_url.strip())
+    if not is_loopback_host(parts.hostname or ""):
+        return None
+    return base_url.strip().rstrip("/") + urlsplit(TOKEN_URL).path
 
 
 def _timeout(args: argparse.Namespace) -> float:

@@ -8,11 +8,15 @@ A script file (JSON) scripts executions and pipelines before the server starts::
         {"project_id": "p", "execution_id": "<uuid>", "every": 2,
          "statuses": ["RUNNING", {"error": 503, "retry_after": 1}, "SUCCESS"]}
       ],
-      "pipelines": [{"name": "nightly", "statuses": ["RUNNING", "FAILED"]}]
+      "pipelines": [{"name": "nightly", "statuses": ["RUNNING", "FAILED"],
+                     "message": "Task 'load' failed",
+                     "steps": [{"name": "load", "status": "FAILED", "message": "..."}]}]
     }
 
-A step is a status string, ``{"error": CODE, "detail": ..., "retry_after": ...}`` or
-``{"drop": true}`` for a dropped connection.
+A status is one of the eight exactly, or ``{"unrecognised": "PAUSED"}`` for a status
+outside the spec; ``{"error": CODE, "detail": ..., "retry_after": ...}`` answers with an
+error and ``{"drop": true}`` drops the connection. ``message`` and ``steps`` are as for
+``FakeMaia.add_execution``.
 """
 
 from __future__ import annotations
@@ -28,17 +32,21 @@ from typing import Any
 
 from pytest_maia.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.errors import MaiaError, MaiaValidationError
-from pytest_maia.models import ErrorStep, Step
+from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.validation import check_status
 
 __all__ = ["load_script", "serve_forever"]
 
 
 def _step(raw: object, where: str) -> Step:
     if isinstance(raw, str):
-        return raw
+        return check_status(raw, where)
     if isinstance(raw, dict):
         if raw.get("drop") is True:
             return ErrorStep(0)
+        other = raw.get("unrecognised")
+        if isinstance(other, str) and other.strip():
+            return ExecutionStatus.unrecognised(other)
         code = raw.get("error")
         retry_after = raw.get("retry_after")
         detail = raw.get("detail")
@@ -50,8 +58,8 @@ def _step(raw: object, where: str) -> Step:
         ):
             return ErrorStep(code, detail=detail, retry_after=retry_after)
     raise MaiaValidationError(
-        f"{where}: a step is a status string, {{'error': CODE, 'detail': str, "
-        f"'retry_after': seconds}} or {{'drop': true}}, got {reprlib.repr(raw)}"
+        f"{where}: a step is a status, {{'unrecognised': str}}, {{'error': CODE, "
+        f"'detail': str, 'retry_after': seconds}} or {{'drop': true}}, got {reprlib.repr(raw)}"
     )
 
 
@@ -83,13 +91,21 @@ def load_script(fake: Any, script: object) -> None:
             _steps(entry, where),
             execution_id=entry.get("execution_id"),
             every=entry.get("every"),
+            message=entry.get("message"),
+            steps=entry.get("steps"),
         )
     for i, entry in enumerate(_entries(script, "pipelines")):
         where = f"pipelines[{i}]"
         name = entry.get("name")
         if not isinstance(name, str):
             raise MaiaValidationError(f"{where}: 'name' must be a string")
-        fake.script_pipeline(name, _steps(entry, where), every=entry.get("every"))
+        fake.script_pipeline(
+            name,
+            _steps(entry, where),
+            every=entry.get("every"),
+            message=entry.get("message"),
+            steps=entry.get("steps"),
+        )
 
 
 def _read_script(path: str) -> object:
@@ -124,7 +140,9 @@ def serve_forever(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"url": server.url, "token_url": token_url}), flush=True)
     else:
+        # The base URL alone on the first line (scripts read it), then the token URL.
         print(server.url, flush=True)
+        print(f"token URL: {token_url}", flush=True)
     try:
         while not stop.wait(0.2):
             pass

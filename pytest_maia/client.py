@@ -21,6 +21,7 @@ from pytest_maia.config import (
 )
 from pytest_maia.endpoints import parse_retry_after
 from pytest_maia.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
+from pytest_maia.execution_steps import ExecutionStep
 from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
 from pytest_maia.validation import (
@@ -204,6 +205,7 @@ class MaiaClient:
         failures are ridden out within ``timeout``; other errors raise at once with
         ``wait_result`` attached. Raises :class:`MaiaTimeoutError` when time runs out.
         """
+        __tracebackhide__ = True  # a failed wait shows the caller's line, not ours
         path = endpoints.status_path(project_id, execution_id)
         policy = waiting.WaitPolicy.checked(
             timeout=timeout,
@@ -275,6 +277,22 @@ class MaiaClient:
             return endpoints.parse_details(answer, f"GET {path}", code)
 
         return self._calls.retrying(fetch)
+
+    def get_steps(self, project_id: str, execution_id: str) -> list[ExecutionStep]:
+        """Every step of an execution, reading every page of its ``/steps`` list.
+
+        Transient failures are retried like :meth:`get_status`. A step with a
+        ``child_execution_id`` started another execution, whose steps are read the
+        same way.
+        """
+        endpoints.steps_path(project_id, execution_id, 0, listing.PAGE_SIZE)  # checks ids
+        pages = listing.all_numbered_pages(
+            lambda page: self._page(
+                endpoints.steps_path(project_id, execution_id, page, listing.PAGE_SIZE)
+            ),
+            ExecutionStep.from_json,
+        )
+        return list(pages)
 
     def cancel_execution(self, project_id: str, execution_id: str, *, force: bool = False) -> None:
         """Ask the API to cancel an execution (``force=True``: a hard cancel).

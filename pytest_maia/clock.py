@@ -10,6 +10,7 @@ __all__ = [
     "Clock",
     "SystemClock",
     "VirtualClock",
+    "active_base_urls",
     "clock_for_url",
     "register_clock",
     "unregister_clock",
@@ -86,3 +87,9 @@ def clock_for_url(base_url: str) -> Clock | None:
     """The clock of the innermost active fake serving ``base_url``, if any."""
     clocks = _ACTIVE.get(base_url.rstrip("/"))
     return clocks[-1] if clocks else None
+
+
+def active_base_urls() -> list[str]:
+    """The base URLs of the active in-process fakes."""
+    with _ACTIVE_LOCK:
+        return list(_ACTIVE)

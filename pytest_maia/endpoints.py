@@ -47,6 +47,7 @@ __all__ = [
     "parse_retry_after",
     "parse_status",
     "status_path",
+    "steps_path",
 ]
 
 log = logging.getLogger("pytest_maia.client")
@@ -145,6 +146,11 @@ def execution_path(project_id: str, execution_id: str) -> str:
 def status_path(project_id: str, execution_id: str) -> str:
     """The path of one execution's status endpoint."""
     return execution_path(project_id, execution_id) + "/status"
+
+
+def steps_path(project_id: str, execution_id: str, page: int, size: int) -> str:
+    """The path of one page of an execution's steps (``?page=N&size=M``)."""
+    return f"{execution_path(project_id, execution_id)}/steps?page={page}&size={size}"
 
 
 # -- request bodies ---------------------------------------------------------------------

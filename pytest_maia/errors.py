@@ -3,6 +3,7 @@ never a secret."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from pytest_maia.models import ProblemDetail
@@ -102,7 +103,7 @@ class MaiaApiError(MaiaError):
         head = f"HTTP {status_code}{' ' + reason if reason else ''}"
         if path:
             head += f" from {method} {path}"
-        summary = problem.summary() if problem is not None else ""
+        summary = _summary(problem, reason) if problem is not None else ""
         message = f"{head}: {summary}" if summary else head
         if note:
             message += f" [{note}]"
@@ -112,6 +113,18 @@ class MaiaApiError(MaiaError):
     def is_transient(self) -> bool:
         """True when the same request may succeed later (429 and 5xx)."""
         return self.status_code == 429 or self.status_code >= 500
+
+
+def _summary(problem: ProblemDetail, reason: str) -> str:
+    # The title says nothing new when it is the reason phrase already in the message,
+    # or the start of the detail: never "Unauthorized: Unauthorized: ...".
+    title = problem.title
+    if title and (
+        title.strip().lower() == reason.lower()
+        or (problem.detail or "").lower().startswith(title.strip().lower())
+    ):
+        problem = dataclasses.replace(problem, title=None)
+    return problem.summary()
 
 
 class BadRequestError(MaiaApiError):

@@ -157,17 +157,24 @@ def _count(body: Mapping[str, object], name: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def numbered_page(body: object, where: str, status_code: int) -> tuple[list[object], bool]:
-    """A page-numbered envelope's items, and whether it is the last page."""
+def numbered_page(
+    body: object, where: str, status_code: int, *, page: int, size: int
+) -> tuple[list[object], bool]:
+    """A page-numbered envelope's items, and whether it is the last page.
+
+    The last page is empty, or ``(page + 1) * size >= total``; without a usable
+    ``total``, a page shorter than asked for is the last.
+    """
     results = _results(body, where, status_code)
     assert isinstance(body, dict)  # _results checked it
-    page, size, total = _count(body, "page"), _count(body, "size"), _count(body, "total")
+    number = _count(body, "page")
+    served = _count(body, "size") or size
+    total = _count(body, "total")
     if not results:
         return results, True
-    if page is None or size is None or total is None or size < 1:
-        # Without the numbers a client cannot know there is more: take this page as all.
-        return results, True
-    return results, (page + 1) * size >= total
+    if total is not None:
+        return results, ((page if number is None else number) + 1) * served >= total
+    return results, len(results) < served
 
 
 def token_page(body: object, where: str, status_code: int) -> tuple[list[object], str | None]:
@@ -205,7 +212,7 @@ def all_numbered_pages(
     """Every item of a page-numbered list; ``fetch(page)`` gives (body, status, where)."""
     for page in range(MAX_PAGES):
         body, status_code, where = fetch(page)
-        results, last = numbered_page(body, where, status_code)
+        results, last = numbered_page(body, where, status_code, page=page, size=PAGE_SIZE)
         yield from items(results, parse, where, status_code)
         if last:
             return

@@ -12,7 +12,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_maia.explain import FailureExplanation
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -52,6 +55,24 @@ class ExecutionStatus(str, enum.Enum):
         pseudo._name_ = value
         pseudo._value_ = value
         return pseudo
+
+    @classmethod
+    def unrecognised(cls, value: str) -> ExecutionStatus:
+        """A status outside the spec's eight, written on purpose (``"PAUSED"``).
+
+        Where a user writes a status (scripts, markers, ``expected``), a plain string
+        must be one of the eight exactly; this is how to script a newer server's value.
+        """
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+        ):
+            raise ValueError(
+                "an unrecognised status must be a non-empty string without control "
+                f"characters, got {value!r}"
+            )
+        return cls(value.strip())
 
     def __str__(self) -> str:
         return str(self.value)
@@ -198,6 +219,8 @@ class WaitResult:
     polls: int = 0
     elapsed: float = 0.0
     errors: list[Exception] = field(default_factory=list)
+    # Why it ended as it did (details' message, failing steps), once an assertion asked.
+    explanation: FailureExplanation | None = None
 
     @property
     def is_success(self) -> bool:

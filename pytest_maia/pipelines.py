@@ -7,6 +7,7 @@ calls :meth:`PipelineRunner.cleanup`, so no test leaves a run behind.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -79,6 +80,20 @@ class PipelineRun:
         """Wait, then assert the run ended SUCCESS."""
         __tracebackhide__ = True
         return self.assert_final(ExecutionStatus.SUCCESS, timeout=timeout)
+
+    def assert_failed(
+        self, *, match: str | re.Pattern[str] | None = None, timeout: float | None = None
+    ) -> WaitResult:
+        """Wait, then assert the run ended FAILED and, with ``match`` (a regex), that
+        its message or a failing step's message matches (see ``StatusChecker``)."""
+        __tracebackhide__ = True
+        try:
+            return self._seen(
+                self._runner.checker.assert_failed(self.id, match=match, timeout=timeout)
+            )
+        except AssertionError:
+            self.last_status = self._runner.checker.results[-1].status
+            raise
 
     def details(self) -> ExecutionDetails:
         """The execution's details (pipeline, environment, times, message)."""

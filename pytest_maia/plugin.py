@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
@@ -19,7 +19,8 @@ from pytest_maia.config import (
     MaiaSettings,
     resolve_settings,
 )
-from pytest_maia.errors import MaiaConfigError
+from pytest_maia.errors import MaiaConfigError, MaiaValidationError
+from pytest_maia.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
 from pytest_maia.report.timeline import (
     PROPERTY,
     VIRTUAL,
@@ -30,10 +31,12 @@ from pytest_maia.report.timeline import (
     executions_from_properties,
 )
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
+from pytest_maia.validation import check_project_id
 
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker, WaitRecord
     from pytest_maia.client import MaiaClient
+    from pytest_maia.explain import FailureExplanation
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
     from pytest_maia.pipelines import PipelineRunner
@@ -42,6 +45,14 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
 PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 CANCELLED_PROPERTY = "maia_cancelled"
+# The rendered FailureExplanation of an assertion that failed (JUnit shows it).
+FAILURE_PROPERTY = "maia_failure"
+# Properties this plugin records on a test; cleared when a test is run again (reruns).
+PROPERTY_PREFIX = "maia_"
+SECRETS_HELP = (
+    " Live credentials come from the environment only: MAIA_TOKEN, or MAIA_CLIENT_ID "
+    "and MAIA_CLIENT_SECRET."
+)
 LIVE_MARKER = "maia_live"
 SCRIPT_MARKER = "maia_script"
 FAKE_TOKEN = "fake-token"  # the fake backend accepts any non-empty bearer token
@@ -50,12 +61,13 @@ FAKE_TOKEN = "fake-token"  # the fake backend accepts any non-empty bearer token
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("maia", "Maia pipeline testing (pytest-maia)")
     for setting in SETTINGS:
+        extra = SECRETS_HELP if setting.name == "backend" else ""
         group.addoption(
             setting.option,
             dest=f"maia_{setting.name}",
             default=None,
             metavar=setting.name.upper(),
-            help=f"{setting.help}. Env: {setting.env or '-'}; ini: {setting.ini}.",
+            help=f"{setting.help}. Env: {setting.env or '-'}; ini: {setting.ini}.{extra}",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
 
@@ -72,9 +84,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        f"{SCRIPT_MARKER}(*statuses, every=None): under the fake backend, the pipeline runs "
-        "the test starts with maia_pipeline follow these statuses (one step per poll, or "
-        "per `every` virtual seconds).",
+        f"{SCRIPT_MARKER}(*statuses, every=None, message=None, steps=None): under the fake "
+        "backend, the pipeline runs the test starts with maia_pipeline follow these statuses "
+        "(one step per poll, or per `every` virtual seconds), end with `message` and list "
+        "`steps`.",
     )
     try:
         settings = resolve_settings(
@@ -89,9 +102,16 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
             )
+    if settings.project_id is not None:
+        try:
+            check_project_id(settings.project_id)
+        except MaiaValidationError as exc:
+            source = settings.sources.get("project_id", "--maia-project")
+            raise pytest.UsageError(f"pytest-maia: {source}: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
+    config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
-        config.pluginmanager.register(WaitSummary(settings), "maia-wait-summary")
+        config.pluginmanager.register(WaitSummary(settings), WAIT_SUMMARY)
         if config.pluginmanager.hasplugin("html"):
             config.pluginmanager.register(HtmlRows(settings), "maia-html-rows")
 
@@ -136,7 +156,15 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if settings_of(config).backend == "live":
+    settings = settings_of(config)
+    for item in items:
+        marker = item.get_closest_marker(SCRIPT_MARKER)
+        if marker is not None:
+            marker_script(item.nodeid, marker, SCRIPT_MARKER)
+    if settings.backend == "live":
+        problem = missing_environment(settings, items)
+        if problem is not None:
+            raise pytest.UsageError(f"pytest-maia: {problem}")
         return
     skip = pytest.mark.skip(
         reason="maia_live: needs the live Maia API (--maia-backend=live with "
@@ -145,6 +173,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker(LIVE_MARKER) is not None:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A rerun (pytest-rerunfailures) runs the same item again: each attempt reports
+    # its own waits only, so drop what an earlier attempt recorded.
+    item.user_properties[:] = [
+        prop
+        for prop in item.user_properties
+        if not (isinstance(prop[0], str) and prop[0].startswith(PROPERTY_PREFIX))
+    ]
+
+
+WAIT_SUMMARY = "maia-wait-summary"
 
 
 def _executions(report: pytest.TestReport, test_failed: bool = False) -> list[Execution]:
@@ -167,6 +209,7 @@ class WaitSummary:
         clock = WALL if settings.backend == "live" else VIRTUAL
         self.timeline = Timeline(clock=clock)
         self.failed: set[str] = set()  # node ids whose setup or call failed
+        self.virtual = settings.backend == "fake"
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
@@ -194,7 +237,7 @@ class WaitSummary:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.rows:
             terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
-            for line in format_summary(self.rows):
+            for line in format_summary(self.rows, virtual=self.virtual):
                 terminalreporter.write_line(line)
         if self.cancelled:
             terminalreporter.write_sep(
@@ -304,6 +347,13 @@ def maia_status(
     def record_timeline(value: str) -> None:
         request.node.user_properties.append((PROPERTY, value))
 
+    def explained(why: FailureExplanation) -> None:
+        request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
+
+    owner_of = None
+    if maia_settings.backend == "fake":
+        owner_of = request.getfixturevalue("maia_fake").project_of
+
     return StatusChecker(
         maia_client,
         maia_project_id,
@@ -312,20 +362,9 @@ def maia_status(
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
+        on_explained=explained,
+        owner_of=owner_of,
     )
-
-
-def _script_for(request: pytest.FixtureRequest) -> tuple[list[str], float | None] | None:
-    marker = request.node.get_closest_marker(SCRIPT_MARKER)
-    if marker is None:
-        return None
-    unknown = set(marker.kwargs) - {"every"}
-    if not marker.args or unknown:
-        raise pytest.UsageError(
-            f"{request.node.nodeid}: @pytest.mark.{SCRIPT_MARKER} takes statuses and "
-            f"an optional every=SECONDS, e.g. {SCRIPT_MARKER}('RUNNING', 'SUCCESS')"
-        )
-    return list(marker.args), marker.kwargs.get("every")
 
 
 @pytest.fixture
@@ -343,13 +382,13 @@ def maia_pipeline(
     environment = maia_settings.environment
     if maia_settings.backend == "fake":
         environment = environment or FAKE_ENVIRONMENT
-        script = _script_for(request)
-        if script is not None:
+        marker = request.node.get_closest_marker(SCRIPT_MARKER)
+        if marker is not None:
+            script = marker_script(request.node.nodeid, marker, SCRIPT_MARKER)
             fake: FakeMaia = request.getfixturevalue("maia_fake")
-            statuses, every = script
 
             def before_run(name: str) -> None:
-                fake.script_pipeline(name, statuses, every=every)
+                script.apply(fake, name)
 
     runner = PipelineRunner(
         maia_client,
@@ -358,8 +397,17 @@ def maia_pipeline(
         default_environment=environment,
         before_run=before_run,
     )
-    yield runner
-    for run, outcome in runner.cleanup():
-        request.node.user_properties.append(
-            (CANCELLED_PROPERTY, f"{run.id} ({run.pipeline_name}): {outcome}")
-        )
+    tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
+    tracker.runners.append(runner)
+    try:
+        yield runner
+    finally:
+        tracker.runners.remove(runner)
+        summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
+        for run, outcome in runner.cleanup():
+            text = f"{run.id} ({run.pipeline_name}): {outcome}"
+            if tracker.interrupted and summary is not None:
+                # After Ctrl-C no teardown report carries properties: tell the summary.
+                summary.cancelled.append(f"{request.node.nodeid}: {text}")
+            else:
+                request.node.user_properties.append((CANCELLED_PROPERTY, text))

@@ -66,9 +66,13 @@ def rows_from_properties(nodeid: str, properties: Iterable[tuple[str, object]]) 
     return rows
 
 
-def format_summary(rows: list[WaitRow]) -> list[str]:
-    """The summary table's lines: test, execution id, final status, elapsed, polls."""
-    headers = ("test", "execution id", "status", "elapsed", "polls")
+def format_summary(rows: list[WaitRow], *, virtual: bool = False) -> list[str]:
+    """The summary table's lines: test, execution id, final status, elapsed, polls.
+
+    ``virtual``: the waits ran on the fake's virtual clock, and the header says so.
+    """
+    elapsed = "elapsed (virtual)" if virtual else "elapsed"
+    headers = ("test", "execution id", "status", elapsed, "polls")
     table = [(r.nodeid, r.execution_id, r.status, f"{r.elapsed:.1f}s", str(r.polls)) for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
 

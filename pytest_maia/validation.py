@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import uuid
 from urllib.parse import quote, urlsplit
 
 from pytest_maia.errors import MaiaValidationError
+from pytest_maia.models import ExecutionStatus
 
 __all__ = [
     "REGIONS",
@@ -14,6 +16,7 @@ __all__ = [
     "check_base_url",
     "check_execution_id",
     "check_project_id",
+    "check_status",
     "is_loopback_host",
 ]
 
@@ -106,3 +109,39 @@ def check_execution_id(execution_id: object) -> str:
             f"execution id {execution_id!r} is not a UUID in its 36-character form"
         )
     return str(parsed)
+
+
+_STATUS_NAMES = tuple(ExecutionStatus.__members__)
+
+
+def suggest_status(text: str) -> str | None:
+    """The status a misspelt ``text`` most likely meant, or None."""
+    upper = text.strip().upper()
+    if upper in _STATUS_NAMES:
+        return upper
+    close = difflib.get_close_matches(upper, _STATUS_NAMES, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_status(value: object, where: str = "status") -> ExecutionStatus:
+    """A status a user wrote: an ``ExecutionStatus``, or one of the eight names exactly.
+
+    Anything else is a :class:`MaiaValidationError` that suggests the closest status;
+    ``ExecutionStatus.unrecognised("PAUSED")`` writes a status outside the spec on purpose.
+    """
+    if isinstance(value, ExecutionStatus):
+        return value
+    if isinstance(value, str) and value in _STATUS_NAMES:
+        return ExecutionStatus(value)
+    if not isinstance(value, str):
+        raise MaiaValidationError(
+            f"{where}: a status must be an ExecutionStatus or one of "
+            f"{', '.join(_STATUS_NAMES)}, got {type(value).__name__} {value!r:.80}"
+        )
+    guess = suggest_status(value)
+    hint = f": did you mean {guess!r}?" if guess else ""
+    raise MaiaValidationError(
+        f"{where}: {value!r:.80} is not an execution status{hint} "
+        f"(statuses are {', '.join(_STATUS_NAMES)}; for a status outside the spec on purpose, "
+        f"write ExecutionStatus.unrecognised({value.strip()!r:.80}))"
+    )

@@ -94,6 +94,7 @@ def wait(
     on_poll: Callable[[WaitResult], None] | None = None,
 ) -> WaitResult:
     """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``."""
+    __tracebackhide__ = True
     start = clock.now()
     deadline = start + policy.timeout
     result = WaitResult(execution_id=execution_id, status=ExecutionStatus.UNKNOWN)

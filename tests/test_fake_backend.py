@@ -110,10 +110,27 @@ def test_dropped_connection_step() -> None:
     assert [c.status_code for c in fake.calls] == [0, 200]
 
 
-def test_unknown_status_strings_are_served_verbatim() -> None:
+def test_unrecognised_statuses_are_served_verbatim() -> None:
     fake = FakeMaia()
-    eid = fake.add_execution("p", "PAUSED")
+    eid = fake.add_execution("p", ExecutionStatus.unrecognised("PAUSED"))
     assert poll(fake, "p", eid) == "PAUSED"
+
+
+@pytest.mark.parametrize(
+    ("written", "suggestion"),
+    [("SUCESS", "SUCCESS"), ("success", "SUCCESS"), ("Failed", "FAILED"), ("RUNING", "RUNNING")],
+)
+def test_a_misspelt_status_is_refused_with_a_suggestion(written: str, suggestion: str) -> None:
+    fake = FakeMaia()
+    with pytest.raises(MaiaValidationError, match=f"did you mean '{suggestion}'"):
+        fake.add_execution("p", ["RUNNING", written])
+    with pytest.raises(MaiaValidationError, match=f"did you mean '{suggestion}'"):
+        fake.script_pipeline("nightly", [written])
+
+
+def test_a_status_outside_the_spec_says_how_to_write_it_on_purpose() -> None:
+    with pytest.raises(MaiaValidationError, match=r"ExecutionStatus.unrecognised\('PAUSED'\)"):
+        FakeMaia().add_execution("p", "PAUSED")
 
 
 def test_execution_ids_are_canonical_and_matched_case_insensitively() -> None:

@@ -128,7 +128,8 @@ def test_status_reads_and_waits_interleave_without_crosstalk() -> None:
     length = 12
     runs = {
         n: fake.add_execution(
-            "shared-project", [f"RUNNING_{n}_{i}" for i in range(length)] + ["SUCCESS"]
+            "shared-project",
+            [ExecutionStatus.unrecognised(f"RUNNING_{n}_{i}") for i in range(length)] + ["SUCCESS"],
         )
         for n in range(THREADS)
     }

@@ -78,7 +78,9 @@ def test_live_run_over_loopback_never_shows_the_token(
     assert "HTTP 404" in out
     assert "maia_execution_id" in xml
     # the fake accepted the token, so it was sent on every call ...
-    assert [c.status_code for c in fake.calls] == [200, 200, 404]
+    # The failure reads the details and steps to say why: two more GETs.
+    assert [c.status_code for c in fake.calls] == [200, 200, 200, 200, 404]
+    assert [c.path.rsplit("/", 1)[-1] for c in fake.calls][2:4] == [BAD, "steps"]
     # ... and it appears nowhere a person or CI log could read it
     assert TOKEN not in out
     assert TOKEN not in xml

@@ -142,8 +142,13 @@ def test_bad_script_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest()
-    assert result.ret != 0
-    result.stdout.fnmatch_lines(["*maia_script takes statuses and an optional every=SECONDS*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*test_x: @pytest.mark.maia_script: unknown keyword(s) evry: write it as "
+            "maia_script('RUNNING', 'FAILED', every=None, message=None, steps=None)"
+        ]
+    )
 
 
 def test_no_environment_under_live_is_explained(pytester: pytest.Pytester) -> None:

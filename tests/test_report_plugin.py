@@ -125,6 +125,8 @@ def test_github_step_summary_and_annotations(
         "::error file=test_suite.py,line=7,title=Maia execution FAILED%3A "
         f"{FAILED_ID}::test_suite.py::test_failed[<script>alert(1)</script>]: execution "
         f"{FAILED_ID} ended FAILED after 2m06s (8 polls)"
+        # The failure explanation's failing step (the fake's default step):
+        "%0Ascripted-execution: FAILED"
     ]
 
 

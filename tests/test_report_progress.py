@@ -95,6 +95,7 @@ def live_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("MAIA_BACKEND", "live")
     monkeypatch.setenv("MAIA_TOKEN", "progress-token")
     monkeypatch.setenv("MAIA_PROJECT_ID", "live-project")
+    monkeypatch.setenv("MAIA_ENVIRONMENT", "production")
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_live=TESTS)
     return pytester.path

@@ -108,6 +108,7 @@ def test_sweep_pytest_live_run_every_report_format(
     result = pytester.runpytest_subprocess(
         "--maia-backend=live",
         f"--maia-base-url={server.url}",
+        "--maia-environment=prod",  # a live run using maia_pipeline must name one
         "-vv",
         "--showlocals",
         "--tb=long",

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.validation import check_status
 
 if TYPE_CHECKING:
     from pytest_maia.fake._pipelines import RunInfo
+    from pytest_maia.fake._steps import StepScript
 
 __all__ = ["Execution", "ScriptedStep", "check_error_step", "make_error_step", "script"]
 
@@ -83,14 +85,8 @@ def _one_step(raw: object, index: int) -> ScriptedStep:
     if isinstance(raw, ExecutionStatus):
         return _status_step(raw)
     if isinstance(raw, str):
-        text = raw.strip()
-        if not text or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-            raise MaiaValidationError(
-                f"{where}: a status must be a non-empty string without control "
-                f"characters, got {raw!r}"
-            )
-        # A string outside the spec's enum is served verbatim, like a newer server would.
-        return _status_step(ExecutionStatus(text))
+        # One of the eight exactly; ExecutionStatus.unrecognised(...) for any other.
+        return _status_step(check_status(raw, where))
     raise MaiaValidationError(
         f"{where}: a step must be an ExecutionStatus, a status string or "
         f"FakeMaia.error(...), got {type(raw).__name__} {raw!r}"
@@ -145,9 +141,12 @@ class Execution:
         "execution_id",
         "finished",
         "info",
+        "message",
+        "name",
         "project_id",
         "started",
         "status",
+        "step_plan",
         "steps",
     )
 
@@ -159,8 +158,17 @@ class Execution:
         every: float | None,
         started: float,
         info: RunInfo | None = None,
+        *,
+        name: str | None = None,
+        message: str | None = None,
     ) -> None:
         self.project_id = project_id
+        # The pipeline name of a child execution; API runs take theirs from ``info``.
+        self.name = name
+        # Served in the details (and the default step) once the execution has finished.
+        self.message = message
+        # Scripted steps with the child execution each one started; None: the default.
+        self.step_plan: tuple[tuple[StepScript, Execution | None], ...] | None = None
         self.execution_id = execution_id
         self.steps = steps
         self.every = every
@@ -170,7 +178,8 @@ class Execution:
         self._served = 0
         first = next((step.status for step in steps if step.status is not None), None)
         self.status: ExecutionStatus = first or ExecutionStatus.UNKNOWN
-        self.finished: float | None = None
+        # A lifecycle that starts terminal (["FAILED"]) finished when it started.
+        self.finished: float | None = started if self.status.is_terminal else None
         # None until a cancel is requested; then whether any request forced it.
         self.cancel_force: bool | None = None
 
@@ -217,6 +226,17 @@ class Execution:
                     first = earlier
             self._seen(status, self.started + first * self.every)
         return self.status
+
+    def settle(self, now: float) -> None:
+        """Jump to the last scripted status (a child finishes with its parent)."""
+        final = next((s.status for s in reversed(self.steps) if s.status is not None), None)
+        if final is None or self.current(now).is_terminal or self.cancel_force is not None:
+            return
+        self.steps = (_status_step(final),)
+        self.every = None
+        self._last = 0
+        self._served = 0
+        self._seen(final, now)
 
     def cancel(self, force: bool) -> None:
         """Go through CANCELLING (next poll) to CANCELLED (the poll after), per poll."""

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response, problem
 from pytest_maia.fake._lifecycle import Execution, ScriptedStep
+from pytest_maia.fake._steps import spawn_children
 from pytest_maia.models import ExecutionStatus
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ CANCEL_FINISHED_CODE = 409
 # Clock second 0 is this instant in ``startedAt`` and ``finishedAt``.
 CLOCK_EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
 ENVIRONMENT_NAME_MAX = 255
+# The pipeline name of an execution scripted with add_execution.
+SCRIPTED_PIPELINE_NAME = "scripted-execution"
 
 
 def timestamp(seconds: float) -> str:
@@ -224,7 +227,7 @@ def execute(backend: FakeBackend, request: Request, match: re.Match[str], now: f
                     f"An execution tagged {tag!r} is already running in environment "
                     f"{environment!r}: {execution.execution_id}",
                 )
-    steps, every, message = backend.pipeline_script(name)
+    steps, every, message, plan = backend.pipeline_script(name)
     info = RunInfo(
         name,
         environment,
@@ -236,7 +239,9 @@ def execute(backend: FakeBackend, request: Request, match: re.Match[str], now: f
         message,
     )
     execution_id = str(uuid.uuid4())
-    backend.register(Execution(project_id, execution_id, steps, every, now, info))
+    execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
+    backend.register(execution)
+    spawn_children(backend, execution, plan, now)
     payload = json.dumps({"pipelineExecutionId": execution_id}).encode()
     return Response(EXECUTE_CODE, JSON_HEADERS, payload)
 
@@ -246,7 +251,7 @@ def details_body(execution: Execution, info: RunInfo | None) -> dict[str, object
     status = execution.status
     body: dict[str, object] = {
         "pipelineExecutionId": execution.execution_id,
-        "pipelineName": info.pipeline_name if info else "scripted-execution",
+        "pipelineName": pipeline_name_of(execution),
         "pipelineType": "ORCHESTRATION",
         "projectId": execution.project_id,
         "environmentName": info.environment_name if info else "default",
@@ -257,9 +262,16 @@ def details_body(execution: Execution, info: RunInfo | None) -> dict[str, object
     }
     if status.is_terminal and execution.finished is not None:
         body["finishedAt"] = timestamp(execution.finished)
-        if info is not None and info.message is not None:
-            body["message"] = info.message
+        if execution.message is not None:
+            body["message"] = execution.message
     return body
+
+
+def pipeline_name_of(execution: Execution) -> str:
+    """The pipeline an execution runs: asked for at execute, scripted, or a stand-in."""
+    if execution.info is not None:
+        return execution.info.pipeline_name
+    return execution.name or SCRIPTED_PIPELINE_NAME
 
 
 def poll_execution(

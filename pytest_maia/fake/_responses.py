@@ -1,6 +1,8 @@
 """In-process adapter: answer `requests` calls to the fake's base URL via `responses`.
 
-Only the fake's base URL and the OAuth token URL are intercepted; every other URL goes to whatever
+Only the fake's base URL and the OAuth token URL are answered, and another Maia API host
+(``*.api.matillion.com``, another region) is refused with a MaiaConfigError naming the
+URL the fake serves; every other URL goes to whatever
 ``HTTPAdapter.send`` was in place when the adapter started (the network, or an outer
 `responses` mock), untouched.
 """
@@ -10,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.clock import register_clock, unregister_clock
+from pytest_maia.clock import active_base_urls, register_clock, unregister_clock
 from pytest_maia.endpoints import TOKEN_URL
-from pytest_maia.errors import MaiaError
+from pytest_maia.errors import MaiaConfigError, MaiaError
 from pytest_maia.fake._http import Request
 from pytest_maia.fake._token import TOKEN_PATH
 
@@ -38,6 +40,13 @@ class InProcessAdapter:
             rf"{prefix}(?P<path>(?:/[^?#]*)?)(?:\?(?P<query>[^#]*))?(?:#.*)?\Z"
         )
         self._others = re.compile(rf"(?!{prefix}(?:[/?#]|\Z))")
+        # Another Maia host (another region, say): a mistake under the fake, refused.
+        self._maia_hosts = re.compile(
+            rf"(?!(?i:{re.escape(backend.origin)})(?:[/?#]|\Z))"
+            r"(?i:https?://[^/?#@]*\.api\.matillion\.com(?::\d+)?)"
+            r"(?:[/?#].*)?\Z"
+        )
+        self._send: Any = None
         # The OAuth token URL (another host) is answered by the same backend.
         self._token = re.compile(rf"(?i:{re.escape(TOKEN_URL)})(?:\?(?P<query>[^#]*))?\Z")
         self._mock: responses.RequestsMock | None = None
@@ -55,13 +64,15 @@ class InProcessAdapter:
         import responses
 
         # Pass other URLs to the send in place now, so an outer mock keeps working.
+        self._send = requests.adapters.HTTPAdapter.send
         mock = responses.RequestsMock(
             assert_all_requests_are_fired=False,
-            real_adapter_send=requests.adapters.HTTPAdapter.send,
+            real_adapter_send=self._send,
         )
         for method in _METHODS:
             mock.add_callback(method, self._pattern, self._callback, content_type=None)
             mock.add_callback(method, self._token, self._token_callback, content_type=None)
+            mock.add_callback(method, self._maia_hosts, self._elsewhere, content_type=None)
         mock.add_passthru(self._others)
         mock.start()
         self._mock = mock
@@ -75,6 +86,21 @@ class InProcessAdapter:
         unregister_clock(self._backend.base_url, self._backend.clock)
         mock.stop(allow_assert=False)
         mock.reset()
+
+    def _elsewhere(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        url = prepared.url or ""
+        if any(url.startswith(base + "/") for base in active_base_urls()):
+            # Another active fake (an outer one) serves that host: hand it over.
+            import requests.adapters
+
+            answer = self._send(requests.adapters.HTTPAdapter(), prepared)
+            return answer.status_code, dict(answer.headers), answer.content
+        raise MaiaConfigError(
+            f"the fake Maia API serves {self._backend.base_url}, but this request went to "
+            f"{url.split('?')[0]}: point the client at the fake (maia_fake.base_url, or "
+            "the maia_client fixture), or set --maia-region / --maia-base-url "
+            "(MAIA_REGION / MAIA_BASE_URL) so that the fake serves that host"
+        )
 
     def _token_callback(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         match = self._token.match(prepared.url or "")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
 from pytest_maia.fake._pipelines import UUID_PATTERN, cancel, details, execute, poll_execution
+from pytest_maia.fake._steps import steps
 from pytest_maia.fake._token import TOKEN_PATH, issue_token
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = [
     "EXECUTION_ROUTE",
     "ROUTES",
     "STATUS_ROUTE",
+    "STEPS_ROUTE",
     "TOKEN_ROUTE",
     "UUID_PATTERN",
     "Handler",
@@ -67,6 +69,9 @@ STATUS_ROUTE = Route(
     {"GET": _get_status},
     counts_polls=True,
 )
+STEPS_ROUTE = Route(
+    "steps", re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"), {"GET": steps}
+)
 EXECUTE_ROUTE = Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute})
 EXECUTION_ROUTE = Route(
     "execution",
@@ -78,4 +83,10 @@ TOKEN_ROUTE = Route(
     "token", re.compile(re.escape(TOKEN_PATH) + r"\Z"), {"POST": issue_token}, public=True
 )
 
-ROUTES: tuple[Route, ...] = (STATUS_ROUTE, EXECUTION_ROUTE, EXECUTE_ROUTE, TOKEN_ROUTE)
+ROUTES: tuple[Route, ...] = (
+    STATUS_ROUTE,
+    STEPS_ROUTE,
+    EXECUTION_ROUTE,
+    EXECUTE_ROUTE,
+    TOKEN_ROUTE,
+)

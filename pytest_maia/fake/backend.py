@@ -36,6 +36,7 @@ from pytest_maia.fake._lifecycle import (
 )
 from pytest_maia.fake._pipelines import ExecutionRecord, RunInfo
 from pytest_maia.fake._routes import ROUTES, TOKEN_ROUTE, UUID_PATTERN, Route
+from pytest_maia.fake._steps import StepScript, check_message, parse_steps, spawn_children
 from pytest_maia.fake._token import (
     DEFAULT_TOKEN_LIFETIME,
     TOKEN_PATH,
@@ -57,6 +58,10 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://eu1.api.matillion.com/dpc"
 # What an executed pipeline does unless scripted: one step per poll.
+# Lifecycle, seconds per step (None: per poll), message, scripted steps.
+PipelineScript = tuple[
+    tuple[ScriptedStep, ...], float | None, str | None, tuple[StepScript, ...] | None
+]
 DEFAULT_PIPELINE_SCRIPT = script([ExecutionStatus.RUNNING, ExecutionStatus.SUCCESS])
 
 
@@ -97,7 +102,7 @@ class FakeBackend:
         # Execution ids are unique across projects, like real UUIDs; id -> project.
         self._owners: dict[str, str] = {}
         self.tokens = TokenIssuer(token_lifetime)
-        self._scripts: dict[str, tuple[tuple[ScriptedStep, ...], float | None, str | None]] = {}
+        self._scripts: dict[str, PipelineScript] = {}
         self._disabled: set[str] = set()
 
     # -- scripting ------------------------------------------------------------
@@ -121,15 +126,22 @@ class FakeBackend:
         *,
         execution_id: str | None = None,
         every: float | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
     ) -> str:
         """Script an execution's lifecycle and return its id (a fresh uuid4 by default).
 
         Each status poll moves one step on, or with ``every`` one step per ``every``
-        clock seconds since now; the last step repeats.
+        clock seconds since now; the last step repeats. ``message`` is served in the
+        details once it has finished; ``steps`` (``{"name", "status", "message"?,
+        "child"?}``) are what its ``/steps`` lists then (default: one step named after
+        the pipeline with its final status and message).
         """
         check_project_id(project_id)
-        steps = script(statuses)
+        lifecycle = script(statuses)
         seconds = check_every(every)
+        text = check_message(message)
+        plan = parse_steps(steps)
         fresh = execution_id is None
         canonical = str(uuid.uuid4()) if fresh else check_execution_id(execution_id)
         with self._lock:
@@ -138,7 +150,10 @@ class FakeBackend:
                 raise MaiaValidationError(
                     f"execution {canonical} is already scripted (in project {owner!r})"
                 )
-            self.register(Execution(project_id, canonical, steps, seconds, self.clock.now()))
+            now = self.clock.now()
+            execution = Execution(project_id, canonical, lifecycle, seconds, now, message=text)
+            self.register(execution)
+            spawn_children(self, execution, plan, now)
         return canonical
 
     def script_pipeline(
@@ -148,22 +163,23 @@ class FakeBackend:
         *,
         every: float | None = None,
         message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
     ) -> None:
         """Script what executing ``pipeline_name`` does from now on (in any project).
 
         Each execution follows ``statuses`` like :meth:`add_execution` (one step per
         poll of its status or details, or one per ``every`` seconds from its start);
-        ``message`` is served in its details once it has finished. Unscripted
-        pipelines go RUNNING, then SUCCESS.
+        ``message`` and ``steps`` as for :meth:`add_execution`. Unscripted pipelines
+        go RUNNING, then SUCCESS.
         """
         if not isinstance(pipeline_name, str) or not pipeline_name:
             raise MaiaValidationError("pipeline_name must be a non-empty string")
-        if message is not None and not isinstance(message, str):
-            raise MaiaValidationError(f"message must be a string or None, got {message!r}")
-        steps = script(statuses)
+        text = check_message(message)
+        lifecycle = script(statuses)
         seconds = check_every(every)
+        plan = parse_steps(steps)
         with self._lock:
-            self._scripts[pipeline_name] = (steps, seconds, message)
+            self._scripts[pipeline_name] = (lifecycle, seconds, text, plan)
 
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
         """Make executing ``pipeline_name`` answer 410 Gone (``disabled=False`` undoes it)."""
@@ -201,11 +217,19 @@ class FakeBackend:
         """Whether executing ``pipeline_name`` answers 410."""
         return pipeline_name in self._disabled
 
-    def pipeline_script(
-        self, pipeline_name: str
-    ) -> tuple[tuple[ScriptedStep, ...], float | None, str | None]:
-        """The steps, ``every`` and message an execution of ``pipeline_name`` follows."""
-        return self._scripts.get(pipeline_name, (DEFAULT_PIPELINE_SCRIPT, None, None))
+    def pipeline_script(self, pipeline_name: str) -> PipelineScript:
+        """The lifecycle, ``every``, message and steps an execution of ``pipeline_name``
+        follows."""
+        return self._scripts.get(pipeline_name, (DEFAULT_PIPELINE_SCRIPT, None, None, None))
+
+    def project_of(self, execution_id: str) -> str | None:
+        """The project an execution is scripted in, or None when it is nowhere."""
+        try:
+            canonical = check_execution_id(execution_id)
+        except MaiaValidationError:
+            return None
+        with self._lock:
+            return self._owners.get(canonical)
 
     def fail_next(
         self,

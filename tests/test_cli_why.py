@@ -1,0 +1,149 @@
+"""maia-status and its fake server: loopback token URL, script mistakes, plain error text."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_maia import MaiaClient
+from pytest_maia.cli import loopback_token_url
+
+PROJECT = "cli-why"
+BAD = "cccccccc-0000-4000-8000-000000000002"
+SCRIPT = {
+    "executions": [
+        {
+            "project_id": PROJECT,
+            "execution_id": BAD,
+            "statuses": ["FAILED"],
+            "message": "Task 'load' failed",
+            "steps": [{"name": "load", "status": "FAILED", "message": "disk full"}],
+        },
+    ],
+    "pipelines": [
+        {"name": "paused", "statuses": [{"unrecognised": "PAUSED"}, "SUCCESS"]},
+    ],
+}
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_maia", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    script = tmp_path_factory.mktemp("cli-why") / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_maia", "fake-server", "--script", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    token_line = proc.stdout.readline().strip()
+    yield url, token_line
+    proc.terminate()
+    proc.communicate(timeout=10)
+
+
+def test_fake_server_prints_its_base_and_token_urls_in_text_mode(
+    server: tuple[str, str],
+) -> None:
+    url, token_line = server
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/dpc")
+    assert token_line == f"token URL: {url}/oauth/dpc/token"
+
+
+def test_a_loopback_base_url_gets_its_own_token_url(server: tuple[str, str]) -> None:
+    url, _ = server
+    assert loopback_token_url(url) == f"{url}/oauth/dpc/token"
+    assert loopback_token_url("https://eu1.api.matillion.com/dpc") is None
+    result = run(
+        "get",
+        PROJECT,
+        BAD,
+        env={"MAIA_BASE_URL": url, "MAIA_CLIENT_ID": "ci", "MAIA_CLIENT_SECRET": "s3cr3t"},
+    )
+    assert (result.returncode, result.stdout.strip()) == (1, "FAILED"), result.stderr
+
+
+def test_error_text_does_not_repeat_the_title(server: tuple[str, str]) -> None:
+    url, _ = server
+    # A realistic token: the CLI scrubs known secrets from server text, so "t" would hide ts.
+    missing = run("get", "nope", BAD, "--base-url", url, env={"MAIA_TOKEN": "why-token-7c1e"})
+    assert missing.returncode == 4
+    assert "NotFoundError: HTTP 404 Not Found from GET" in missing.stderr
+    assert "Not Found: Not Found" not in missing.stderr
+
+
+def test_error_text_of_a_401_names_the_status_once(tmp_path: Path) -> None:
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps({"token": "right"}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_maia", "fake-server", "--script", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        result = run("get", PROJECT, BAD, "--base-url", url, env={"MAIA_TOKEN": "wrong"})
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert result.returncode == 4
+    assert "UnauthorizedError: HTTP 401 Unauthorized from GET" in result.stderr
+    assert "Unauthorized: Unauthorized" not in result.stderr
+
+
+def test_the_script_serves_messages_steps_and_unrecognised_statuses(
+    server: tuple[str, str],
+) -> None:
+    url, _ = server
+    with MaiaClient(url, token="t") as client:
+        details = client.get_execution(PROJECT, BAD)
+        (step,) = client.get_steps(PROJECT, BAD)
+        run_id = client.execute_pipeline(PROJECT, "paused", "prod")
+        assert client.get_status(PROJECT, run_id).value == "PAUSED"
+    assert details.message == "Task 'load' failed"
+    assert (step.name, step.status, step.message) == ("load", "FAILED", "disk full")
+
+
+@pytest.mark.parametrize(
+    ("script", "needle"),
+    [
+        ({"pipelines": [{"name": "p", "statuses": ["Sucess"]}]}, "did you mean 'SUCCESS'?"),
+        (
+            {"executions": [{"project_id": "p", "statuses": ["FAILED"], "steps": "x"}]},
+            "must be a list of steps",
+        ),
+        (
+            {"pipelines": [{"name": "p", "statuses": ["FAILED"], "steps": [{"name": "a"}]}]},
+            "needs a 'status'",
+        ),
+    ],
+)
+def test_script_mistakes_exit_2_with_the_fix(
+    tmp_path: Path, script: dict[str, object], needle: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(script))
+    result = run("fake-server", "--script", str(path))
+    assert result.returncode == 2
+    assert needle in result.stderr

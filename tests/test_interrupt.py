@@ -1,0 +1,74 @@
+"""Ctrl-C during a wait: pytest in a subprocess, SIGINT, a loopback fake on real time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_maia import SystemClock
+from pytest_maia.fake import FakeMaia
+
+TOKEN = "tok-INTERRUPT-5e1f"
+INNER = """
+def test_slow(maia_pipeline):
+    maia_pipeline.run("slow").wait()
+"""
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+
+
+def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
+    fake = FakeMaia(token=TOKEN, clock=SystemClock())
+    fake.script_pipeline("slow", ["RUNNING"])  # never ends by itself
+    (tmp_path / "test_slow.py").write_text(INNER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    env["MAIA_TOKEN"] = TOKEN
+    with fake.serve() as server:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "--maia-backend=live",
+                f"--maia-base-url={server.url}",
+                "--maia-project=p",
+                "--maia-environment=test",
+                "test_slow.py",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not fake.executions() or not fake.polls(fake.executions()[0].execution_id):
+                assert time.monotonic() < deadline, "the test never started its wait"
+                assert proc.poll() is None, proc.communicate()[0]
+                time.sleep(0.05)
+            time.sleep(0.2)  # inside the wait's sleep or its next poll: either will do
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    line = "pytest-maia: interrupted, cancelling 1 pipeline run(s)"
+    assert out.count(line) == 1, out
+    section = "maia pipeline runs cancelled at teardown: 1"
+    assert section in out, out
+    assert out.index(line) < out.index(section)
+    assert "test_slow.py::test_slow: " in out and "(slow): now CANCELLED" in out, out
+    (record,) = fake.executions()
+    assert record.cancel_force is False and record.status == "CANCELLED"
+    assert TOKEN not in out
