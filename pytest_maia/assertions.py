@@ -16,6 +16,7 @@ from pytest_maia.errors import (
     NotFoundError,
 )
 from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -56,10 +57,14 @@ class StatusChecker:
         timeout: float,
         backend: str = "live",
         record: Callable[[WaitRecord], None] | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        max_interval: float = DEFAULT_MAX_INTERVAL,
     ) -> None:
         self.client = client
         self.project_id = project_id
         self.timeout = timeout
+        self.interval = interval
+        self.max_interval = max(interval, max_interval)
         self.backend = backend
         self._record = record
         self.results: list[WaitResult] = []
@@ -90,21 +95,28 @@ class StatusChecker:
         __tracebackhide__ = True
         limit = self.timeout if timeout is None else timeout
         try:
-            result = self.client.wait_for(self.project_id, execution_id, timeout=limit)
+            result = self.client.wait_for(
+                self.project_id,
+                execution_id,
+                timeout=limit,
+                interval=self.interval,
+                max_interval=self.max_interval,
+            )
         except MaiaTimeoutError as exc:
             last = exc.result.status.value if exc.result.history else "no status"
-            self._note(exc.result, f"TIMEOUT ({last})")
+            self.note(exc.result, f"TIMEOUT ({last})")
             raise
         except MaiaApiError as exc:
             if exc.wait_result is not None:
-                self._note(exc.wait_result, f"ERROR (HTTP {exc.status_code})")
+                self.note(exc.wait_result, f"ERROR (HTTP {exc.status_code})")
             if isinstance(exc, NotFoundError):
                 raise self._explain_not_found(exc, execution_id) from None
             raise
-        self._note(result, result.status.value)
+        self.note(result, result.status.value)
         return result
 
-    def _note(self, result: WaitResult, outcome: str) -> None:
+    def note(self, result: WaitResult, outcome: str) -> None:
+        """Keep a finished wait (``outcome``: its summary cell) and record it."""
         self.results.append(result)
         if self._record is not None:
             self._record((result.execution_id, outcome, result.elapsed, result.polls))

@@ -34,6 +34,8 @@ from pytest_maia.validation import (
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from pytest_maia.budget import RequestBudget
+
 __all__ = ["MaiaClient", "parse_retry_after"]
 
 log = logging.getLogger("pytest_maia.client")
@@ -66,6 +68,7 @@ class MaiaClient:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         token_url: str = TOKEN_URL,
+        budget: RequestBudget | None = None,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -80,6 +83,8 @@ class MaiaClient:
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self._clock = clock
+        # Every API request takes a token first; a 429 pauses every holder of it.
+        self.budget = budget
         self._owns_session = session is None
         self._session = session or requests.Session()
         host = urlsplit(self.base_url).hostname or ""
@@ -159,6 +164,8 @@ class MaiaClient:
         """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
         for refresh in (True, False):
             self._provider.token()  # fetch outside requests, so its errors surface plainly
+            if self.budget is not None:
+                self.budget.acquire()
             try:
                 response = self._session.request(
                     method,
@@ -183,6 +190,8 @@ class MaiaClient:
                     f"{method} {path}: the answer's headers could not be decoded"
                 ) from None
             log.debug("%s %s -> HTTP %s", method, path, response.status_code)
+            if response.status_code == 429 and self.budget is not None:
+                self.budget.pause(parse_retry_after(response.headers.get("Retry-After")))
             if response.status_code == 401 and refresh and self._provider.invalidate():
                 log.debug("401 on %s; refreshing the access token once", path)
                 continue
