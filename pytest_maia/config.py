@@ -128,6 +128,31 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds a wait may take before it fails (default 1800)",
         str(int(DEFAULT_TIMEOUT)),
     ),
+    Setting(
+        "poll_interval",
+        "--maia-poll-interval",
+        "MAIA_POLL_INTERVAL",
+        "maia_poll_interval",
+        "seconds between a wait's first polls; it backs off 1.5 times a poll up to 30 (default 5)",
+        "5",
+    ),
+    Setting(
+        "max_concurrent",
+        "--maia-max-concurrent",
+        "MAIA_MAX_CONCURRENT",
+        "maia_max_concurrent",
+        "most @maia_start runs started ahead at once; the rest queue (default 4)",
+        "4",
+    ),
+    Setting(
+        "max_requests_per_minute",
+        "--maia-max-requests-per-minute",
+        "",
+        "maia_max_requests_per_minute",
+        "most API requests in any minute, for the whole suite, xdist workers included "
+        "(default 600)",
+        "600",
+    ),
 )
 
 
@@ -142,6 +167,9 @@ class MaiaSettings:
     project_id: str | None = None
     environment: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    poll_interval: float = 5.0
+    max_concurrent: int = 4
+    max_requests_per_minute: int = 600
     token: Secret | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
     client_secret: Secret | None = field(default=None, repr=False)
@@ -190,7 +218,7 @@ def resolve_settings(
     for setting in SETTINGS:
         candidates: list[tuple[str, object]] = [
             (setting.option, option(setting.name)),
-            (setting.env, environ.get(setting.env)),
+            (setting.env, environ.get(setting.env) if setting.env else None),
             (setting.ini, ini(setting.ini)),
             ("default", setting.default),
         ]
@@ -230,6 +258,9 @@ def resolve_settings(
             f"{sources['timeout']}: timeout must be a positive number of seconds, "
             f"got {raw_timeout!r}"
         )
+    poll_interval = _number(values, sources, "poll_interval", float, 0.0)
+    max_concurrent = int(_number(values, sources, "max_concurrent", int, 1))
+    max_rpm = int(_number(values, sources, "max_requests_per_minute", int, 2))
     token = environ.get("MAIA_TOKEN") or None
     client_secret = environ.get("MAIA_CLIENT_SECRET") or None
     return MaiaSettings(
@@ -240,8 +271,34 @@ def resolve_settings(
         project_id=values["project_id"],
         environment=values["environment"],
         timeout=timeout,
+        poll_interval=poll_interval,
+        max_concurrent=max_concurrent,
+        max_requests_per_minute=max_rpm,
         token=Secret(token) if token else None,
         client_id=environ.get("MAIA_CLIENT_ID") or None,
         client_secret=Secret(client_secret) if client_secret else None,
         sources=sources,
     )
+
+
+def _number(
+    values: Mapping[str, str | None],
+    sources: Mapping[str, str],
+    name: str,
+    kind: type[int] | type[float],
+    least: float,
+) -> float:
+    """``values[name]`` as a finite ``kind`` above ``least`` (ints: at least ``least``)."""
+    raw = values[name] or ""
+    try:
+        value: float = kind(raw)
+    except ValueError:
+        value = math.nan
+    ok = math.isfinite(value) and (value >= least if kind is int else value > least)
+    if not ok:
+        what = f"an integer >= {least:g}" if kind is int else "a positive number"
+        label = name.replace("_", " ")
+        raise MaiaConfigError(
+            f"{sources.get(name, 'default')}: {label} must be {what}, got {raw!r}"
+        )
+    return value

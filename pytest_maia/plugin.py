@@ -43,7 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             dest=f"maia_{setting.name}",
             default=None,
             metavar=setting.name.upper(),
-            help=f"{setting.help}. Env: {setting.env}; ini: {setting.ini}.",
+            help=f"{setting.help}. "
+            + (f"Env: {setting.env}; " if setting.env else "")
+            + f"ini: {setting.ini}.",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
 
