@@ -141,12 +141,14 @@ class PipelineRunner:
         *,
         default_environment: str | None = None,
         before_run: Callable[[str], None] | None = None,
+        after_run: Callable[[PipelineRun], object] | None = None,
     ) -> None:
         self.client = client
         self.checker = checker
         self.project_id = project_id
         self.default_environment = default_environment
         self._before_run = before_run
+        self._after_run = after_run
         self.runs: list[PipelineRun] = []
 
     def __repr__(self) -> str:
@@ -189,6 +191,8 @@ class PipelineRunner:
         )
         run = PipelineRun(execution_id, name, env, self, started_at=self.client.clock.now())
         self.runs.append(run)
+        if self._after_run is not None:
+            self._after_run(run)
         log.info("started pipeline %r in %r: execution %s", name, env, execution_id)
         return run
 

@@ -19,17 +19,19 @@ from pytest_maia.config import (
     resolve_settings,
 )
 from pytest_maia.errors import MaiaConfigError
+from pytest_maia.plugin_runs import CANCELLED_PROPERTY, PLUGIN_NAME, START_MARKER, StartAheadPlugin
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
+from pytest_maia.waiting import DEFAULT_MAX_INTERVAL
 
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker, WaitRecord
     from pytest_maia.client import MaiaClient
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
-    from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.pipelines import PipelineRun, PipelineRunner
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
-CANCELLED_PROPERTY = "maia_cancelled"
+RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 LIVE_MARKER = "maia_live"
 SCRIPT_MARKER = "maia_script"
 FAKE_TOKEN = "fake-token"  # the fake backend accepts any non-empty bearer token
@@ -79,7 +81,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
             )
+    config.addinivalue_line(
+        "markers",
+        f"{START_MARKER}(pipeline, *, environment=None, variables=None, tag=None, group=None): "
+        "start this test's pipeline run right after collection (at most "
+        "--maia-max-concurrent at once; a group's runs one after another); maia_run "
+        "gives it to the test.",
+    )
     config.stash[SETTINGS_KEY] = settings
+    config.pluginmanager.register(StartAheadPlugin(config, settings), PLUGIN_NAME)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         config.pluginmanager.register(WaitSummary(), "maia-wait-summary")
 
@@ -130,6 +140,12 @@ class WaitSummary:
 
 
 # -- fixtures ------------------------------------------------------------------------
+
+
+def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    assert isinstance(plugin, StartAheadPlugin)
+    return plugin
 
 
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
@@ -185,6 +201,7 @@ def maia_client(
             client_id=maia_settings.client_id,
             client_secret=maia_settings.client_secret,
             token_url=maia_settings.token_url or TOKEN_URL,
+            budget=_runs_plugin(request.config).live_budget(),
         )
     with client:
         yield client
@@ -201,7 +218,15 @@ def maia_status(
     from pytest_maia.assertions import StatusChecker
 
     def record(wait: WaitRecord) -> None:
-        request.node.user_properties.extend(to_properties(*wait))
+        run = runs.get(wait[0])
+        started = run.started_at if run is not None else None
+        ended = None
+        if run is not None and not wait[1].startswith(("TIMEOUT", "ERROR")):
+            ended = maia_client.clock.now()
+        request.node.user_properties.extend(to_properties(*wait, started=started, ended=ended))
+
+    # Runs maia_pipeline starts, by id, so their waits carry start and end times.
+    runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
 
     return StatusChecker(
         maia_client,
@@ -209,6 +234,8 @@ def maia_status(
         timeout=maia_settings.timeout,
         backend=maia_settings.backend,
         record=record,
+        interval=maia_settings.poll_interval,
+        max_interval=max(DEFAULT_MAX_INTERVAL, maia_settings.poll_interval),
     )
 
 
@@ -254,9 +281,17 @@ def maia_pipeline(
         maia_project_id,
         default_environment=environment,
         before_run=before_run,
+        after_run=lambda run: request.node.stash.setdefault(RUNS_KEY, {}).update({run.id: run}),
     )
     yield runner
     for run, outcome in runner.cleanup():
         request.node.user_properties.append(
             (CANCELLED_PROPERTY, f"{run.id} ({run.pipeline_name}): {outcome}")
         )
+
+
+@pytest.fixture
+def maia_run(request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
+    """The run ``@pytest.mark.maia_start(...)`` started ahead for this test (maybe already
+    finished): wait for it and assert on it. Still going at teardown: cancelled."""
+    yield from _runs_plugin(request.config).run_for(request)
