@@ -144,9 +144,14 @@ def test_file_state_is_one_dict_for_every_opener(tmp_path: Path) -> None:
         data["n"] += 1
     with first.transaction() as data:
         assert data == {"n": 2}
-    with pytest.raises(RuntimeError), second.transaction() as data:
-        data["n"] = 99
-        raise RuntimeError("nothing is written")
+
+    def spoil() -> None:
+        with second.transaction() as data:
+            data["n"] = 99
+            raise RuntimeError("nothing is written")
+
+    with pytest.raises(RuntimeError):
+        spoil()
     with first.transaction() as data:
         assert data["n"] == 2
 
