@@ -73,6 +73,7 @@ class StartAheadPlugin:
         self.xdist = self.worker is not None or bool(getattr(config.option, "numprocesses", 0))
         self.queue: StartAhead | None = None
         self.client: MaiaClient | None = None
+        self.fake: Any = None  # the session fake (fake backend without xdist)
         self.cancelled: list[str] = []
         self._store: StateStore | None = None
         self._budget: RequestBudget | None = None
@@ -210,7 +211,7 @@ class StartAheadPlugin:
         from pytest_maia.clock import VirtualClock
         from pytest_maia.fake import FakeMaia
 
-        fake = FakeMaia(clock=VirtualClock())
+        fake = self.fake = FakeMaia(clock=VirtualClock())
         serving = fake.serve()
         server = serving.__enter__()
         self._closers.append(lambda: serving.__exit__(None, None, None))
@@ -276,7 +277,9 @@ class StartAheadPlugin:
                         (CANCELLED_PROPERTY, f"{left.id} ({left.pipeline_name}): {outcome}")
                     )
             finally:
-                queue.release(node.nodeid)
+                # -x or --maxfail has already stopped the session: start nothing more.
+                stopping = bool(request.session.shouldstop or request.session.shouldfail)
+                queue.release(node.nodeid, start_next=not stopping)
 
     # -- the end ------------------------------------------------------------------------------
 

@@ -252,14 +252,16 @@ class StartAhead:
             wake = now + NAP if next_due is None else max(min(next_due, now + NAP), now)
             self.clock.sleep(min(wake, deadline) - now)
 
-    def release(self, key: str) -> None:
-        """The claiming test is done with its run: free its slot, start what is next."""
+    def release(self, key: str, *, start_next: bool = True) -> None:
+        """The claiming test is done with its run: free its slot, start what is next
+        (unless ``start_next`` is False: the session is stopping)."""
         with self.state.transaction() as data:
             entry = data[_RUNS][key]
             if entry["state"] in GOING:
                 entry["state"] = "done"
                 entry["ended"] = self.clock.now()
-        self.sweep()
+        if start_next:
+            self.sweep()
 
     def leftovers(self) -> list[tuple[str, RunSpec, str]]:
         """``(key, spec, execution id)`` of runs started but never claimed, still going."""
