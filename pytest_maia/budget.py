@@ -1,8 +1,8 @@
 """One request budget for a whole suite: a token bucket on an injected clock.
 
 ``RequestBudget(limit)`` lets at most ``limit`` requests through in any ``per``-second
-window (60 by default) of its clock. The bucket holds ``burst`` tokens (by default ten
-seconds' worth, see :func:`default_burst`) and refills at ``(limit - burst) / per``
+window (60 by default) of its clock. The bucket holds ``burst`` tokens (by default half
+the limit, see :func:`default_burst`) and refills at ``(limit - burst) / per``
 tokens a second, so any window of ``per`` seconds sees at most
 ``burst + (limit - burst) = limit`` requests.
 
@@ -35,8 +35,10 @@ _KEY = "budget"
 
 
 def default_burst(limit: int) -> int:
-    """Tokens the bucket starts with: ten seconds' worth of a minute (at least 1)."""
-    return max(1, limit // 6)
+    """Tokens the bucket starts with: half the limit (at least 1). The other half refills
+    evenly over the window, so a suite starting many runs at once is not held back,
+    and a long one still keeps half the limit a minute."""
+    return max(1, limit // 2)
 
 
 class RequestBudget:
