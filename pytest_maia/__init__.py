@@ -37,7 +37,7 @@ from pytest_maia.models import (
     ProblemDetail,
     WaitResult,
 )
-from pytest_maia.pipelines import PipelineRun, PipelineRunner
+from pytest_maia.pipelines import PipelineRun, PipelineRunner, RunSpec
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -69,6 +69,7 @@ __all__ = [
     "PipelineRunner",
     "ProblemDetail",
     "RateLimitedError",
+    "RunSpec",
     "ServerError",
     "StatusChecker",
     "SystemClock",
