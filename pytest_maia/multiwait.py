@@ -18,7 +18,7 @@ from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, Mai
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.waiting import BACKOFF_FACTOR, WaitPolicy
 
-__all__ = ["Backoff", "Outcome", "wait_many"]
+__all__ = ["Backoff", "Outcome", "delay_after", "wait_many"]
 
 log = logging.getLogger("pytest_maia")
 
@@ -39,6 +39,15 @@ class Backoff:
         pause = self.delay if retry_after is None else max(self.delay, retry_after)
         self.due = now + pause
         self.delay = min(self.delay * BACKOFF_FACTOR, self.policy.max_interval)
+
+
+def delay_after(policy: WaitPolicy, elapsed: float) -> float:
+    """The poll delay the schedule has reached ``elapsed`` seconds into a wait."""
+    delay, spent = policy.interval, 0.0
+    while spent + delay < elapsed and delay < policy.max_interval:
+        spent += delay
+        delay = min(delay * BACKOFF_FACTOR, policy.max_interval)
+    return delay
 
 
 @dataclass

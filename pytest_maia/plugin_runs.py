@@ -230,8 +230,8 @@ class StartAheadPlugin:
     def run_for(self, request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
         """What ``maia_run`` yields: the test's started-ahead run; released at teardown."""
         from pytest_maia.assertions import StatusChecker
+        from pytest_maia.multiwait import delay_after
         from pytest_maia.pipelines import PipelineRunner
-        from pytest_maia.waiting import DEFAULT_MAX_INTERVAL
 
         node = request.node
         spec = spec_of(node)
@@ -252,14 +252,18 @@ class StartAheadPlugin:
             ended = client.clock.now() if not wait[1].startswith(("TIMEOUT", "ERROR")) else None
             node.user_properties.extend(to_properties(*wait, started=run.started_at, ended=ended))
 
+        # The test's waits go on with the backoff the run has reached since it started,
+        # as if it had been polled from its start: a run claimed late is not polled
+        # from the first, short interval again.
+        elapsed = client.clock.now() - (claim.started or client.clock.now())
         checker = StatusChecker(
             client,
             self.project_id,
             timeout=s.timeout,
             backend=s.backend,
             record=record,
-            interval=s.poll_interval,
-            max_interval=max(DEFAULT_MAX_INTERVAL, s.poll_interval),
+            interval=delay_after(queue.policy, elapsed),
+            max_interval=queue.policy.max_interval,
         )
         environment = claim.spec.environment or self.environment or ""
         runner = PipelineRunner(client, checker, self.project_id, default_environment=environment)

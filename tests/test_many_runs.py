@@ -174,3 +174,15 @@ def test_a_claim_that_cannot_start_in_time_raises() -> None:
         queue.pump()
         with pytest.raises(MaiaTimeoutError):
             queue.claim("b", timeout=120)
+
+
+def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
+    from pytest_maia.multiwait import delay_after
+
+    policy = WaitPolicy.checked(timeout=3600, interval=5, max_interval=30)
+    # Polls are due at 5, 12.5, 23.75, 40.6 ... seconds after the start.
+    assert delay_after(policy, 0) == 5
+    assert delay_after(policy, 5) == 5
+    assert delay_after(policy, 6) == 7.5
+    assert delay_after(policy, 20) == 11.25
+    assert delay_after(policy, 3600) == 30
