@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -137,10 +137,13 @@ class StartAheadPlugin:
                 item.add_marker(pytest.mark.xdist_group(f"maia-{spec.group}"))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.config.option.collectonly:
+            return  # --collect-only starts nothing
         planned: list[tuple[str, RunSpec]] = []
         for item in session.items:
             spec = spec_of(item)
-            if spec is not None:
+            # A test marked skip will not run: its pipeline is not started ahead.
+            if spec is not None and item.get_closest_marker("skip") is None:
                 planned.append((item.nodeid, spec))
                 script = item.get_closest_marker("maia_script")
                 if script is not None and script.args:
@@ -164,7 +167,10 @@ class StartAheadPlugin:
         limit = s.max_concurrent
         store: StateStore | None = None
         if s.backend == "live":
-            client = self.live_client()
+            # One client per thread: the poller thread and the tests never share one.
+            per_thread = _PerThread(self.live_client)
+            self._closers.append(per_thread.close)
+            client = cast("MaiaClient", per_thread)
             store = self.store()
             script = None
         else:
@@ -353,3 +359,30 @@ class StartAheadPlugin:
             )
             for line in self.cancelled:
                 terminalreporter.write_line(line)
+
+
+class _PerThread:
+    """A MaiaClient per thread, made on first use by ``factory``; closes them all."""
+
+    def __init__(self, factory: Callable[[], MaiaClient]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+        self._all: list[MaiaClient] = []
+        self._lock = threading.Lock()
+
+    def _here(self) -> MaiaClient:
+        client: MaiaClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._factory()
+            with self._lock:
+                self._all.append(client)
+        return client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._here(), name)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._all = self._all, []
+        for client in clients:
+            client.close()

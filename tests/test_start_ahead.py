@@ -294,3 +294,25 @@ def test_the_budget_is_an_option_or_ini_value_only() -> None:
     assert settings.max_requests_per_minute == 90
     with pytest.raises(MaiaConfigError, match="integer >= 2"):
         resolve_settings(lambda _: None, {"maia_max_requests_per_minute": "1"}.get, {})
+
+
+def test_collect_only_and_skipped_tests_start_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(OBSERVER)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.skip(reason="not today")
+        @pytest.mark.maia_start("skipped")
+        def test_skipped(maia_run):
+            pass
+
+        @pytest.mark.maia_start("runs")
+        def test_runs(maia_run):
+            maia_run.assert_success()
+        """
+    )
+    pytester.runpytest("--collect-only").assert_outcomes()
+    assert not Path(pytester.path, "queue.json").exists() or read(pytester, "queue.json") == {}
+    pytester.runpytest().assert_outcomes(passed=1, skipped=1)
+    assert [e[0] for e in read(pytester, "executions.json")] == ["runs"]
