@@ -354,7 +354,7 @@ class StartAheadPlugin:
         if self.cancelled:
             terminalreporter.write_sep(
                 "-",
-                f"maia start-ahead runs cancelled at session end (their tests never ran): "
+                f"maia start-ahead runs whose tests never ran, cancelled at session end: "
                 f"{len(self.cancelled)}",
             )
             for line in self.cancelled:

@@ -181,8 +181,8 @@ class StartAhead:
                 and k in self._backoff
             ]
             for key in due:
-                backoff = self._backoff[key]
-                if backoff.due > now:
+                backoff = self._backoff.get(key)  # a claim may have taken it meanwhile
+                if backoff is None or backoff.due > now:
                     continue
                 retry_after: float | None = None
                 try:
@@ -198,7 +198,7 @@ class StartAhead:
                         self._finish(key, None)
                         continue
                 backoff.polled(self.clock.now(), retry_after)
-            pending = [self._backoff[k].due for k in due if k in self._backoff]
+            pending = [b.due for k in due if (b := self._backoff.get(k)) is not None]
         self.pump()
         return min(pending) if pending else None
 

@@ -132,7 +132,7 @@ def test_runs_whose_tests_never_ran_are_cancelled_and_listed(pytester: pytest.Py
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*maia start-ahead runs cancelled at session end (their tests never ran): 2*",
+            "*maia start-ahead runs whose tests never ran, cancelled at session end: 2*",
             "*::test_second: * (never-awaited-1): cancel requested",
             "*::test_third: * (never-awaited-2): cancel requested",
         ]
@@ -316,3 +316,44 @@ def test_collect_only_and_skipped_tests_start_nothing(pytester: pytest.Pytester)
     assert not Path(pytester.path, "queue.json").exists() or read(pytester, "queue.json") == {}
     pytester.runpytest().assert_outcomes(passed=1, skipped=1)
     assert [e[0] for e in read(pytester, "executions.json")] == ["runs"]
+
+
+@pytest.mark.timeout(180)
+def test_under_xdist_live_the_controller_cancels_what_never_ran(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    five_marked(pytester)
+    monkeypatch.setenv("MAIA_TOKEN", "suite-token")
+    fake = FakeMaia(clock=SystemClock(), token="suite-token")
+    fake.script_pipeline("load-0", ["RUNNING", "FAILED"], every=0.2)
+    for i in range(1, 5):
+        fake.script_pipeline(f"load-{i}", ["RUNNING"])
+    with fake.serve() as server:
+        result = pytester.run(
+            sys.executable,
+            "-m",
+            "pytest",
+            "-x",
+            "-p",
+            "xdist",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            "--maia-backend=live",
+            f"--maia-base-url={server.url}",
+            "--maia-project=proj",
+            "--maia-environment=env",
+            "--maia-timeout=3",
+            "--maia-poll-interval=0.2",
+            timeout=150,
+        )
+    # xdist reports a -x stop as an interruption.
+    assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
+    result.stdout.fnmatch_lines(
+        ["*maia start-ahead runs whose tests never ran, cancelled at session end: *"]
+    )
+    listed = [line for line in result.outlines if ": cancel requested" in line]
+    assert listed
+    cancelled = {r.pipeline_name for r in fake.executions() if r.cancel_force is not None}
+    assert {line.split("(")[-1].split(")")[0] for line in listed} <= cancelled
