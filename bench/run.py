@@ -327,7 +327,42 @@ def bench_polling(quick: bool = False) -> list[Row]:
     return rows
 
 
-# -- 6. strategies (informational) ----------------------------------------------------
+# -- 6. many pipelines at once ---------------------------------------------------------
+
+
+def bench_many(quick: bool = False) -> list[Row]:
+    """bench_many_runs: a start-ahead suite of real-time pipelines, serial and -n 4."""
+    import bench_many_runs
+
+    pipelines, seconds, workers = (8, 1.5, 2) if quick else (20, 3.0, 4)
+    rows: list[Row] = []
+    for n in (0, workers):
+        result = bench_many_runs.measure(pipelines, seconds, workers=n)
+        mode = f"-n {n}" if n else "serial"
+        what = f"{pipelines} x {seconds:g} s pipelines, start-ahead, {mode}"
+        rows += [
+            Row(
+                f"{what}: API span / longest pipeline",
+                result["span_ratio"],
+                f"{result['span_ratio']:.2f}x",
+                bench_many_runs.SPAN_BUDGET,
+            ),
+            Row(
+                f"{what}: process wall / longest pipeline",
+                result["wall_ratio"],
+                f"{result['wall_ratio']:.2f}x (start-up included)",
+            ),
+            Row(
+                f"{what}: most requests in any minute",
+                result["busiest_minute"],
+                f"{result['busiest_minute']:.0f} of {result['requests']:.0f}",
+                result["budget"],
+            ),
+        ]
+    return rows
+
+
+# -- 7. strategies (informational) ----------------------------------------------------
 
 
 def bench_strategies(quick: bool = False) -> list[Row]:
@@ -376,6 +411,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "loopback": bench_loopback,
     "startup": bench_startup,
     "polling": bench_polling,
+    "many": bench_many,
     "strategies": bench_strategies,
     "report": bench_report,
 }

@@ -39,7 +39,7 @@ from pytest_maia.models import (
     ProblemDetail,
     WaitResult,
 )
-from pytest_maia.pipelines import PipelineRun, PipelineRunner
+from pytest_maia.pipelines import PipelineRun, PipelineRunner, RunSpec
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -75,6 +75,7 @@ __all__ = [
     "Project",
     "PublishedPipeline",
     "RateLimitedError",
+    "RunSpec",
     "ServerError",
     "StatusChecker",
     "SystemClock",

@@ -21,6 +21,7 @@ from pytest_maia.explain import PATH_SEPARATOR, FailureExplanation, explain_fail
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.report.timeline import to_property
 from pytest_maia.validation import check_status
+from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -76,10 +77,14 @@ class StatusChecker:
         observer: WaitObserver | None = None,
         on_explained: Callable[[FailureExplanation], None] | None = None,
         owner_of: Callable[[str], str | None] | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        max_interval: float = DEFAULT_MAX_INTERVAL,
     ) -> None:
         self.client = client
         self.project_id = project_id
         self.timeout = timeout
+        self.interval = interval
+        self.max_interval = max(interval, max_interval)
         self.backend = backend
         self._record = record
         self._record_timeline = record_timeline
@@ -126,22 +131,24 @@ class StatusChecker:
                 self.project_id,
                 execution_id,
                 timeout=limit,
+                interval=self.interval,
+                max_interval=self.max_interval,
                 on_poll=None if observer is None else lambda r: observer.poll(pipeline, r),
             )
         except MaiaTimeoutError as exc:
             last = exc.result.status.value if exc.result.history else "no status"
-            self._note(exc.result, f"TIMEOUT ({last})", exc)
+            self.note(exc.result, f"TIMEOUT ({last})", exc)
             raise
         except MaiaApiError as exc:
             if exc.wait_result is not None:
-                self._note(exc.wait_result, f"ERROR (HTTP {exc.status_code})", exc)
+                self.note(exc.wait_result, f"ERROR (HTTP {exc.status_code})", exc)
             if isinstance(exc, NotFoundError):
                 raise self._explain_not_found(exc, execution_id) from None
             raise
         finally:
             if observer is not None:
                 observer.done(execution_id)
-        self._note(result, result.status.value)
+        self.note(result, result.status.value)
         return result
 
     def report_explanation(
@@ -174,7 +181,8 @@ class StatusChecker:
             return f"last error while polling: {str(result.errors[-1]).splitlines()[0]}", []
         return None, []
 
-    def _note(self, result: WaitResult, outcome: str, error: Exception | None = None) -> None:
+    def note(self, result: WaitResult, outcome: str, error: Exception | None = None) -> None:
+        """Keep a finished wait (``outcome``: its summary cell) and record it."""
         self.results.append(result)
         if self._record is not None:
             self._record((result.execution_id, outcome, result.elapsed, result.polls))

@@ -18,6 +18,7 @@ from pytest_maia.transport import new_session, send
 
 if TYPE_CHECKING:
     from pytest_maia.auth import TokenProvider
+    from pytest_maia.budget import RequestBudget
     from pytest_maia.clock import Clock
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "ApiCalls"]
@@ -34,6 +35,7 @@ class _Settings(Protocol):
     timeout: float
     retry_budget: float
     max_retries: int
+    budget: RequestBudget | None
 
     @property
     def clock(self) -> Clock: ...
@@ -76,8 +78,11 @@ class ApiCalls:
     ) -> requests.Response:
         """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
         where = f"{method} {path}"
+        budget = self._settings.budget
         for refresh in (True, False):
             token = self.provider.token(remaining)
+            if budget is not None:
+                budget.acquire()
             response = send(
                 self.session,
                 method,
@@ -91,6 +96,9 @@ class ApiCalls:
                 ),
             )
             log.debug("%s -> HTTP %s", where, response.status_code)
+            if response.status_code == 429 and budget is not None:
+                # One 429 slows every holder of the budget, not only this request.
+                budget.pause(endpoints.parse_retry_after(response.headers.get("Retry-After")))
             if response.status_code == 401 and refresh and self.provider.invalidate(token):
                 log.debug("401 on %s; refreshing the access token once", path)
                 continue

@@ -34,6 +34,8 @@ from pytest_maia.validation import (
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from pytest_maia.budget import RequestBudget
+
 __all__ = ["MaiaClient", "parse_retry_after"]
 
 # How long a call outside a wait may spend on retries (Retry-After included).
@@ -77,6 +79,7 @@ class MaiaClient:
         clock: Clock | None = None,
         token_url: str = TOKEN_URL,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
+        budget: RequestBudget | None = None,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -90,6 +93,8 @@ class MaiaClient:
             raise MaiaValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self.max_retries = max_retries
         self._clock = clock
+        # Every API request takes a token first; a 429 pauses every holder of it.
+        self.budget = budget
         host = urlsplit(self.base_url).hostname or ""
         if session is not None and session.verify is False and not is_loopback_host(host):
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")

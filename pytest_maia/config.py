@@ -125,6 +125,31 @@ SETTINGS: tuple[Setting, ...] = (
         "GitHub Actions job summary and annotations: 'on' or 'off' "
         "(default on when GITHUB_ACTIONS=true)",
     ),
+    Setting(
+        "poll_interval",
+        "--maia-poll-interval",
+        "MAIA_POLL_INTERVAL",
+        "maia_poll_interval",
+        "seconds between a wait's first polls; it backs off 1.5 times a poll up to 30 (default 5)",
+        "5",
+    ),
+    Setting(
+        "max_concurrent",
+        "--maia-max-concurrent",
+        "MAIA_MAX_CONCURRENT",
+        "maia_max_concurrent",
+        "most @maia_start runs started ahead at once; the rest queue (default 4)",
+        "4",
+    ),
+    Setting(
+        "max_requests_per_minute",
+        "--maia-max-requests-per-minute",
+        None,
+        "maia_max_requests_per_minute",
+        "most API requests in any minute, for the whole suite, xdist workers included "
+        "(default 600)",
+        "600",
+    ),
 )
 GITHUB_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
@@ -143,6 +168,9 @@ class MaiaSettings:
     report: str | None = None
     report_json: str | None = None
     github: bool = False
+    poll_interval: float = 5.0
+    max_concurrent: int = 4
+    max_requests_per_minute: int = 600
     token: Secret | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
     client_secret: Secret | None = field(default=None, repr=False)
@@ -236,6 +264,9 @@ def resolve_settings(
             f"{sources['timeout']}: timeout must be a positive number of seconds, "
             f"got {raw_timeout!r}"
         )
+    poll_interval = _number(values, sources, "poll_interval", float, 0.0)
+    max_concurrent = int(_number(values, sources, "max_concurrent", int, 1))
+    max_rpm = int(_number(values, sources, "max_requests_per_minute", int, 2))
     github = str(environ.get("GITHUB_ACTIONS", "")).lower() == "true"
     if values["github"] is not None:
         if values["github"].lower() not in GITHUB_SWITCH:
@@ -259,6 +290,9 @@ def resolve_settings(
         report=values["report"],
         report_json=values["report_json"],
         github=github,
+        poll_interval=poll_interval,
+        max_concurrent=max_concurrent,
+        max_requests_per_minute=max_rpm,
         token=token,
         client_id=client_id if isinstance(client_id, str) else None,
         client_secret=client_secret,
@@ -290,3 +324,26 @@ def _secret(environ: Mapping[str, str | Secret], name: str) -> Secret | None:
     if not isinstance(value, Secret):
         return None
     return check_credential(value, name, bearer=name == "MAIA_TOKEN")
+
+
+def _number(
+    values: Mapping[str, str | None],
+    sources: Mapping[str, str],
+    name: str,
+    kind: type[int] | type[float],
+    least: float,
+) -> float:
+    """``values[name]`` as a finite ``kind`` above ``least`` (ints: at least ``least``)."""
+    raw = values[name] or ""
+    try:
+        value: float = kind(raw)
+    except ValueError:
+        value = math.nan
+    ok = math.isfinite(value) and (value >= least if kind is int else value > least)
+    if not ok:
+        what = f"an integer >= {least:g}" if kind is int else "a positive number"
+        label = name.replace("_", " ")
+        raise MaiaConfigError(
+            f"{sources.get(name, 'default')}: {label} must be {what}, got {raw!r}"
+        )
+    return value

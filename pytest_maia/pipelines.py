@@ -12,45 +12,84 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_maia.errors import ConflictError, MaiaConfigError, MaiaError, MaiaTimeoutError
+from pytest_maia.errors import (
+    ConflictError,
+    MaiaConfigError,
+    MaiaError,
+    MaiaTimeoutError,
+    MaiaValidationError,
+)
 from pytest_maia.models import ExecutionStatus, WaitResult
 
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker
     from pytest_maia.client import MaiaClient
     from pytest_maia.models import ExecutionDetails
+    from pytest_maia.multiwait import Outcome
 
-__all__ = ["CANCEL_WAIT_SECONDS", "PipelineRun", "PipelineRunner"]
+__all__ = ["CANCEL_WAIT_SECONDS", "PipelineRun", "PipelineRunner", "RunSpec"]
 
 log = logging.getLogger("pytest_maia")
 # How long teardown waits for a cancelled run to reach a terminal status.
 CANCEL_WAIT_SECONDS = 120.0
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """A run to start: what ``run_many`` and ``@pytest.mark.maia_start`` take.
+
+    Runs of the same ``group`` never overlap (see :mod:`pytest_maia.startahead`).
+    """
+
+    pipeline: str
+    environment: str | None = None
+    variables: Mapping[str, str] | None = None
+    tag: str | None = None
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pipeline, str) or not self.pipeline:
+            raise MaiaValidationError(f"pipeline must be a non-empty string, got {self.pipeline!r}")
+        if self.group is not None and (not isinstance(self.group, str) or not self.group):
+            raise MaiaValidationError(f"group must be a non-empty string, got {self.group!r}")
+
+
 @dataclass
 class PipelineRun:
-    """A pipeline execution a test started: wait for it, assert it, inspect it."""
+    """A pipeline execution a test started: wait for it, assert it, inspect it.
+
+    ``started_at`` and ``ended_at`` are times on the client's clock: when the run was
+    started, and when a terminal status was first seen (None until then).
+    """
 
     id: str
     pipeline_name: str
     environment: str
     _runner: PipelineRunner = field(repr=False)
     last_status: ExecutionStatus | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
 
     @property
     def finished(self) -> bool:
         """True once a terminal status has been seen."""
         return self.last_status is not None and self.last_status.is_terminal
 
+    def _saw(self, status: ExecutionStatus) -> None:
+        self.last_status = status
+        if status.is_terminal and self.ended_at is None:
+            self.ended_at = self._runner.client.clock.now()
+
     def _seen(self, result: WaitResult) -> WaitResult:
         if result.history:
-            self.last_status = result.status
+            self._saw(result.status)
         return result
 
     def status(self) -> ExecutionStatus:
         """The run's current status."""
         __tracebackhide__ = True
-        self.last_status = self._runner.checker.get(self.id)
+        self._saw(self._runner.checker.get(self.id))
+        assert self.last_status is not None
         return self.last_status
 
     def wait(self, *, timeout: float | None = None) -> WaitResult:
@@ -73,7 +112,7 @@ class PipelineRun:
         try:
             return self._seen(self._runner.checker.assert_final(self.id, expected, timeout=timeout))
         except AssertionError:
-            self.last_status = self._runner.checker.results[-1].status
+            self._saw(self._runner.checker.results[-1].status)
             raise
 
     def assert_success(self, *, timeout: float | None = None) -> WaitResult:
@@ -98,7 +137,7 @@ class PipelineRun:
     def details(self) -> ExecutionDetails:
         """The execution's details (pipeline, environment, times, message)."""
         details = self._runner.client.get_execution(self._runner.project_id, self.id)
-        self.last_status = details.status
+        self._saw(details.status)
         return details
 
     def cancel(self, *, force: bool = False) -> None:
@@ -117,12 +156,14 @@ class PipelineRunner:
         *,
         default_environment: str | None = None,
         before_run: Callable[[str], None] | None = None,
+        after_run: Callable[[PipelineRun], object] | None = None,
     ) -> None:
         self.client = client
         self.checker = checker
         self.project_id = project_id
         self.default_environment = default_environment
         self._before_run = before_run
+        self._after_run = after_run
         self.runs: list[PipelineRun] = []
 
     def __repr__(self) -> str:
@@ -163,11 +204,73 @@ class PipelineRunner:
             execution_tag=execution_tag,
             version_name=version_name,
         )
-        run = PipelineRun(execution_id, name, env, self)
+        run = PipelineRun(execution_id, name, env, self, started_at=self.client.clock.now())
         self.runs.append(run)
         self.checker.pipeline_names[execution_id] = name
+        if self._after_run is not None:
+            self._after_run(run)
         log.info("started pipeline %r in %r: execution %s", name, env, execution_id)
         return run
+
+    def adopt(self, run: PipelineRun) -> PipelineRun:
+        """Take over ``run`` (started elsewhere): it is waited and cleaned up here."""
+        run._runner = self
+        self.checker.pipeline_names[run.id] = run.pipeline_name
+        if run not in self.runs:
+            self.runs.append(run)
+        return run
+
+    def run_many(self, specs: Iterable[str | RunSpec]) -> list[PipelineRun]:
+        """Start every run in ``specs`` (pipeline names or :class:`RunSpec`), in order.
+
+        Runs of one ``group`` are not kept apart here: use ``wait_all`` between them,
+        or ``@pytest.mark.maia_start(..., group=)``.
+        """
+        __tracebackhide__ = True
+        items = [RunSpec(s) if isinstance(s, str) else s for s in specs]
+        for item in items:
+            if not isinstance(item, RunSpec):
+                raise MaiaValidationError(f"run_many takes names or RunSpec, got {item!r}")
+        return [
+            self.run(
+                item.pipeline,
+                environment=item.environment,
+                variables=item.variables,
+                execution_tag=item.tag,
+            )
+            for item in items
+        ]
+
+    def wait_all(
+        self, runs: Sequence[PipelineRun], *, timeout: float | None = None
+    ) -> list[WaitResult]:
+        """Wait for every run at once with one poller; one result per run, in order.
+
+        Never raises for one run's trouble: a run that timed out keeps its last status,
+        one that hit an API error has it last in ``errors``. Assert on each result.
+        """
+        from pytest_maia.multiwait import wait_many
+        from pytest_maia.waiting import WaitPolicy
+
+        policy = WaitPolicy.checked(
+            timeout=self.checker.timeout if timeout is None else timeout,
+            interval=self.checker.interval,
+            max_interval=self.checker.max_interval,
+        )
+        by_id = {run.id: run for run in runs}
+
+        def fetch(execution_id: str) -> ExecutionStatus:
+            return self.client.get_status(self.project_id, execution_id)
+
+        def done(outcome: Outcome) -> None:
+            run = by_id[outcome.result.execution_id]
+            run._seen(outcome.result)
+            self.checker.note(outcome.result, outcome_text(outcome))
+
+        outcomes = wait_many(
+            fetch, [run.id for run in runs], policy=policy, clock=self.client.clock, on_done=done
+        )
+        return [outcome.result for outcome in outcomes]
 
     def cleanup(
         self, *, wait_seconds: float = CANCEL_WAIT_SECONDS
@@ -207,3 +310,15 @@ class PipelineRunner:
             )
             cancelled.append((run, outcome))
         return cancelled
+
+
+def outcome_text(outcome: Outcome) -> str:
+    """The summary's status cell for a wait that ended as ``outcome`` did."""
+    result, error = outcome.result, outcome.error
+    if isinstance(error, MaiaTimeoutError):
+        last = result.status.value if result.history else "no status"
+        return f"TIMEOUT ({last})"
+    if error is not None:
+        code = getattr(error, "status_code", None)
+        return f"ERROR (HTTP {code})"
+    return result.status.value

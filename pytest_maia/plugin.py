@@ -21,6 +21,7 @@ from pytest_maia.config import (
 )
 from pytest_maia.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
+from pytest_maia.plugin_runs import CANCELLED_PROPERTY, PLUGIN_NAME, START_MARKER, StartAheadPlugin
 from pytest_maia.report.timeline import (
     PROPERTY,
     VIRTUAL,
@@ -32,6 +33,7 @@ from pytest_maia.report.timeline import (
 )
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
 from pytest_maia.validation import check_project_id
+from pytest_maia.waiting import DEFAULT_MAX_INTERVAL
 
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker, WaitRecord
@@ -39,12 +41,12 @@ if TYPE_CHECKING:
     from pytest_maia.explain import FailureExplanation
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
-    from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.report.progress import Progress
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
 PROGRESS_KEY = pytest.StashKey["Progress | None"]()
-CANCELLED_PROPERTY = "maia_cancelled"
+RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
 FAILURE_PROPERTY = "maia_failure"
 # Properties this plugin records on a test; cleared when a test is run again (reruns).
@@ -102,6 +104,13 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
             )
+    config.addinivalue_line(
+        "markers",
+        f"{START_MARKER}(pipeline, *, environment=None, variables=None, tag=None, group=None): "
+        "start this test's pipeline run right after collection (at most "
+        "--maia-max-concurrent at once; a group's runs one after another); maia_run "
+        "gives it to the test.",
+    )
     if settings.project_id is not None:
         try:
             check_project_id(settings.project_id)
@@ -110,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"pytest-maia: {source}: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
+    config.pluginmanager.register(StartAheadPlugin(config, settings), PLUGIN_NAME)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         config.pluginmanager.register(WaitSummary(settings), WAIT_SUMMARY)
         if config.pluginmanager.hasplugin("html"):
@@ -273,6 +283,12 @@ class HtmlRows:
 # -- fixtures ------------------------------------------------------------------------
 
 
+def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    assert isinstance(plugin, StartAheadPlugin)
+    return plugin
+
+
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
     return "session" if settings_of(config).backend == "live" else "function"
@@ -326,6 +342,7 @@ def maia_client(
             client_id=maia_settings.client_id,
             client_secret=maia_settings.client_secret,
             token_url=maia_settings.token_url or TOKEN_URL,
+            budget=_runs_plugin(request.config).live_budget(),
         )
     with client:
         yield client
@@ -342,7 +359,15 @@ def maia_status(
     from pytest_maia.assertions import StatusChecker
 
     def record(wait: WaitRecord) -> None:
-        request.node.user_properties.extend(to_properties(*wait))
+        run = runs.get(wait[0])
+        started = run.started_at if run is not None else None
+        ended = None
+        if run is not None and not wait[1].startswith(("TIMEOUT", "ERROR")):
+            ended = maia_client.clock.now()
+        request.node.user_properties.extend(to_properties(*wait, started=started, ended=ended))
+
+    # Runs maia_pipeline starts, by id, so their waits carry start and end times.
+    runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
 
     def record_timeline(value: str) -> None:
         request.node.user_properties.append((PROPERTY, value))
@@ -364,6 +389,8 @@ def maia_status(
         observer=_progress(request.config),
         on_explained=explained,
         owner_of=owner_of,
+        interval=maia_settings.poll_interval,
+        max_interval=max(DEFAULT_MAX_INTERVAL, maia_settings.poll_interval),
     )
 
 
@@ -396,6 +423,7 @@ def maia_pipeline(
         maia_project_id,
         default_environment=environment,
         before_run=before_run,
+        after_run=lambda run: request.node.stash.setdefault(RUNS_KEY, {}).update({run.id: run}),
     )
     tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
     tracker.runners.append(runner)
@@ -411,3 +439,10 @@ def maia_pipeline(
                 summary.cancelled.append(f"{request.node.nodeid}: {text}")
             else:
                 request.node.user_properties.append((CANCELLED_PROPERTY, text))
+
+
+@pytest.fixture
+def maia_run(request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
+    """The run ``@pytest.mark.maia_start(...)`` started ahead for this test (maybe already
+    finished): wait for it and assert on it. Still going at teardown: cancelled."""
+    yield from _runs_plugin(request.config).run_for(request)

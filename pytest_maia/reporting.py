@@ -1,8 +1,12 @@
 """Report data: waits recorded as test properties, and the terminal summary table.
 
 Waits travel as ``user_properties`` (``maia_execution_id``, ``maia_status``,
-``maia_polls``, ``maia_elapsed_s``), so JUnit XML gets them and xdist carries them
-from workers to the controller inside the reports.
+``maia_polls``, ``maia_elapsed_s``, and for pipeline runs ``maia_started_s`` and
+``maia_ended_s``: clock seconds when the run started and when its end was seen), so
+JUnit XML gets them and xdist carries them from workers to the controller inside the
+reports. On the live backend the clock is the machine's monotonic clock, the same in
+every xdist worker, so the runs' times line up; under the fake each test has its own
+virtual clock.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 __all__ = ["PROPERTY_NAMES", "WaitRow", "format_summary", "rows_from_properties", "to_properties"]
 
 PROPERTY_NAMES = ("maia_execution_id", "maia_status", "maia_polls", "maia_elapsed_s")
+TIME_NAMES = ("maia_started_s", "maia_ended_s")
 
 
 @dataclass(frozen=True)
@@ -24,17 +29,38 @@ class WaitRow:
     status: str
     elapsed: float
     polls: int
+    started: float | None = None
+    ended: float | None = None
 
 
 def to_properties(
-    execution_id: str, status: str, elapsed: float, polls: int
+    execution_id: str,
+    status: str,
+    elapsed: float,
+    polls: int,
+    *,
+    started: float | None = None,
+    ended: float | None = None,
 ) -> list[tuple[str, object]]:
+    times = [
+        (name, round(value, 3))
+        for name, value in zip(TIME_NAMES, (started, ended), strict=True)
+        if value is not None
+    ]
     return [
         ("maia_execution_id", execution_id),
+        *times,
         ("maia_status", status),
         ("maia_polls", polls),
         ("maia_elapsed_s", round(elapsed, 3)),
     ]
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return None if value is None else float(str(value))
+    except ValueError:
+        return None
 
 
 def rows_from_properties(nodeid: str, properties: Iterable[tuple[str, object]]) -> list[WaitRow]:
@@ -42,7 +68,7 @@ def rows_from_properties(nodeid: str, properties: Iterable[tuple[str, object]]) 
     rows: list[WaitRow] = []
     current: dict[str, object] = {}
     for name, value in properties:
-        if name not in PROPERTY_NAMES:
+        if name not in PROPERTY_NAMES and name not in TIME_NAMES:
             continue
         if name == "maia_execution_id" and current:
             current = {}
@@ -60,6 +86,8 @@ def rows_from_properties(nodeid: str, properties: Iterable[tuple[str, object]]) 
                     str(current["maia_status"]),
                     elapsed,
                     polls,
+                    _seconds(current.get("maia_started_s")),
+                    _seconds(current.get("maia_ended_s")),
                 )
             )
             current = {}
@@ -67,13 +95,25 @@ def rows_from_properties(nodeid: str, properties: Iterable[tuple[str, object]]) 
 
 
 def format_summary(rows: list[WaitRow], *, virtual: bool = False) -> list[str]:
-    """The summary table's lines: test, execution id, final status, elapsed, polls.
+    """The summary table's lines: test, execution id, final status, elapsed, polls, and
+    when runs carry times, their start and end relative to the earliest start.
 
     ``virtual``: the waits ran on the fake's virtual clock, and the header says so.
     """
     elapsed = "elapsed (virtual)" if virtual else "elapsed"
-    headers = ("test", "execution id", "status", elapsed, "polls")
-    table = [(r.nodeid, r.execution_id, r.status, f"{r.elapsed:.1f}s", str(r.polls)) for r in rows]
+    headers: tuple[str, ...] = ("test", "execution id", "status", elapsed, "polls")
+    table: list[tuple[str, ...]] = [
+        (r.nodeid, r.execution_id, r.status, f"{r.elapsed:.1f}s", str(r.polls)) for r in rows
+    ]
+    starts = [r.started for r in rows if r.started is not None]
+    if starts:
+        zero = min(starts)
+
+        def at(value: float | None) -> str:
+            return "-" if value is None else f"+{value - zero:.1f}s"
+
+        headers += ("start", "end")
+        table = [(*cells, at(r.started), at(r.ended)) for cells, r in zip(table, rows, strict=True)]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
 
     def line(cells: tuple[str, ...]) -> str:

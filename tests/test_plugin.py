@@ -278,7 +278,7 @@ def test_importing_the_plugin_is_light() -> None:
     code = (
         "import sys, pytest_maia.plugin\n"
         "heavy = [m for m in ('requests', 'responses', 'hypothesis', 'pytest_maia.fake',"
-        " 'wsgiref.simple_server', 'pytest_maia.client') if m in sys.modules]\n"
+        " 'wsgiref.simple_server', 'pytest_maia.client', 'filelock') if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run(

@@ -1,0 +1,145 @@
+"""One poller for many executions: each polled on its own backoff, all on one clock.
+
+The schedule per execution is ``wait_for``'s (see :mod:`pytest_maia.waiting`): a poll at
+once, then every ``interval`` seconds growing 1.5 times up to ``max_interval``; a transient
+error (429, 5xx, a dropped connection) is ridden out, waiting at least its Retry-After.
+Each execution ends with its own :class:`WaitResult`; one that fails (a non-transient
+error, or the timeout) does not stop the others. Knows nothing of HTTP or pytest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pytest_maia.clock import Clock
+from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, MaiaTimeoutError
+from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.waiting import BACKOFF_FACTOR, WaitPolicy
+
+__all__ = ["Backoff", "Outcome", "delay_after", "wait_many"]
+
+log = logging.getLogger("pytest_maia")
+
+
+@dataclass
+class Backoff:
+    """When an execution is next due for a poll, on ``wait_for``'s schedule."""
+
+    policy: WaitPolicy
+    due: float
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.delay = self.policy.interval
+
+    def polled(self, now: float, retry_after: float | None = None) -> None:
+        """A poll happened at ``now``: the next is due after the current delay."""
+        pause = self.delay if retry_after is None else max(self.delay, retry_after)
+        self.due = now + pause
+        self.delay = min(self.delay * BACKOFF_FACTOR, self.policy.max_interval)
+
+
+def delay_after(policy: WaitPolicy, elapsed: float) -> float:
+    """The poll delay the schedule has reached ``elapsed`` seconds into a wait."""
+    delay, spent = policy.interval, 0.0
+    while spent + delay < elapsed and delay < policy.max_interval:
+        spent += delay
+        delay = min(delay * BACKOFF_FACTOR, policy.max_interval)
+    return delay
+
+
+@dataclass
+class Outcome:
+    """How one execution's wait ended: its result, and the error that ended it, if any."""
+
+    result: WaitResult
+    error: MaiaError | None = None
+    # The schedule while the wait goes on; None once it is over.
+    backoff: Backoff | None = field(default=None, repr=False)
+
+
+def poll_once(
+    fetch: Callable[[str], ExecutionStatus],
+    outcome: Outcome,
+    started: float,
+    clock: Clock,
+    policy: WaitPolicy,
+) -> bool:
+    """One poll of ``outcome``'s execution; True once its wait is over (final or failed)."""
+    result = outcome.result
+    backoff = outcome.backoff
+    assert backoff is not None
+    retry_after: float | None = None
+    try:
+        status = fetch(result.execution_id)
+    except (MaiaApiError, MaiaConnectionError) as exc:
+        result.polls += 1
+        result.elapsed = clock.now() - started
+        transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
+        result.errors.append(exc)
+        if not transient:
+            if isinstance(exc, MaiaApiError):
+                exc.wait_result = result
+            outcome.error = exc
+            return True
+        log.info("execution %s: transient error, polling on: %s", result.execution_id, exc)
+        if isinstance(exc, MaiaApiError):
+            retry_after = exc.retry_after
+    else:
+        now = clock.now()
+        result.polls += 1
+        result.elapsed = now - started
+        result.history.append((result.elapsed, status))
+        result.status = status
+        if policy.is_done(status):
+            outcome.backoff = None
+            return True
+    backoff.polled(clock.now(), retry_after)
+    return False
+
+
+def wait_many(
+    fetch: Callable[[str], ExecutionStatus],
+    execution_ids: Sequence[str],
+    *,
+    policy: WaitPolicy,
+    clock: Clock,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Poll every execution until each is final, failed or out of time; in input order.
+
+    One request per execution per due poll. ``on_done`` is called as each one ends.
+    """
+    started = clock.now()
+    deadline = started + policy.timeout
+    outcomes = [
+        Outcome(
+            WaitResult(execution_id=i, status=ExecutionStatus.UNKNOWN),
+            None,
+            Backoff(policy, started),
+        )
+        for i in execution_ids
+    ]
+    pending = list(outcomes)
+    while pending:
+        now = clock.now()
+        for outcome in [o for o in pending if o.backoff is not None and o.backoff.due <= now]:
+            if poll_once(fetch, outcome, started, clock, policy):
+                pending.remove(outcome)
+                if on_done is not None:
+                    on_done(outcome)
+        if not pending:
+            break
+        now = clock.now()
+        if now >= deadline:
+            for outcome in pending:
+                outcome.error = MaiaTimeoutError(outcome.result, policy.timeout)
+                outcome.backoff = None
+                if on_done is not None:
+                    on_done(outcome)
+            break
+        due = min(o.backoff.due for o in pending if o.backoff is not None)
+        clock.sleep(max(0.0, min(due, deadline) - now))
+    return outcomes

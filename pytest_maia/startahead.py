@@ -1,0 +1,282 @@
+"""Start-ahead: start many planned runs early, at most N at once, and hand each to its test.
+
+A plan is an ordered list of ``(key, RunSpec)``. ``pump()`` starts queued runs, in plan
+order, while fewer than ``max_concurrent`` are going and no other run of the same
+``group`` is going (a group's runs never overlap). A slot frees when the poller sees a
+run terminal (``sweep()``, for runs no test has claimed yet) or when the test that
+claimed it is done with it (``release()``). ``claim(key)`` gives a test its run; a run
+still queued then is started at once (its test needs it now), after waiting for its
+group to be free. ``leftovers()`` are the runs started but never claimed: the caller
+cancels them at the end.
+
+The plan and each run's state live in a :mod:`pytest_maia.shared_state` store, so the
+processes of one suite (xdist workers, given a file store) share one queue: a run is
+started once, by whichever process gets to it, and the cap holds for the whole suite.
+Each process polls the unclaimed runs it started itself. Knows nothing of pytest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_maia.clock import Clock
+from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, MaiaTimeoutError
+from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.multiwait import Backoff
+from pytest_maia.pipelines import RunSpec
+from pytest_maia.shared_state import MemoryState, StateStore
+from pytest_maia.waiting import WaitPolicy
+
+__all__ = ["Claim", "StartAhead"]
+
+log = logging.getLogger("pytest_maia")
+_RUNS = "runs"
+_ORDER = "order"
+GOING = ("starting", "active")
+# How long a waiting claim naps when it has nothing of its own to poll.
+NAP = 0.2
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A test's run: its execution id (None if it could not start) and when it started."""
+
+    key: str
+    spec: RunSpec
+    execution_id: str | None
+    started: float | None
+    error: str | None = None
+
+
+def _spec_of(entry: dict[str, Any]) -> RunSpec:
+    return RunSpec(
+        entry["pipeline"], entry["environment"], entry["variables"], entry["tag"], entry["group"]
+    )
+
+
+class StartAhead:
+    """The queue of planned runs; see the module doc."""
+
+    def __init__(
+        self,
+        start: Callable[[str, RunSpec], str],
+        fetch: Callable[[str], ExecutionStatus],
+        *,
+        max_concurrent: int,
+        clock: Clock,
+        policy: WaitPolicy,
+        state: StateStore | None = None,
+        owner: str = "main",
+    ) -> None:
+        self._start = start
+        self._fetch = fetch
+        self.max_concurrent = max_concurrent
+        self.clock = clock
+        self.policy = policy
+        self.state: StateStore = state if state is not None else MemoryState()
+        self.owner = owner
+        self._backoff: dict[str, Backoff] = {}
+        self._polling = threading.Lock()
+
+    # -- planning and starting ------------------------------------------------------
+
+    def plan(self, items: Sequence[tuple[str, RunSpec]]) -> None:
+        """Queue ``items`` in order; a no-op if the store already holds a plan."""
+        with self.state.transaction() as data:
+            if _RUNS in data:
+                return
+            data[_ORDER] = [key for key, _ in items]
+            data[_RUNS] = {
+                key: {
+                    "pipeline": spec.pipeline,
+                    "environment": spec.environment,
+                    "variables": dict(spec.variables) if spec.variables else None,
+                    "tag": spec.tag,
+                    "group": spec.group,
+                    "state": "queued",
+                    "id": None,
+                    "owner": None,
+                    "claimed": False,
+                    "started": None,
+                    "ended": None,
+                    "error": None,
+                }
+                for key, spec in items
+            }
+
+    @staticmethod
+    def _group_busy(runs: dict[str, Any], key: str) -> bool:
+        group = runs[key]["group"]
+        return group is not None and any(
+            k != key and e["group"] == group and e["state"] in GOING for k, e in runs.items()
+        )
+
+    def _take(self, key: str | None = None) -> tuple[str, RunSpec] | None:
+        """Mark a run 'starting' by us: ``key`` (if queued and its group is free), else
+        the next queued run the cap and groups allow."""
+        with self.state.transaction() as data:
+            runs: dict[str, Any] = data.get(_RUNS, {})
+            if key is None:
+                going = sum(1 for e in runs.values() if e["state"] in GOING)
+                if going >= self.max_concurrent:
+                    return None
+                candidates = [
+                    k
+                    for k in data.get(_ORDER, [])
+                    if runs[k]["state"] == "queued" and not self._group_busy(runs, k)
+                ]
+                if not candidates:
+                    return None
+                key = candidates[0]
+            elif runs[key]["state"] != "queued" or self._group_busy(runs, key):
+                return None
+            runs[key]["state"] = "starting"
+            runs[key]["owner"] = self.owner
+            return key, _spec_of(runs[key])
+
+    def _launch(self, key: str, spec: RunSpec) -> None:
+        execution_id: str | None = None
+        error: str | None = None
+        try:
+            execution_id = self._start(key, spec)
+        except MaiaError as exc:
+            error = f"could not start: {exc}"
+            log.warning("start-ahead of %r for %s failed: %s", spec.pipeline, key, exc)
+        now = self.clock.now()
+        with self.state.transaction() as data:
+            entry = data[_RUNS][key]
+            entry.update(id=execution_id, started=now, error=error)
+            entry["state"] = "active" if execution_id else "done"
+            if execution_id is None:
+                entry["ended"] = now
+        if execution_id is not None:
+            self._backoff[key] = Backoff(self.policy, now + self.policy.interval)
+
+    def pump(self) -> list[str]:
+        """Start queued runs while the cap and the groups allow; returns their keys."""
+        started: list[str] = []
+        while (taken := self._take()) is not None:
+            self._launch(*taken)
+            started.append(taken[0])
+        return started
+
+    # -- the poller -------------------------------------------------------------------
+
+    def sweep(self) -> float | None:
+        """Poll our unclaimed going runs that are due; returns when the next one is due."""
+        with self._polling:
+            with self.state.transaction() as data:
+                runs = dict(data.get(_RUNS, {}))
+            now = self.clock.now()
+            due = [
+                k
+                for k, e in runs.items()
+                if e["state"] == "active"
+                and e["owner"] == self.owner
+                and not e["claimed"]
+                and k in self._backoff
+            ]
+            for key in due:
+                backoff = self._backoff.get(key)  # a claim may have taken it meanwhile
+                if backoff is None or backoff.due > now:
+                    continue
+                retry_after: float | None = None
+                try:
+                    status = self._fetch(runs[key]["id"])
+                except (MaiaApiError, MaiaConnectionError) as exc:
+                    transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
+                    if not transient:  # the claiming test will meet it again and say so
+                        self._finish(key, f"poll failed: {exc}")
+                        continue
+                    retry_after = exc.retry_after if isinstance(exc, MaiaApiError) else None
+                else:
+                    if self.policy.is_done(status):
+                        self._finish(key, None)
+                        continue
+                backoff.polled(self.clock.now(), retry_after)
+            pending = [b.due for k in due if (b := self._backoff.get(k)) is not None]
+        self.pump()
+        return min(pending) if pending else None
+
+    def _finish(self, key: str, error: str | None) -> None:
+        self._backoff.pop(key, None)
+        with self.state.transaction() as data:
+            entry = data[_RUNS][key]
+            if entry["state"] == "active":
+                entry["state"] = "done"
+                entry["ended"] = self.clock.now()
+            entry["error"] = entry["error"] or error
+
+    def run_poller(self, stop: threading.Event, *, nap: float = 1.0) -> None:
+        """Sweep until ``stop`` is set (a background thread; real clocks only)."""
+        while not stop.is_set():
+            try:
+                next_due = self.sweep()
+            except Exception:  # never let the poller thread die silently
+                log.exception("start-ahead poller")
+                next_due = None
+            delay = nap if next_due is None else min(nap, next_due - self.clock.now())
+            stop.wait(max(delay, 0.01))
+
+    # -- tests ------------------------------------------------------------------------
+
+    def claim(self, key: str, *, timeout: float) -> Claim:
+        """The run planned for ``key``, started now if it was still queued.
+
+        Waits (sweeping, on the clock) while another process is starting it or another
+        run of its group is going; :class:`MaiaTimeoutError` after ``timeout``.
+        """
+        deadline = self.clock.now() + timeout
+        while True:
+            with self.state.transaction() as data:
+                entry = data[_RUNS][key]
+                if entry["state"] in ("active", "done"):
+                    entry["claimed"] = True
+                    self._backoff.pop(key, None)
+                    return Claim(
+                        key, _spec_of(entry), entry["id"], entry["started"], entry["error"]
+                    )
+            taken = self._take(key)
+            if taken is not None:
+                self._launch(*taken)
+                continue
+            next_due = self.sweep()
+            now = self.clock.now()
+            if now >= deadline:
+                result = WaitResult(execution_id=key, status=ExecutionStatus.UNKNOWN)
+                raise MaiaTimeoutError(result, timeout)
+            wake = now + NAP if next_due is None else max(min(next_due, now + NAP), now)
+            self.clock.sleep(min(wake, deadline) - now)
+
+    def release(self, key: str, *, start_next: bool = True) -> None:
+        """The claiming test is done with its run: free its slot, start what is next
+        (unless ``start_next`` is False: the session is stopping)."""
+        with self.state.transaction() as data:
+            entry = data[_RUNS][key]
+            if entry["state"] in GOING:
+                entry["state"] = "done"
+                entry["ended"] = self.clock.now()
+        if start_next:
+            self.sweep()
+
+    def leftovers(self) -> list[tuple[str, RunSpec, str]]:
+        """``(key, spec, execution id)`` of runs started but never claimed, still going."""
+        with self.state.transaction() as data:
+            runs = data.get(_RUNS, {})
+            return [
+                (k, _spec_of(e), e["id"])
+                for k, e in runs.items()
+                if e["state"] == "active" and not e["claimed"] and e["id"]
+            ]
+
+    def counts(self) -> dict[str, int]:
+        """How many planned runs are in each state (queued, starting, active, done)."""
+        with self.state.transaction() as data:
+            out: dict[str, int] = {}
+            for entry in data.get(_RUNS, {}).values():
+                out[entry["state"]] = out.get(entry["state"], 0) + 1
+            return out

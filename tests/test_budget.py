@@ -1,0 +1,165 @@
+"""The request budget: a token bucket on an injected clock, shared by threads and processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_maia import FakeMaia, MaiaValidationError, RateLimitedError
+from pytest_maia.budget import RequestBudget, default_burst
+from pytest_maia.clock import SystemClock, VirtualClock
+from pytest_maia.shared_state import FileState, MemoryState
+
+
+def most_in_any_window(times: list[float], per: float) -> int:
+    """The most grant times in any half-open window [t, t + per)."""
+    times = sorted(times)
+    best = 0
+    for i, start in enumerate(times):
+        best = max(best, sum(1 for t in times[i:] if t < start + per - 1e-9))
+    return best
+
+
+def test_never_more_than_the_limit_in_any_minute_of_the_virtual_clock() -> None:
+    clock = VirtualClock()
+    budget = RequestBudget(60, clock=clock)
+    times = [budget.acquire() for _ in range(500)]
+    assert most_in_any_window(times, 60.0) <= 60
+    # The first burst is free; the rest come at (limit - burst) a minute.
+    assert budget.burst == default_burst(60) == 30
+    assert times[:30] == [0.0] * 30 and times[30] > 0
+    assert clock.now() == pytest.approx((500 - 30) / budget.rate, rel=1e-6)
+
+
+def test_threads_share_one_bucket() -> None:
+    clock = VirtualClock()
+    budget = RequestBudget(30, clock=clock)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(40):
+            granted = budget.acquire()
+            with lock:
+                times.append(granted)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(times) == 160
+    assert budget.granted == 160
+    assert most_in_any_window(times, 60.0) <= 30
+
+
+def test_a_pause_holds_every_holder_of_the_store() -> None:
+    clock = VirtualClock()
+    state = MemoryState()
+    first = RequestBudget(600, clock=clock, state=state)
+    second = RequestBudget(600, clock=clock, state=state)
+    first.acquire()
+    first.pause(7.0)
+    assert second.paused_until() == 7.0
+    assert second.acquire() >= 7.0
+    first.pause(None)  # no Retry-After: the default pause
+    assert first.paused_until() is not None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"limit": 1}, {"limit": True}, {"limit": 10, "per": 0}, {"limit": 10, "burst": 10}],
+)
+def test_bad_budgets_are_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(MaiaValidationError):
+        RequestBudget(clock=VirtualClock(), **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_429_from_the_api_pauses_the_whole_budget() -> None:
+    with FakeMaia() as fake:
+        budget = RequestBudget(600, clock=fake.clock)
+        client = fake.client(budget=budget)
+        run = fake.add_execution("p", ["RUNNING", "SUCCESS"])
+        fake.fail_next(429, retry_after=20)
+        client.get_status("p", run)  # retried after the Retry-After
+        assert budget.granted == 2
+        calls = fake.calls
+        assert [c.status_code for c in calls] == [429, 200]
+        assert calls[1].time - calls[0].time >= 20
+        # A client that does not retry meets a 429: another client on the same budget
+        # waits out the Retry-After before its next request.
+        impatient = fake.client(budget=budget, max_retries=0)
+        fake.fail_next(429, retry_after=30)
+        with pytest.raises(RateLimitedError):
+            impatient.get_status("p", run)
+        refused_at = fake.calls[-1].time
+        fake.client(budget=budget).get_status("p", run)
+        assert fake.calls[-1].time - refused_at >= 30
+
+
+WORKER = """
+import json, sys, time
+from pathlib import Path
+from pytest_maia.budget import RequestBudget
+from pytest_maia.clock import SystemClock
+from pytest_maia.shared_state import FileState
+
+budget = RequestBudget(10, per=1.0, clock=SystemClock(), state=FileState(sys.argv[1]))
+go = Path(sys.argv[1]) / "go"
+while not go.exists():
+    time.sleep(0.01)
+print(json.dumps([budget.acquire() for _ in range(15)]))
+"""
+
+
+def test_two_processes_share_one_budget_through_a_lock_dir(tmp_path: Path) -> None:
+    # 10 requests a second between them: each alone would stay under it, both together
+    # would not, unless they share the bucket.
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    time.sleep(0.5)
+    (tmp_path / "go").touch()
+    outputs = [proc.communicate(timeout=60)[0] for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs)
+    times = [t for out in outputs for t in json.loads(out)]
+    assert len(times) == 30
+    # time.monotonic is machine-wide, so the two processes' grant times compare.
+    assert most_in_any_window(times, 1.0) <= 10
+
+
+def test_file_state_is_one_dict_for_every_opener(tmp_path: Path) -> None:
+    first, second = FileState(tmp_path), FileState(tmp_path)
+    with first.transaction() as data:
+        data["n"] = 1
+    with second.transaction() as data:
+        data["n"] += 1
+    with first.transaction() as data:
+        assert data == {"n": 2}
+
+    def spoil() -> None:
+        with second.transaction() as data:
+            data["n"] = 99
+            raise RuntimeError("nothing is written")
+
+    with pytest.raises(RuntimeError):
+        spoil()
+    with first.transaction() as data:
+        assert data["n"] == 2
+
+
+def test_real_clock_budget_is_shared_by_two_objects_on_one_file(tmp_path: Path) -> None:
+    clock = SystemClock()
+    budgets = [RequestBudget(20, per=1.0, clock=clock, state=FileState(tmp_path)) for _ in "ab"]
+    budgets[0].pause(0.3)
+    started = clock.now()
+    assert budgets[1].acquire() >= started + 0.3 - 1e-6

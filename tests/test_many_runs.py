@@ -1,0 +1,205 @@
+"""run_many / wait_all and the start-ahead queue, on the fake's virtual clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_maia import FakeMaia, MaiaTimeoutError
+from pytest_maia.assertions import StatusChecker
+from pytest_maia.fake import ExecutionRecord
+from pytest_maia.multiwait import wait_many
+from pytest_maia.pipelines import PipelineRunner, RunSpec
+from pytest_maia.startahead import StartAhead
+from pytest_maia.waiting import WaitPolicy
+
+PROJECT = "p"
+
+
+def runner_for(fake: FakeMaia) -> PipelineRunner:
+    client = fake.client()
+    checker = StatusChecker(client, PROJECT, timeout=3600, backend="fake")
+    return PipelineRunner(client, checker, PROJECT, default_environment="env")
+
+
+def most_at_once(records: list[ExecutionRecord]) -> int:
+    """The most executions running at the same time, from the fake's records."""
+    edges = sorted(
+        [(r.started_at, 1) for r in records]
+        + [(r.finished_at if r.finished_at is not None else float("inf"), -1) for r in records],
+        key=lambda edge: (edge[0], edge[1]),
+    )
+    best = going = 0
+    for _, step in edges:
+        going += step
+        best = max(best, going)
+    return best
+
+
+def test_wait_all_waits_for_many_with_one_poller() -> None:
+    with FakeMaia() as fake:
+        for name, end in (("a", 60), ("b", 300), ("c", 900)):
+            fake.script_pipeline(name, ["RUNNING", "SUCCESS"], every=end)
+        runner = runner_for(fake)
+        runs = runner.run_many(["a", "b", RunSpec("c", variables={"k": "v"})])
+        results = runner.wait_all(runs)
+    assert [r.status.value for r in results] == ["SUCCESS"] * 3
+    assert all(run.finished and run.ended_at is not None for run in runs)
+    # One request per execution per due poll: the short ones stopped being polled.
+    assert results[0].polls < results[1].polls < results[2].polls
+    assert results[2].elapsed == pytest.approx(900, abs=30)
+    assert len(runner.checker.results) == 3
+
+
+def test_one_failing_run_does_not_stop_the_others() -> None:
+    with FakeMaia() as fake:
+        fake.script_pipeline("bad", ["RUNNING", "FAILED"], every=30)
+        fake.script_pipeline("good", ["RUNNING", "SUCCESS"], every=120)
+        fake.script_pipeline("forever", ["RUNNING"])
+        runner = runner_for(fake)
+        runs = runner.run_many(["good", "bad", "good", "forever"])
+        fake.fail_next(404)  # the first poll (of the first run) hits an error that sticks
+        results = runner.wait_all(runs, timeout=600)
+    first, bad, good, forever = results
+    assert first.errors and "404" in str(first.errors[-1])
+    assert bad.status.value == "FAILED"
+    assert good.status.value == "SUCCESS"
+    assert forever.status.value == "RUNNING"  # out of time, last status kept
+    notes = {r.execution_id: r for r in runner.checker.results}
+    assert set(notes) == {run.id for run in runs}
+
+
+def test_wait_many_reports_a_timeout_per_execution() -> None:
+    with FakeMaia() as fake:
+        client = fake.client()
+        slow = fake.add_execution(PROJECT, ["RUNNING"])
+        quick = fake.add_execution(PROJECT, ["RUNNING", "SUCCESS"])
+        policy = WaitPolicy.checked(timeout=100, interval=5, max_interval=30)
+        outcomes = wait_many(
+            lambda i: client.get_status(PROJECT, i), [slow, quick], policy=policy, clock=fake.clock
+        )
+    assert isinstance(outcomes[0].error, MaiaTimeoutError)
+    assert outcomes[1].error is None and outcomes[1].result.status.value == "SUCCESS"
+    # The same schedule as wait_for: a poll at once, then 5, 7.5, 11.25 ... seconds.
+    times = [t for t, _ in outcomes[0].result.history]
+    assert times[:4] == pytest.approx([0, 5, 12.5, 23.75])
+
+
+def queue_for(fake: FakeMaia, limit: int) -> StartAhead:
+    client = fake.client()
+
+    def start(key: str, spec: RunSpec) -> str:
+        return client.execute_pipeline(PROJECT, spec.pipeline, "env")
+
+    return StartAhead(
+        start,
+        lambda i: client.get_status(PROJECT, i),
+        max_concurrent=limit,
+        clock=fake.clock,
+        policy=WaitPolicy.checked(timeout=3600, interval=5, max_interval=30),
+    )
+
+
+def drain(queue: StartAhead, fake: FakeMaia) -> None:
+    """Let the poller run until nothing is queued or going."""
+    for _ in range(10_000):
+        counts = queue.counts()
+        if not counts.get("queued") and not counts.get("active"):
+            return
+        due = queue.sweep()
+        fake.clock.sleep(max(0.0, (due or fake.clock.now() + 5) - fake.clock.now()))
+    raise AssertionError(f"the queue never drained: {queue.counts()}")
+
+
+def test_the_cap_holds_and_the_rest_queue() -> None:
+    with FakeMaia() as fake:
+        for i in range(10):
+            fake.script_pipeline(f"p{i}", ["RUNNING", "SUCCESS"], every=10 + 7 * i)
+        queue = queue_for(fake, 3)
+        queue.plan([(f"t{i}", RunSpec(f"p{i}")) for i in range(10)])
+        assert queue.pump() == ["t0", "t1", "t2"]
+        assert queue.counts() == {"active": 3, "queued": 7}
+        drain(queue, fake)
+        records = fake.executions()
+    assert [r.pipeline_name for r in records] == [f"p{i}" for i in range(10)]  # plan order
+    assert all(r.status.value == "SUCCESS" for r in records)
+    assert most_at_once(records) == 3
+
+
+def test_a_group_runs_one_after_another() -> None:
+    with FakeMaia() as fake:
+        fake.script_pipeline("shared-table", ["RUNNING", "SUCCESS"], every=60)
+        fake.script_pipeline("other", ["RUNNING", "SUCCESS"], every=60)
+        queue = queue_for(fake, 10)
+        plan = [(f"g{i}", RunSpec("shared-table", group="orders")) for i in range(3)]
+        queue.plan([*plan, ("free", RunSpec("other"))])
+        assert queue.pump() == ["g0", "free"]
+        drain(queue, fake)
+        records = fake.executions()
+    grouped = [r for r in records if r.pipeline_name == "shared-table"]
+    assert len(grouped) == 3
+    assert most_at_once(grouped) == 1
+    assert most_at_once(records) == 2
+
+
+def test_a_claim_starts_a_queued_run_at_once_and_release_frees_its_slot() -> None:
+    with FakeMaia() as fake:
+        fake.script_pipeline("long", ["RUNNING"])
+        queue = queue_for(fake, 1)
+        queue.plan([("first", RunSpec("long")), ("second", RunSpec("long"))])
+        queue.pump()
+        claim = queue.claim("second", timeout=60)  # its test runs first: started now
+        assert claim.execution_id is not None
+        assert queue.counts() == {"active": 2}
+        queue.release("second")
+        assert [key for key, _, _ in queue.leftovers()] == ["first"]
+
+
+def test_a_group_claim_waits_for_the_run_before_it() -> None:
+    with FakeMaia() as fake:
+        fake.script_pipeline("load", ["RUNNING", "SUCCESS"], every=40)
+        queue = queue_for(fake, 4)
+        queue.plan([("a", RunSpec("load", group="g")), ("b", RunSpec("load", group="g"))])
+        queue.pump()
+        claim = queue.claim("b", timeout=600)
+        records = fake.executions()
+    assert claim.started is not None and claim.started >= 40
+    assert most_at_once(records) == 1
+
+
+def test_a_claim_that_cannot_start_in_time_raises() -> None:
+    with FakeMaia() as fake:
+        fake.script_pipeline("stuck", ["RUNNING"])
+        queue = queue_for(fake, 4)
+        queue.plan([("a", RunSpec("stuck", group="g")), ("b", RunSpec("stuck", group="g"))])
+        queue.pump()
+        with pytest.raises(MaiaTimeoutError):
+            queue.claim("b", timeout=120)
+
+
+def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
+    from pytest_maia.multiwait import delay_after
+
+    policy = WaitPolicy.checked(timeout=3600, interval=5, max_interval=30)
+    # Polls are due at 5, 12.5, 23.75, 40.6 ... seconds after the start.
+    assert delay_after(policy, 0) == 5
+    assert delay_after(policy, 5) == 5
+    assert delay_after(policy, 6) == 7.5
+    assert delay_after(policy, 20) == 11.25
+    assert delay_after(policy, 3600) == 30
+
+
+def test_run_times_travel_in_the_properties_and_show_in_the_summary() -> None:
+    from pytest_maia.reporting import format_summary, rows_from_properties, to_properties
+
+    props = [
+        *to_properties("id-1", "SUCCESS", 30.0, 4, started=100.0, ended=130.0),
+        *to_properties("id-2", "FAILED", 5.0, 2, started=110.0, ended=None),
+        *to_properties("id-3", "SUCCESS", 1.0, 1),
+    ]
+    rows = rows_from_properties("t::x", props)
+    assert [(r.started, r.ended) for r in rows] == [(100.0, 130.0), (110.0, None), (None, None)]
+    lines = format_summary(rows)
+    assert lines[0].split()[-2:] == ["start", "end"]
+    assert lines[1].split()[-2:] == ["+0.0s", "+30.0s"]
+    assert lines[2].split()[-2:] == ["+10.0s", "-"]
+    assert "start" not in format_summary(rows[2:])[0]
