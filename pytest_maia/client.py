@@ -12,6 +12,7 @@ import requests
 
 from pytest_maia import endpoints, listing, waiting
 from pytest_maia.auth import TOKEN_URL, BearerAuth, ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
 from pytest_maia.config import Secret, resolve_settings
 from pytest_maia.endpoints import parse_retry_after
@@ -67,6 +68,7 @@ class MaiaClient:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         token_url: str = TOKEN_URL,
+        observer: Callable[[Exchange], None] | None = None,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -81,6 +83,7 @@ class MaiaClient:
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self._clock = clock
+        self._observer = observer  # sees each answer (for --maia-record), never a secret
         self._owns_session = session is None
         self._session = session or requests.Session()
         host = urlsplit(self.base_url).hostname or ""
@@ -183,6 +186,17 @@ class MaiaClient:
                 raise MaiaResponseError(
                     f"{method} {path}: the answer's headers could not be decoded"
                 ) from None
+            if self._observer is not None:
+                self._observer(
+                    Exchange.of(
+                        method,
+                        path,
+                        json_body,
+                        response.status_code,
+                        response.headers,
+                        response.content,
+                    )
+                )
             log.debug("%s %s -> HTTP %s", method, path, response.status_code)
             if response.status_code == 401 and refresh and self._provider.invalidate():
                 log.debug("401 on %s; refreshing the access token once", path)

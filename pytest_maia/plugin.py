@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Literal
 
 import pytest
 
+from pytest_maia import plugin_cassettes as cassettes
 from pytest_maia.config import (
     FAKE_ENVIRONMENT,
     FAKE_PROJECT_ID,
+    OFFLINE_BACKENDS,
     SETTINGS,
     MaiaSettings,
     resolve_settings,
@@ -46,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help=f"{setting.help}. Env: {setting.env}; ini: {setting.ini}.",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
+    cassettes.addoption(group)
 
 
 def settings_of(config: pytest.Config) -> MaiaSettings:
@@ -78,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
             )
     config.stash[SETTINGS_KEY] = settings
+    cassettes.configure(config, settings)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         config.pluginmanager.register(WaitSummary(), "maia-wait-summary")
 
@@ -87,7 +91,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if settings_of(config).backend == "live":
+    if settings_of(config).backend in ("live", "replay"):  # replay plays a live recording
         return
     skip = pytest.mark.skip(
         reason="maia_live: needs the live Maia API (--maia-backend=live with "
@@ -148,13 +152,16 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 
 
 @pytest.fixture
-def maia_fake(maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
+def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if maia_settings.backend != "fake":
+    if maia_settings.backend not in OFFLINE_BACKENDS:
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
     with FakeMaia(base_url=maia_settings.base_url) as fake:
+        replay = cassettes.plugin_of(request.config)
+        if maia_settings.backend == "replay" and replay is not None:
+            replay.load(request.node, fake, maia_settings.project_id or FAKE_PROJECT_ID)
         yield fake
 
 
@@ -173,7 +180,8 @@ def maia_client(
     from pytest_maia.auth import TOKEN_URL
     from pytest_maia.client import MaiaClient
 
-    if maia_settings.backend == "fake":
+    recorder = cassettes.plugin_of(request.config)
+    if maia_settings.backend in OFFLINE_BACKENDS:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
     else:
@@ -183,7 +191,10 @@ def maia_client(
             client_id=maia_settings.client_id,
             client_secret=maia_settings.client_secret,
             token_url=maia_settings.token_url or TOKEN_URL,
+            observer=recorder.observe if recorder is not None and recorder.record else None,
         )
+        if recorder is not None:
+            recorder.client = client
     with client:
         yield client
 
@@ -236,10 +247,10 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend == "fake":
+    if maia_settings.backend in OFFLINE_BACKENDS:
         environment = environment or FAKE_ENVIRONMENT
         script = _script_for(request)
-        if script is not None:
+        if script is not None and maia_settings.backend == "fake":
             fake: FakeMaia = request.getfixturevalue("maia_fake")
             statuses, every = script
 

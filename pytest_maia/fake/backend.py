@@ -99,6 +99,9 @@ class FakeBackend:
         self.tokens = TokenIssuer(token_lifetime)
         self._scripts: dict[str, tuple[tuple[ScriptedStep, ...], float | None, str | None]] = {}
         self._disabled: set[str] = set()
+        # Scripts for the next executions of a pipeline, one each (queue_pipeline).
+        self._queued: dict[str, deque[tuple[tuple[ScriptedStep, ...], float | None, str | None]]]
+        self._queued = {}
 
     # -- scripting ------------------------------------------------------------
 
@@ -165,6 +168,24 @@ class FakeBackend:
         with self._lock:
             self._scripts[pipeline_name] = (steps, seconds, message)
 
+    def queue_pipeline(
+        self,
+        pipeline_name: str,
+        statuses: Step | Iterable[Step],
+        *,
+        every: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Script only the next execution of ``pipeline_name`` (queued in call order;
+        each execution takes one script, before :meth:`script_pipeline`'s applies)."""
+        if not isinstance(pipeline_name, str) or not pipeline_name:
+            raise MaiaValidationError("pipeline_name must be a non-empty string")
+        if message is not None and not isinstance(message, str):
+            raise MaiaValidationError(f"message must be a string or None, got {message!r}")
+        entry = (script(statuses), check_every(every), message)
+        with self._lock:
+            self._queued.setdefault(pipeline_name, deque()).append(entry)
+
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
         """Make executing ``pipeline_name`` answer 410 Gone (``disabled=False`` undoes it)."""
         if not isinstance(pipeline_name, str) or not pipeline_name:
@@ -205,6 +226,9 @@ class FakeBackend:
         self, pipeline_name: str
     ) -> tuple[tuple[ScriptedStep, ...], float | None, str | None]:
         """The steps, ``every`` and message an execution of ``pipeline_name`` follows."""
+        queued = self._queued.get(pipeline_name)
+        if queued:
+            return queued.popleft()
         return self._scripts.get(pipeline_name, (DEFAULT_PIPELINE_SCRIPT, None, None))
 
     def fail_next(
@@ -234,6 +258,7 @@ class FakeBackend:
         poll counts and issued tokens. The clock and registered credentials stay."""
         with self._lock:
             self._scripts.clear()
+            self._queued.clear()
             self._disabled.clear()
             self.tokens.reset()
             self._projects.clear()
