@@ -1,17 +1,16 @@
-"""Scripting a fake from a cassette: the same statuses at the same (virtual) times.
+"""Scripting a fake from a cassette: the same answers, poll for poll, on the virtual clock.
 
-No I/O besides reading the file. The fake's lifecycle moves one step per ``every``
-clock seconds; a recorded timeline is turned into such a script on a fine grid, where
-each new status (or error) takes over just after the last poll that still saw the
-previous one. A replayed client, polling on the virtual clock with the same policy as
-the recorded one, polls at (or slightly before) the recorded times, so it sees the same
-sequence; live network latency makes the difference at most one poll.
+No I/O besides reading the file. A recorded timeline is the sequence of answers the
+test's reads (status and details GETs) got; the fake's per-poll lifecycle serves them
+in the same order, one per read, the last one repeating. The replayed test runs the
+same code with the same polling policy on the virtual clock, so its reads come at the
+recorded times less the network's latency, and each gets the answer it got live:
+unlike a time-based script, latency that piled up over a long live wait cannot shift
+an answer onto another poll. The recorded times stay in the cassette (``show``).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,19 +21,7 @@ from pytest_maia.models import ErrorStep, Step
 if TYPE_CHECKING:
     from pytest_maia.fake import FakeMaia
 
-__all__ = ["MAX_STEPS", "SWITCH_FRACTION", "load_into", "message_of", "script_of"]
-
-# Where between two polls a change is placed: this fraction of the gap after the first.
-SWITCH_FRACTION = 0.1
-# Longest derived script; a longer timeline gets a coarser grid.
-MAX_STEPS = 20_000
-_MIN_GRID = 0.001
-
-
-def _key(event: Event) -> object:
-    if event.error is not None:
-        return ("error", event.error.code, event.error.retry_after)
-    return ("status", event.status)
+__all__ = ["load_into", "message_of", "script_of", "steps_of"]
 
 
 def _step(event: Event) -> Step:
@@ -56,42 +43,19 @@ def _replayable(event: Event) -> bool:
     return event.status is not None
 
 
-def script_of(tape: ExecutionTape) -> tuple[list[Step], float]:
-    """The steps and ``every`` seconds replaying ``tape``'s timeline, from its start.
+def script_of(tape: ExecutionTape) -> list[Step]:
+    """The per-poll steps replaying ``tape``: each read's answer, in order.
 
-    Events after a cancel request are left out: the fake plays its own cancel.
+    Answers after a cancel request are left out: the fake plays its own cancel
+    (CANCELLING, then CANCELLED). A tape never read replays its details' status.
     """
-    base = tape.started_at or 0.0
-    events: list[Event] = []
+    steps: list[Step] = []
     for event in tape.timeline:
         if event.cancel is not None:
             break
         if _replayable(event):
-            events.append(event)
-    if not events:
-        status = _details_status(tape) or "RUNNING"
-        return [status], 1.0
-    switches: list[tuple[float, Step]] = [(0.0, _step(events[0]))]
-    gaps: list[float] = []
-    for before, after in itertools.pairwise(events):
-        if _key(before) == _key(after):
-            continue
-        gap = max(0.0, after.at - before.at)
-        gaps.append(gap)
-        switches.append((max(0.0, before.at - base) + SWITCH_FRACTION * gap, _step(after)))
-    if len(switches) == 1:
-        return [switches[0][1]], 1.0
-    last = switches[-1][0]
-    grid = max(min(gaps) * SWITCH_FRACTION / 2, last / MAX_STEPS, _MIN_GRID)
-    cells: list[Step] = []
-    for when, step in switches:
-        cell = max(0, math.ceil(when / grid - 1e-9))
-        if cells:
-            cells.extend([cells[-1]] * (cell - len(cells)))
-            if cell < len(cells):  # two changes in one cell: the later one wins
-                cells[cell:] = []
-        cells.append(step)
-    return cells, grid
+            steps.append(_step(event))
+    return steps or [_details_status(tape) or "RUNNING"]
 
 
 def _details_status(tape: ExecutionTape) -> str | None:
@@ -130,13 +94,11 @@ def load_into(
     """
     cassette = source if isinstance(source, Cassette) else read(source)
     for tape in cassette.executions:
-        steps, every = script_of(tape)
+        steps = script_of(tape)
         if tape.started_at is not None and tape.pipeline:
-            fake.queue_pipeline(tape.pipeline, steps, every=every, message=message_of(tape))
+            fake.queue_pipeline(tape.pipeline, steps, message=message_of(tape))
         else:
-            fake.add_execution(
-                project_id or tape.project_id, steps, execution_id=tape.execution_id, every=every
-            )
+            fake.add_execution(project_id or tape.project_id, steps, execution_id=tape.execution_id)
     for error in cassette.errors:
         if error.get("code") == 410 and isinstance(error.get("pipeline"), str):
             fake.disable_pipeline(error["pipeline"])
