@@ -312,9 +312,12 @@ def test_missing_cassette_is_an_error_naming_the_record_command(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offline_env(monkeypatch)
-    pytester.makepyfile(test_new="def test_unrecorded(maia_client):\n    pass\n")
+    pytester.makepyfile(
+        test_new="def test_unrecorded(maia_client):\n    pass\n\n\n"
+        "def test_scripts_the_fake(maia_fake):\n    pass\n"
+    )
     result = pytester.runpytest("--maia-backend=replay", f"--maia-cassettes={pytester.path}/c")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(errors=1, skipped=1)  # the maia_fake test was skipped live too
     result.stdout.fnmatch_lines(
         [
             "*no cassette for test_new.py::test_unrecorded (looked for *c/test_new/test_unrecorded"
