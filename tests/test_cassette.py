@@ -151,7 +151,26 @@ def test_an_execution_only_looked_at_replays_under_its_id() -> None:
             ex("GET", DETAILS + "/steps", 200, [{"id": "1", "name": "x", "result": {}}]),
             ["missing-field"],
         ),
-        (ex("GET", "/v1/projects", 200, {"results": []}), []),
+        (
+            ex(
+                "GET",
+                "/v1/projects?page=0",
+                200,
+                {"page": 0, "results": [], "size": 25, "total": 0},
+            ),
+            [],
+        ),
+        (ex("GET", "/v1/projects", 200, {"results": [{"id": "1"}]}), ["missing-field"] * 4),
+        (
+            ex(
+                "GET",
+                "/v1/pipeline-executions?projectId=p",
+                200,
+                {"results": [{"pipelineExecutionId": RUN, "status": "QUEUED"}]},
+            ),
+            ["unexpected-status"],
+        ),
+        (ex("GET", "/v1/projects/p/environments", 200, [1]), ["wrong-shape"]),
     ],
 )
 def test_drift_checks(exchange: Exchange, kinds: list[str]) -> None:

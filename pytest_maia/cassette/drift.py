@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from pytest_maia.cassette.drift_lists import check_list, list_endpoint
 from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.cassette.model import Finding
 
@@ -175,7 +176,10 @@ def check(exchange: Exchange) -> list[Finding]:
     """What in ``exchange``'s answer differs from the shapes the fake serves."""
     route = route_of(exchange.method, exchange.path)
     if route.kind == "other":
-        return []
+        listed = list_endpoint(exchange.method, exchange.path)
+        if listed is None:
+            return []
+        return check_list(listed, exchange.status_code, _decode(exchange.body), KNOWN_STATUSES)
     endpoint, code = route.endpoint, exchange.status_code
     found: list[Finding] = []
     if (
