@@ -30,7 +30,7 @@ def ex(method: str, path: str, code: int, body: object, **kw: object) -> Exchang
 
 
 def recorded() -> Recorder:
-    ticks = iter([0.0, 0.1, 5.1, 6.0, 8.0, 9.0, 9.5])
+    ticks = iter([0.0, 0.1, 5.1, 6.0, 8.0, 9.0, 9.5, 10.0])
     recorder = Recorder("tests/test_x.py::test_y", scrub=["secret_var"], now=lambda: next(ticks))
     start = Exchange.of(
         "POST",
@@ -81,6 +81,15 @@ def test_cassette_json_is_stable_and_round_trips(tmp_path: Path) -> None:
     assert dumps(loads(text)) == text
     assert data["version"] == 1
     assert "hunter2" not in text
+
+
+def test_a_scrubbed_value_echoed_by_the_api_is_scrubbed_too() -> None:
+    recorder = recorded()
+    problem = {"status": 400, "detail": "secret_var 'hunter2' is not allowed"}
+    recorder.observe(ex("GET", STATUS, 400, problem))
+    text = recorder.text()
+    assert "hunter2" not in text
+    assert "secret_var '<scrubbed>' is not allowed" in text
 
 
 def test_secret_values_are_redacted_wherever_they_appear() -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["REDACTED", "SCRUBBED", "Recorder", "fetch_extras", "fetch_steps"]
 
 SCRUBBED = "<scrubbed>"
+MIN_ECHO = 4
 REDACTED = "<redacted>"
 
 
@@ -72,6 +73,7 @@ class Recorder:
         self._scrub = frozenset(scrub)
         self._secrets = tuple(s for s in secrets if s)
         self._extras = False
+        self._scrubbed_values: set[str] = set()
 
     @contextlib.contextmanager
     def extras(self) -> Iterator[None]:
@@ -95,6 +97,7 @@ class Recorder:
         out: dict[str, Any] = {}
         for name, value in variables.items():
             if name in self._scrub:
+                self._remember(value)
                 value = (
                     [[SCRUBBED for _ in row] for row in value]
                     if isinstance(value, list)
@@ -102,6 +105,26 @@ class Recorder:
                 )
             out[str(name)] = value
         return out
+
+    def _remember(self, value: object) -> None:
+        # A scrubbed value is also taken out of anything the API echoed (a problem's
+        # detail, a message); very short ones would hit unrelated text, so not those.
+        if isinstance(value, str) and len(value) >= MIN_ECHO:
+            self._scrubbed_values.add(value)
+        elif isinstance(value, list):
+            for item in value:
+                self._remember(item)
+
+    def _unecho(self, data: object) -> object:
+        if isinstance(data, str):
+            for value in self._scrubbed_values:
+                data = data.replace(value, SCRUBBED)
+            return data
+        if isinstance(data, list):
+            return [self._unecho(item) for item in data]
+        if isinstance(data, dict):
+            return {key: self._unecho(item) for key, item in data.items()}
+        return data
 
     def observe(self, exchange: Exchange) -> None:
         """Take in one exchange of the test's client."""
@@ -168,6 +191,8 @@ class Recorder:
     def text(self) -> str:
         """The cassette's JSON, with every known secret value redacted."""
         text = dumps(self.cassette)
+        if self._scrubbed_values:
+            text = dumps(Cassette.from_json(self._unecho(json.loads(text))))
         for secret in self._secrets:
             text = text.replace(json.dumps(secret)[1:-1], REDACTED)
         return text
