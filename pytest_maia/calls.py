@@ -12,6 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from pytest_maia import endpoints
+from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
 from pytest_maia.redact import Secret, SecretFields
 from pytest_maia.transport import new_session, send
@@ -46,6 +47,8 @@ class ApiCalls:
 
     provider: TokenProvider
     secrets: tuple[Secret, ...] = ()
+    # Sees each answer (for --maia-record); never the request's headers or a token.
+    observer: Callable[[Exchange], None] | None = None
 
     def __init__(self, settings: _Settings, session: requests.Session | None) -> None:
         self._settings = settings
@@ -95,6 +98,17 @@ class ApiCalls:
                     Accept="application/json", Authorization="Bearer " + token.reveal()
                 ),
             )
+            if self.observer is not None:
+                self.observer(
+                    Exchange.of(
+                        method,
+                        path,
+                        json_body,
+                        response.status_code,
+                        response.headers,
+                        response.content,
+                    )
+                )
             log.debug("%s -> HTTP %s", where, response.status_code)
             if response.status_code == 429 and budget is not None:
                 # One 429 slows every holder of the budget, not only this request.

@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
         help="'every' steps in real seconds (default) or on a virtual clock",
     )
     serve.add_argument("--json", action="store_true", help="print the URLs as JSON")
+    cassette = sub.add_parser("cassette", help="read a cassette recorded with --maia-record")
+    verbs = cassette.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    show = verbs.add_parser("show", help="print a cassette's timelines, errors and drift")
+    show.add_argument("file")
+    show.add_argument("--json", action="store_true", help="print the cassette's JSON instead")
     return parser
 
 
@@ -279,7 +284,15 @@ def _error_json(exc: BaseException) -> dict[str, Any]:
     return {"error": data}
 
 
+def _cmd_cassette(args: argparse.Namespace) -> int:
+    from pytest_maia.cassette.show import show_file
+
+    print(show_file(args.file, as_json=args.json), end="", flush=True)
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "cassette": _cmd_cassette,
     "get": _cmd_get,
     "wait": _cmd_wait,
     "run": _cmd_run,

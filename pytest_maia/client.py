@@ -12,6 +12,7 @@ import requests
 from pytest_maia import endpoints, listing, waiting
 from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.calls import ApiCalls
+from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
 from pytest_maia.config import (
     Secret,
@@ -80,6 +81,7 @@ class MaiaClient:
         token_url: str = TOKEN_URL,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
         budget: RequestBudget | None = None,
+        observer: Callable[[Exchange], None] | None = None,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -99,6 +101,7 @@ class MaiaClient:
         if session is not None and session.verify is False and not is_loopback_host(host):
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")
         self._calls = ApiCalls(self, session)
+        self._calls.observer = observer  # sees each answer (for --maia-record), never a secret
         provider: TokenProvider
         if token:
             provider = StaticToken(check_credential(token, "token", bearer=True))

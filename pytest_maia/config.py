@@ -18,6 +18,7 @@ from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url
 
 __all__ = [
     "BACKENDS",
+    "OFFLINE_BACKENDS",
     "DEFAULT_TIMEOUT",
     "FAKE_ENVIRONMENT",
     "FAKE_PROJECT_ID",
@@ -31,7 +32,9 @@ __all__ = [
     "resolve_settings",
 ]
 
-BACKENDS = ("fake", "live")
+BACKENDS = ("fake", "live", "replay")
+# Backends served by the in-process fake: scripted by the test, or from a cassette.
+OFFLINE_BACKENDS = ("fake", "replay")
 DEFAULT_TIMEOUT = 1800.0
 FAKE_PROJECT_ID = "fake-project"
 FAKE_ENVIRONMENT = "fake-environment"
@@ -55,7 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
         "--maia-backend",
         "MAIA_BACKEND",
         "maia_backend",
-        "where Maia fixtures talk to: 'fake' (in-process, offline; default) or 'live'",
+        "where Maia fixtures talk to: 'fake' (in-process, offline; default), 'live', or "
+        "'replay' (the fake, scripted from --maia-cassettes)",
         "fake",
     ),
     Setting(
@@ -200,7 +204,7 @@ class MaiaSettings:
 
     def header(self) -> str:
         """The report-header line: backend, base URL, project; never a secret."""
-        project = self.project_id or (FAKE_PROJECT_ID if self.backend == "fake" else "-")
+        project = self.project_id or (FAKE_PROJECT_ID if self.backend in OFFLINE_BACKENDS else "-")
         line = f"maia: backend={self.backend}, base URL={self.base_url}, project={project}"
         if self.backend == "live":
             line += f", auth={self.auth_kind}"
@@ -238,7 +242,8 @@ def resolve_settings(
     backend = (values["backend"] or "fake").lower()
     if backend not in BACKENDS:
         raise MaiaConfigError(
-            f"{sources['backend']}: backend must be 'fake' or 'live', got {values['backend']!r}"
+            f"{sources['backend']}: backend must be 'fake', 'live' or 'replay', "
+            f"got {values['backend']!r}"
         )
     region = (values["region"] or "eu1").lower()
     try:

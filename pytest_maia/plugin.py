@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
+from pytest_maia import plugin_cassettes as cassettes
 from pytest_maia.config import (
     FAKE_ENVIRONMENT,
     FAKE_PROJECT_ID,
+    OFFLINE_BACKENDS,
     SETTINGS,
     MaiaSettings,
     resolve_settings,
@@ -72,6 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help=f"{setting.help}. Env: {setting.env or '-'}; ini: {setting.ini}.{extra}",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
+    cassettes.addoption(group)
 
 
 def settings_of(config: pytest.Config) -> MaiaSettings:
@@ -120,6 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
     config.pluginmanager.register(StartAheadPlugin(config, settings), PLUGIN_NAME)
+    cassettes.configure(config, settings)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         config.pluginmanager.register(WaitSummary(settings), WAIT_SUMMARY)
         if config.pluginmanager.hasplugin("html"):
@@ -171,6 +175,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
             marker_script(item.nodeid, marker, SCRIPT_MARKER)
+    if settings.backend == "replay":  # replay plays a live recording
+        return
     if settings.backend == "live":
         problem = missing_environment(settings, items)
         if problem is not None:
@@ -307,13 +313,16 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 
 
 @pytest.fixture
-def maia_fake(maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
+def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if maia_settings.backend != "fake":
+    if maia_settings.backend not in OFFLINE_BACKENDS:
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
     with FakeMaia(base_url=maia_settings.base_url) as fake:
+        replay = cassettes.plugin_of(request.config)
+        if maia_settings.backend == "replay" and replay is not None:
+            replay.load(request.node, fake, maia_settings.project_id or FAKE_PROJECT_ID)
         yield fake
 
 
@@ -332,7 +341,8 @@ def maia_client(
     from pytest_maia.auth import TOKEN_URL
     from pytest_maia.client import MaiaClient
 
-    if maia_settings.backend == "fake":
+    recorder = cassettes.plugin_of(request.config)
+    if maia_settings.backend in OFFLINE_BACKENDS:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
     else:
@@ -343,7 +353,10 @@ def maia_client(
             client_secret=maia_settings.client_secret,
             token_url=maia_settings.token_url or TOKEN_URL,
             budget=_runs_plugin(request.config).live_budget(),
+            observer=recorder.observe if recorder is not None and recorder.record else None,
         )
+        if recorder is not None:
+            recorder.client = client
     with client:
         yield client
 
@@ -407,10 +420,11 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend == "fake":
+    if maia_settings.backend in OFFLINE_BACKENDS:
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
-        if marker is not None:
+        # Under replay the cassette scripts the runs; the marker is for the fake only.
+        if marker is not None and maia_settings.backend == "fake":
             script = marker_script(request.node.nodeid, marker, SCRIPT_MARKER)
             fake: FakeMaia = request.getfixturevalue("maia_fake")
 

@@ -217,7 +217,10 @@ def test_precedence_option_over_env_over_ini() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"options": {"backend": "mock"}}, "--maia-backend: backend must be 'fake' or 'live'"),
+        (
+            {"options": {"backend": "mock"}},
+            "--maia-backend: backend must be 'fake', 'live' or 'replay'",
+        ),
         ({"env": {"MAIA_TIMEOUT": "soon"}}, "MAIA_TIMEOUT: timeout must be a positive number"),
         ({"ini": {"maia_timeout": "-3"}}, "maia_timeout: timeout"),
         ({"options": {"timeout": "nan"}}, "timeout"),

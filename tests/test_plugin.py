@@ -205,7 +205,9 @@ def test_bad_option_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--maia-backend=mock")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--maia-backend: backend must be 'fake' or 'live', got 'mock'*"])
+    result.stderr.fnmatch_lines(
+        ["*--maia-backend: backend must be 'fake', 'live' or 'replay', got 'mock'*"]
+    )
 
 
 def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:

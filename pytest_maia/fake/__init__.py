@@ -19,6 +19,9 @@ from pytest_maia.fake._token import DEFAULT_TOKEN_LIFETIME
 from pytest_maia.fake.backend import DEFAULT_BASE_URL, FakeBackend
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_maia.cassette.model import Cassette
     from pytest_maia.client import MaiaClient
     from pytest_maia.fake._responses import InProcessAdapter
     from pytest_maia.fake.server import FakeServer
@@ -103,6 +106,14 @@ class FakeMaia(FakeBackend):
         Pass ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
         """
         return client_for(self, self.base_url, self.token_url, kwargs)
+
+    def load_cassette(self, path: str | Path, *, project_id: str | None = None) -> Cassette:
+        """Script this fake from a recorded cassette (``--maia-record``): the test's
+        executions go through the same statuses at the same clock times, with the same
+        errors and messages. See :func:`pytest_maia.cassette.replay.load_into`."""
+        from pytest_maia.cassette.replay import load_into
+
+        return load_into(self, path, project_id=project_id)
 
     def status_url(self, project_id: str, execution_id: str) -> str:
         """The full URL of an execution's status endpoint on this fake."""

@@ -104,6 +104,8 @@ class FakeBackend:
         self.tokens = TokenIssuer(token_lifetime)
         self._scripts: dict[str, PipelineScript] = {}
         self._disabled: set[str] = set()
+        # Scripts for the next executions of a pipeline, one each (queue_pipeline).
+        self._queued: dict[str, deque[PipelineScript]] = {}
 
     # -- scripting ------------------------------------------------------------
 
@@ -181,6 +183,23 @@ class FakeBackend:
         with self._lock:
             self._scripts[pipeline_name] = (lifecycle, seconds, text, plan)
 
+    def queue_pipeline(
+        self,
+        pipeline_name: str,
+        statuses: Step | Iterable[Step],
+        *,
+        every: float | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+    ) -> None:
+        """Script only the next execution of ``pipeline_name`` (queued in call order;
+        each execution takes one script, before :meth:`script_pipeline`'s applies)."""
+        if not isinstance(pipeline_name, str) or not pipeline_name:
+            raise MaiaValidationError("pipeline_name must be a non-empty string")
+        entry = (script(statuses), check_every(every), check_message(message), parse_steps(steps))
+        with self._lock:
+            self._queued.setdefault(pipeline_name, deque()).append(entry)
+
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
         """Make executing ``pipeline_name`` answer 410 Gone (``disabled=False`` undoes it)."""
         if not isinstance(pipeline_name, str) or not pipeline_name:
@@ -220,6 +239,9 @@ class FakeBackend:
     def pipeline_script(self, pipeline_name: str) -> PipelineScript:
         """The lifecycle, ``every``, message and steps an execution of ``pipeline_name``
         follows."""
+        queued = self._queued.get(pipeline_name)
+        if queued:
+            return queued.popleft()
         return self._scripts.get(pipeline_name, (DEFAULT_PIPELINE_SCRIPT, None, None, None))
 
     def project_of(self, execution_id: str) -> str | None:
@@ -258,6 +280,7 @@ class FakeBackend:
         poll counts and issued tokens. The clock and registered credentials stay."""
         with self._lock:
             self._scripts.clear()
+            self._queued.clear()
             self._disabled.clear()
             self.tokens.reset()
             self._projects.clear()

@@ -1,0 +1,42 @@
+"""One request and its answer as the client saw them: what a recorder observes.
+
+Plain data, no I/O. Only headers that say something about the API's behaviour are
+kept (``KEPT_HEADERS``); the request's own headers (``Authorization``) never are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["KEPT_HEADERS", "Exchange"]
+
+# Response headers worth recording; nothing else is ever copied.
+KEPT_HEADERS = ("Content-Type", "Retry-After")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """``method`` and ``path`` (relative to the base URL, as the client built it), the
+    JSON body sent (None for none), the HTTP status, kept headers and the body."""
+
+    method: str
+    path: str
+    request_body: object
+    status_code: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def of(
+        cls,
+        method: str,
+        path: str,
+        request_body: object,
+        status_code: int,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Exchange:
+        """An exchange keeping only the response headers in ``KEPT_HEADERS``."""
+        kept = {name: headers[name] for name in KEPT_HEADERS if headers.get(name) is not None}
+        return cls(method, path, request_body, status_code, kept, body)

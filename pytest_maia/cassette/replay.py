@@ -1,0 +1,132 @@
+"""Scripting a fake from a cassette: the same answers, poll for poll, on the virtual clock.
+
+No I/O besides reading the file. A recorded timeline is the sequence of answers the
+test's reads (status and details GETs) got; the fake's per-poll lifecycle serves them
+in the same order, one per read, the last one repeating. The replayed test runs the
+same code with the same polling policy on the virtual clock, so its reads come at the
+recorded times less the network's latency, and each gets the answer it got live:
+unlike a time-based script, latency that piled up over a long live wait cannot shift
+an answer onto another poll. The recorded times stay in the cassette (``show``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, read
+from pytest_maia.execution_steps import ExecutionStep
+from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+
+if TYPE_CHECKING:
+    from pytest_maia.fake import FakeMaia
+
+__all__ = ["load_into", "message_of", "script_of", "steps_of"]
+
+
+def _status(raw: str) -> ExecutionStatus:
+    # A recorded status outside the spec is replayed verbatim, on purpose.
+    status = ExecutionStatus(raw)
+    return status if status.is_known else ExecutionStatus.unrecognised(raw)
+
+
+def _step(event: Event) -> Step:
+    if event.error is None:
+        return _status(str(event.status))
+    problem = event.error.problem or {}
+    detail = problem.get("detail")
+    retry_after = event.error.retry_after
+    return ErrorStep(
+        event.error.code,
+        detail if isinstance(detail, str) else None,
+        retry_after if retry_after is None else max(0.0, float(retry_after)),
+    )
+
+
+def _replayable(event: Event) -> bool:
+    if event.error is not None:
+        return 400 <= event.error.code <= 599 and event.error.code != 401
+    return event.status is not None
+
+
+def script_of(tape: ExecutionTape) -> list[Step]:
+    """The per-poll steps replaying ``tape``: each read's answer, in order.
+
+    Answers after a cancel request are left out: the fake plays its own cancel
+    (CANCELLING, then CANCELLED). A tape never read replays its details' status.
+    """
+    steps: list[Step] = []
+    for event in tape.timeline:
+        if event.cancel is not None:
+            break
+        if _replayable(event):
+            steps.append(_step(event))
+    return steps or [_status(_details_status(tape) or "RUNNING")]
+
+
+def _details_status(tape: ExecutionTape) -> str | None:
+    details = tape.details or {}
+    result = details.get("result")
+    status = details.get("status")
+    if status is None and isinstance(result, dict):
+        status = result.get("status")
+    return status if isinstance(status, str) else None
+
+
+def message_of(tape: ExecutionTape) -> str | None:
+    """The execution's message in its recorded details (flat or nested)."""
+    details: dict[str, Any] = tape.details or {}
+    message = details.get("message")
+    result = details.get("result")
+    if message is None and isinstance(result, dict):
+        message = result.get("message")
+    return message if isinstance(message, str) else None
+
+
+def steps_of(tape: ExecutionTape) -> list[dict[str, object]] | None:
+    """The recorded steps as the fake scripts them (``name``, ``status``, ``message``).
+
+    Child pipelines are not followed: their steps were read from their own executions.
+    """
+    if tape.steps is None:
+        return None
+    scripted: list[dict[str, object]] = []
+    for raw in tape.steps:
+        step = ExecutionStep.from_json(raw)
+        if step is None or not step.name:
+            continue
+        item: dict[str, object] = {"name": step.name, "status": _status(step.status.value)}
+        if step.message is not None:
+            item["message"] = step.message
+        scripted.append(item)
+    return scripted
+
+
+def load_into(
+    fake: FakeMaia, source: str | Path | Cassette, *, project_id: str | None = None
+) -> Cassette:
+    """Script ``fake`` from a cassette (a path or a loaded one); returns the cassette.
+
+    Executions the test started are queued per pipeline, in order; executions it only
+    looked at are added under their recorded id, in ``project_id`` (default: the
+    recorded project). An execute request the API refused with 410 disables the pipeline.
+    """
+    cassette = source if isinstance(source, Cassette) else read(source)
+    for tape in cassette.executions:
+        steps = script_of(tape)
+        if tape.started_at is not None and tape.pipeline:
+            fake.queue_pipeline(
+                tape.pipeline, steps, message=message_of(tape), steps=steps_of(tape)
+            )
+        else:
+            fake.add_execution(
+                project_id or tape.project_id,
+                steps,
+                execution_id=tape.execution_id,
+                message=message_of(tape),
+                steps=steps_of(tape),
+            )
+    for error in cassette.errors:
+        if error.get("code") == 410 and isinstance(error.get("pipeline"), str):
+            fake.disable_pipeline(error["pipeline"])
+    return cassette
