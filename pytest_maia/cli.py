@@ -100,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     show = verbs.add_parser("show", help="print a cassette's timelines, errors and drift")
     show.add_argument("file")
     show.add_argument("--json", action="store_true", help="print the cassette's JSON instead")
+    report = sub.add_parser("report", help="work with --maia-report-json timelines")
+    report_verbs = report.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    merge = report_verbs.add_parser(
+        "merge", help="join the timelines of several shards into one report"
+    )
+    merge.add_argument("shards", nargs="+", metavar="SHARD.json")
+    merge.add_argument("--html", default=None, metavar="OUT", help="write the HTML report")
+    merge.add_argument(
+        "--timeline-json", default=None, metavar="OUT", help="write the merged timeline JSON"
+    )
     return parser
 
 
@@ -291,8 +301,24 @@ def _cmd_cassette(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pytest_maia.report.merge import merge_files
+
+    if not (args.html or args.timeline_json):
+        raise MaiaValidationError(
+            "report merge: say where to write it: --html OUT or --timeline-json OUT"
+        )
+    merged = merge_files(args.shards, html=args.html, json_out=args.timeline_json)
+    written = ", ".join(path for path in (args.html, args.timeline_json) if path)
+    print(
+        safe(f"{len(merged.executions)} execution(s) from {len(args.shards)} shard(s): {written}")
+    )
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "cassette": _cmd_cassette,
+    "report": _cmd_report,
     "get": _cmd_get,
     "wait": _cmd_wait,
     "run": _cmd_run,
@@ -318,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("maia-status: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
-    if args.json:
+    if getattr(args, "json", False):  # `report merge` has no --json
         print(json.dumps(_error_json(error)), flush=True)
     else:
         text = safe(f"maia-status: {type(error).__name__}: {error}", newlines=True)

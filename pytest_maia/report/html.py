@@ -35,8 +35,9 @@ def _explanation(execution: Execution) -> str:
     return "".join(parts)
 
 
-def _row(execution: Execution) -> str:
+def _row(execution: Execution, zero: float) -> str:
     bad = ' class="bad"' if execution.failed else ""
+    start, end = execution.start - zero, execution.end - zero
     return (
         '<tr class="execution">'
         f"<td>{escape(execution.nodeid)}</td>"
@@ -44,6 +45,8 @@ def _row(execution: Execution) -> str:
         f"<td><code>{escape(execution.execution_id)}</code></td>"
         f"<td{bad}>{escape(execution.outcome)}</td>"
         f'<td class="num">{escape(duration_text(execution.elapsed))}</td>'
+        f'<td class="num">+{escape(duration_text(start))}</td>'
+        f'<td class="num">+{escape(duration_text(end))}</td>'
         f'<td class="num">{execution.polls}</td>'
         f"<td>{_explanation(execution)}</td></tr>"
     )
@@ -56,7 +59,8 @@ def render_html(timeline: Timeline, *, title: str = "Maia pipeline executions") 
     clock = "virtual time (fake backend)" if timeline.virtual else "wall-clock time (live API)"
     head = (
         "<tr><th>test</th><th>pipeline</th><th>execution id</th><th>final status</th>"
-        "<th>elapsed</th><th>polls</th><th>message and failing steps</th></tr>"
+        "<th>elapsed</th><th>start</th><th>end</th><th>polls</th>"
+        "<th>message and failing steps</th></tr>"
     )
     body = [
         "<!DOCTYPE html>",
@@ -71,7 +75,8 @@ def render_html(timeline: Timeline, *, title: str = "Maia pipeline executions") 
             '<div class="scroll">' + render_svg(executions, virtual=timeline.virtual) + "</div>"
         )
         body.append(f'<table class="executions">{head}')
-        body += [_row(e) for e in executions]
+        zero = min(e.start for e in executions)  # start and end: from the first start
+        body += [_row(e, zero) for e in executions]
         body.append("</table>")
     else:
         body.append("<p>No execution was waited on.</p>")
