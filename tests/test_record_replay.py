@@ -267,7 +267,7 @@ class NestingFake(FakeMaia):
             request.method == "GET"
             and response.status == 200
             and "/pipeline-executions/" in (request.path)
-            and not request.path.endswith("/status")
+            and not request.path.endswith(("/status", "/steps"))
         ):
             body = json.loads(response.body)
             body["result"] = {"status": body.pop("status"), "message": body.pop("message", None)}
