@@ -1,6 +1,6 @@
 """Bearer authentication: a static token, or OAuth 2.0 client credentials.
 
-Secrets live only inside :class:`~pytest_maia.config.Secret` objects and the
+Secrets live only inside :class:`~pytest_maia.redact.Secret` objects and the
 ``Authorization`` header of a prepared request, never in a repr, a message or a log.
 """
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from pytest_maia.clock import Clock
 
 __all__ = [
-    "AUDIENCE",
-    "TOKEN_URL",
     "ClientCredentials",
     "StaticToken",
     "TokenProvider",

@@ -33,7 +33,6 @@ from pytest_maia.report.timeline import (
 )
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
 from pytest_maia.validation import check_project_id
-from pytest_maia.waiting import DEFAULT_MAX_INTERVAL
 
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker, WaitRecord
@@ -329,8 +328,8 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.auth import TOKEN_URL
     from pytest_maia.client import MaiaClient
+    from pytest_maia.endpoints import TOKEN_URL
 
     if maia_settings.backend == "fake":
         fake: FakeMaia = request.getfixturevalue("maia_fake")
@@ -379,18 +378,19 @@ def maia_status(
     if maia_settings.backend == "fake":
         owner_of = request.getfixturevalue("maia_fake").project_of
 
+    policy = maia_settings.wait_policy()
     return StatusChecker(
         maia_client,
         maia_project_id,
-        timeout=maia_settings.timeout,
+        timeout=policy.timeout,
         backend=maia_settings.backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
         on_explained=explained,
         owner_of=owner_of,
-        interval=maia_settings.poll_interval,
-        max_interval=max(DEFAULT_MAX_INTERVAL, maia_settings.poll_interval),
+        interval=policy.interval,
+        max_interval=policy.max_interval,
     )
 
 

@@ -102,8 +102,8 @@ class StartAheadPlugin:
         return self._budget
 
     def live_client(self) -> MaiaClient:
-        from pytest_maia.auth import TOKEN_URL
         from pytest_maia.client import MaiaClient
+        from pytest_maia.endpoints import TOKEN_URL
 
         s = self.settings
         return MaiaClient(
@@ -161,7 +161,6 @@ class StartAheadPlugin:
 
     def _make_queue(self) -> StartAhead:
         from pytest_maia.startahead import StartAhead
-        from pytest_maia.waiting import DEFAULT_MAX_INTERVAL, WaitPolicy
 
         s = self.settings
         limit = s.max_concurrent
@@ -197,11 +196,7 @@ class StartAheadPlugin:
                 execution_tag=spec.tag,
             )
 
-        policy = WaitPolicy.checked(
-            timeout=s.timeout,
-            interval=s.poll_interval,
-            max_interval=max(DEFAULT_MAX_INTERVAL, s.poll_interval),
-        )
+        policy = s.wait_policy()
         return StartAhead(
             start,
             lambda execution_id: client.get_status(project, execution_id),

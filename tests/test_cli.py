@@ -57,8 +57,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert proc.returncode == 0
 
 
-def cli(url: str | None, *args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+def cli(
+    url: str | None, *args: str, token: str | None = TOKEN, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")} | variables
     if token:
         env["MAIA_TOKEN"] = token
     if url:
@@ -80,6 +82,15 @@ FAST = ("--interval", "0.05", "--max-interval", "0.05")
 def test_get_success_exits_0(server_url: str) -> None:
     result = cli(server_url, "get", PROJECT, OK)
     assert (result.returncode, result.stdout) == (0, "SUCCESS\n")
+
+
+def test_get_reads_no_setting_it_does_not_use(server_url: str) -> None:
+    # The pytest plugin's settings are not the client's: a bad one must not stop `get`.
+    result = cli(server_url, "get", PROJECT, OK, MAIA_TIMEOUT="abc", MAIA_BACKEND="staging")
+    assert (result.returncode, result.stdout) == (0, "SUCCESS\n"), result.stderr
+    waited = cli(server_url, "wait", PROJECT, OK, MAIA_TIMEOUT="abc")
+    assert waited.returncode == 2  # a wait does use the timeout
+    assert "MAIA_TIMEOUT" in waited.stderr
 
 
 def test_get_failed_exits_1(server_url: str) -> None:
@@ -142,9 +153,16 @@ def test_usage_errors_exit_2(server_url: str) -> None:
 
 
 def test_unreachable_api_exits_4(unused_tcp_port: int) -> None:
-    result = cli(f"http://127.0.0.1:{unused_tcp_port}/dpc", "get", PROJECT, OK)
+    url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
+    result = cli(url, "get", PROJECT, OK, "--max-retries", "0")
     assert result.returncode == 4
     assert "MaiaConnectionError" in result.stderr
+    retried = cli(url, "get", PROJECT, OK, "--max-retries", "1", "--json")
+    assert retried.returncode == 4  # one retry after 0.5 s of backoff, then the same error
+    assert json.loads(retried.stdout)["error"]["type"] == "MaiaConnectionError"
+    negative = cli(url, "get", PROJECT, OK, "--max-retries", "-1")
+    assert negative.returncode == 2
+    assert "max_retries" in negative.stderr
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from pytest_maia import (
     UnauthorizedError,
     VirtualClock,
 )
-from pytest_maia.auth import TOKEN_URL
+from pytest_maia.endpoints import TOKEN_URL
 
 BASE = "https://eu1.api.matillion.com/dpc"
 PROJECT = "proj-1"
@@ -368,7 +368,7 @@ def test_retry_after_http_date_and_garbage() -> None:
     from datetime import datetime, timedelta, timezone
     from email.utils import format_datetime
 
-    from pytest_maia.client import parse_retry_after
+    from pytest_maia.endpoints import parse_retry_after
 
     later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=120), usegmt=True)
     assert parse_retry_after(later) == pytest.approx(120, abs=3)
@@ -521,6 +521,29 @@ def test_from_env_base_url_and_client_credentials() -> None:
     )
     assert client.base_url == "http://127.0.0.1:9/dpc"
     assert "client credentials" in repr(client)
+
+
+def test_from_env_reads_no_pytest_setting() -> None:
+    # MAIA_BACKEND, MAIA_TIMEOUT ... configure the pytest plugin, not the client.
+    env = {"MAIA_TOKEN": TOKEN, "MAIA_BACKEND": "staging", "MAIA_TIMEOUT": "abc"}
+    env |= {"MAIA_POLL_INTERVAL": "-1", "MAIA_MAX_CONCURRENT": "x", "MAIA_PROJECT_ID": "/"}
+    client = MaiaClient.from_env(env)
+    assert client.base_url == "https://eu1.api.matillion.com/dpc"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAIA_BASE_URL", "http://example.com/dpc"),
+        ("MAIA_REGION", "mars"),
+        ("MAIA_TOKEN_URL", "ftp://127.0.0.1/token"),
+    ],
+)
+def test_from_env_names_the_variable_it_refuses(name: str, value: str) -> None:
+    from pytest_maia import MaiaConfigError
+
+    with pytest.raises(MaiaConfigError, match=f"^{name}: "):
+        MaiaClient.from_env({"MAIA_TOKEN": TOKEN, name: value})
 
 
 def test_from_env_missing_credentials_names_variables() -> None:

@@ -109,7 +109,9 @@ def _locals_text(exc: BaseException) -> str:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"MAIA_BASE_URL": "https://[::1/dpc"}, {"MAIA_TIMEOUT": "soon"}], ids=str
+    "bad",
+    [{"MAIA_BASE_URL": "https://[::1/dpc"}, {"MAIA_TOKEN_URL": "http://example.com/token"}],
+    ids=str,
 )
 @pytest.mark.parametrize("passed", [True, False], ids=["env-passed", "os-environ"])
 def test_from_env_failure_holds_no_environment_in_frame_locals(
@@ -121,7 +123,7 @@ def test_from_env_failure_holds_no_environment_in_frame_locals(
     with pytest.raises(MaiaConfigError) as info:
         MaiaClient.from_env(dict(env) if passed else None)
     shown = _locals_text(info.value)
-    assert "resolve_settings" in "".join(traceback.format_tb(info.value.__traceback__))
+    assert "from_env" in "".join(traceback.format_tb(info.value.__traceback__))
     assert SECRET not in shown
     assert TOKEN not in shown
     assert "environ(" not in shown

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from pytest_maia import ExecutionStatus, MaiaConfigError, MaiaValidationError, ProblemDetail
-from pytest_maia.config import FAKE_PROJECT_ID, Secret, resolve_settings
+from pytest_maia.config import FAKE_PROJECT_ID, resolve_settings
 from pytest_maia.errors import (
     MaiaApiError,
     MaiaTimeoutError,
@@ -15,6 +15,7 @@ from pytest_maia.errors import (
     error_for_status,
 )
 from pytest_maia.models import TERMINAL_STATUSES, WaitResult
+from pytest_maia.redact import Secret
 from pytest_maia.validation import check_execution_id, check_project_id
 
 S = ExecutionStatus

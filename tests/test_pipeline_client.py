@@ -25,7 +25,7 @@ from pytest_maia import (
     ServerError,
     VirtualClock,
 )
-from pytest_maia.auth import TOKEN_URL
+from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.models import parse_timestamp
 
 BASE = "https://eu1.api.matillion.com/dpc"

@@ -22,7 +22,7 @@ from pytest_maia import (
     UnauthorizedError,
     VirtualClock,
 )
-from pytest_maia.auth import AUDIENCE, TOKEN_URL
+from pytest_maia.endpoints import AUDIENCE, TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 AUTH = {"Authorization": "Bearer any-token"}
