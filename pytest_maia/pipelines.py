@@ -295,7 +295,13 @@ class PipelineRunner:
                     raise
                 outcome = "cancel requested"
                 try:
-                    result = self.client.wait_for(self.project_id, run.id, timeout=wait_seconds)
+                    result = self.client.wait_for(
+                        self.project_id,
+                        run.id,
+                        timeout=wait_seconds,
+                        interval=self.checker.interval,  # the suite's poll interval
+                        max_interval=self.checker.max_interval,
+                    )
                     run.last_status = result.status
                     outcome = f"now {result.status.value}"
                 except MaiaTimeoutError:
