@@ -64,7 +64,9 @@ def test_a_problem_that_would_rewrite_the_terminal_is_printed_escaped(
 ) -> None:
     problem = {"title": "Oops\x1b[2K\rOK", "detail": "a\u202eb\x07\nSUCCESS", "status": 500}
     with answering(500, problem) as server:
-        code, text = run_main(server.url, ["get", PROJECT, EXECUTION], monkeypatch, capsys)
+        # --max-retries 0: a 500 would otherwise be retried, with 15 s of real backoff.
+        argv = ["get", PROJECT, EXECUTION, "--max-retries", "0"]
+        code, text = run_main(server.url, argv, monkeypatch, capsys)
     assert code == 4
     assert_inert(text)
     assert "Oops\\x1b[2K\\rOK" in text

@@ -252,7 +252,7 @@ def test_retry_after_with_an_absurd_zone_offset_is_a_typed_error() -> None:
     ],
 )
 def test_parse_retry_after_never_raises(value: str, expected: float | None) -> None:
-    from pytest_maia.client import parse_retry_after
+    from pytest_maia.endpoints import parse_retry_after
 
     assert parse_retry_after(value) == expected
 

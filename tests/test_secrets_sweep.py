@@ -109,6 +109,7 @@ def test_sweep_pytest_live_run_every_report_format(
         "--maia-backend=live",
         f"--maia-base-url={server.url}",
         "--maia-environment=prod",  # a live run using maia_pipeline must name one
+        "--maia-poll-interval=0.1",  # the teardown cancel polls at it on real time
         "-vv",
         "--showlocals",
         "--tb=long",
