@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -225,7 +224,7 @@ def test_marker_and_fixture_misuse_are_explained(pytester: pytest.Pytester) -> N
 
 def test_under_xdist_the_fake_starts_each_run_with_its_test(pytester: pytest.Pytester) -> None:
     five_marked(pytester)
-    result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "xdist", "-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
 
 
@@ -239,10 +238,7 @@ def test_under_xdist_live_workers_share_one_queue(
     for i in range(5):
         fake.script_pipeline(f"load-{i}", ["RUNNING", "SUCCESS"], every=0.5)
     with fake.serve() as server:
-        result = pytester.run(
-            sys.executable,
-            "-m",
-            "pytest",
+        result = pytester.runpytest(
             "-p",
             "xdist",
             "-n",
@@ -255,7 +251,6 @@ def test_under_xdist_live_workers_share_one_queue(
             "--maia-environment=env",
             "--maia-max-concurrent=3",
             "--maia-poll-interval=0.2",
-            timeout=150,
         )
     result.assert_outcomes(passed=5)
     records = fake.executions()
@@ -329,10 +324,7 @@ def test_under_xdist_live_the_controller_cancels_what_never_ran(
     for i in range(1, 5):
         fake.script_pipeline(f"load-{i}", ["RUNNING"])
     with fake.serve() as server:
-        result = pytester.run(
-            sys.executable,
-            "-m",
-            "pytest",
+        result = pytester.runpytest(
             "-x",
             "-p",
             "xdist",
@@ -344,9 +336,8 @@ def test_under_xdist_live_the_controller_cancels_what_never_ran(
             f"--maia-base-url={server.url}",
             "--maia-project=proj",
             "--maia-environment=env",
-            "--maia-timeout=3",
+            "--maia-timeout=1",  # the stuck runs' waits; cancelling is the subject
             "--maia-poll-interval=0.2",
-            timeout=150,
         )
     # xdist reports a -x stop as an interruption.
     assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
