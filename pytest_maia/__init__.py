@@ -40,12 +40,11 @@ from pytest_maia.models import (
     WaitResult,
 )
 from pytest_maia.pipelines import PipelineRun, PipelineRunner, RunSpec
+from pytest_maia.version import __version__
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
     from pytest_maia.fake import FakeMaia
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BadRequestError",

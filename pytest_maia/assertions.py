@@ -17,8 +17,8 @@ from pytest_maia.errors import (
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.explain import PATH_SEPARATOR, FailureExplanation, explain_failure
-from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.explain import explain_failure
+from pytest_maia.models import PATH_SEPARATOR, ExecutionStatus, FailureExplanation, WaitResult
 from pytest_maia.report.timeline import to_property
 from pytest_maia.validation import check_status
 from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL

@@ -37,9 +37,9 @@ from pytest_maia.validation import check_project_id
 if TYPE_CHECKING:
     from pytest_maia.assertions import StatusChecker, WaitRecord
     from pytest_maia.client import MaiaClient
-    from pytest_maia.explain import FailureExplanation
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
+    from pytest_maia.models import FailureExplanation
     from pytest_maia.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.report.progress import Progress
 

@@ -22,6 +22,7 @@ from pytest_maia.deadline import DeadlineAdapter, Watch
 from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
 from pytest_maia.redact import SecretFields
 from pytest_maia.validation import is_loopback_host
+from pytest_maia.version import __version__
 
 __all__ = ["MAX_BODY_BYTES", "MIN_REQUEST_SECONDS", "new_session", "send", "user_agent"]
 
@@ -34,8 +35,6 @@ _NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 
 def user_agent() -> str:
-    from pytest_maia import __version__
-
     return f"pytest-maia/{__version__}"
 
 
