@@ -35,11 +35,11 @@ from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties,
 from pytest_maia.validation import check_project_id
 
 if TYPE_CHECKING:
-    from pytest_maia.assertions import StatusChecker, WaitRecord
+    from pytest_maia.assertions import StatusChecker
     from pytest_maia.client import MaiaClient
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
-    from pytest_maia.models import FailureExplanation
+    from pytest_maia.models import FailureExplanation, WaitResult
     from pytest_maia.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.report.progress import Progress
 
@@ -357,13 +357,14 @@ def maia_status(
     """Get, wait for and assert pipeline execution outcomes in the configured project."""
     from pytest_maia.assertions import StatusChecker
 
-    def record(wait: WaitRecord) -> None:
-        run = runs.get(wait[0])
+    def record(result: WaitResult, outcome: str) -> None:
+        run = runs.get(result.execution_id)
         started = run.started_at if run is not None else None
         ended = None
-        if run is not None and not wait[1].startswith(("TIMEOUT", "ERROR")):
+        if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
             ended = maia_client.clock.now()
-        request.node.user_properties.extend(to_properties(*wait, started=started, ended=ended))
+        properties = to_properties(result, outcome, started=started, ended=ended)
+        request.node.user_properties.extend(properties)
 
     # Runs maia_pipeline starts, by id, so their waits carry start and end times.
     runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
