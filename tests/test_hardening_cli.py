@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from hostile_server import HostileServer, respond
 
+from conftest import EXECUTION
 from pytest_maia.cli import EXIT_INTERRUPTED, main, safe
 from pytest_maia.fake import FakeMaia
 
 PROJECT = "cli-hardening"
-EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 TOKEN = "tok-CLIH-SEKRIT"
 SPOOF = "FAILED\r\x1b[2KSUCCESS"
 TERMINAL_CONTROLS = ("\r", "\x1b", "\x07", "\x08", "\u202e", "\x9b")

@@ -22,7 +22,8 @@ import pytest
 import responses
 from hostile_server import HostileServer, respond
 
-from pytest_maia import MaiaClient, ProblemDetail, SystemClock, VirtualClock, __version__
+from conftest import EXECUTION
+from pytest_maia import MaiaClient, ProblemDetail, SystemClock, VirtualClock
 from pytest_maia.errors import (
     MaiaConnectionError,
     MaiaResponseError,
@@ -35,7 +36,6 @@ from pytest_maia.fake import FakeMaia
 from pytest_maia.transport import MAX_BODY_BYTES
 
 PROJECT = "hardening-project"
-EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 TOKEN = "tok-CLIENT-SEKRIT"
 SLACK = 8.0  # generous: a loaded CI machine; this bounds a hang, it does not time speed
 
@@ -336,18 +336,3 @@ def test_sixty_four_threads_hitting_a_401_together_fetch_one_token() -> None:
             thread.join(60)
     assert errors == []
     assert fake.tokens.issued_count - issued == 1
-
-
-# -- 13. the User-Agent names pytest-maia ---------------------------------------------------
-
-
-def test_every_request_says_pytest_maia_and_its_version_in_the_user_agent() -> None:
-    fake = FakeMaia()
-    fake.add_credentials("id", "secret")
-    run = fake.add_execution(PROJECT, ["SUCCESS"])
-    with fake.serve() as server:
-        client = server.client(client_id="id", client_secret="secret")
-        assert client.get_status(PROJECT, run) == "SUCCESS"
-    agents = {call.path: call.headers.get("User-Agent") for call in fake.calls}
-    assert len(agents) == 2  # the token endpoint and the API
-    assert set(agents.values()) == {f"pytest-maia/{__version__}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_maia import ExecutionStatus, FakeMaia, MaiaTimeoutError, WaitResult
+from pytest_maia import FakeMaia, MaiaTimeoutError
 from pytest_maia.assertions import StatusChecker
 from pytest_maia.fake import ExecutionRecord
 from pytest_maia.multiwait import wait_many
@@ -186,23 +186,3 @@ def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
     assert delay_after(policy, 6) == 7.5
     assert delay_after(policy, 20) == 11.25
     assert delay_after(policy, 3600) == 30
-
-
-def test_run_times_travel_in_the_properties_and_show_in_the_summary() -> None:
-    from pytest_maia.reporting import format_summary, rows_from_properties, to_properties
-
-    def waited(execution_id: str, elapsed: float, polls: int) -> WaitResult:
-        return WaitResult(execution_id, ExecutionStatus.RUNNING, elapsed=elapsed, polls=polls)
-
-    props = [
-        *to_properties(waited("id-1", 30.0, 4), "SUCCESS", started=100.0, ended=130.0),
-        *to_properties(waited("id-2", 5.0, 2), "FAILED", started=110.0, ended=None),
-        *to_properties(waited("id-3", 1.0, 1), "SUCCESS"),
-    ]
-    rows = rows_from_properties("t::x", props)
-    assert [(r.started, r.ended) for r in rows] == [(100.0, 130.0), (110.0, None), (None, None)]
-    lines = format_summary(rows)
-    assert lines[0].split()[-2:] == ["start", "end"]
-    assert lines[1].split()[-2:] == ["+0.0s", "+30.0s"]
-    assert lines[2].split()[-2:] == ["+10.0s", "-"]
-    assert "start" not in format_summary(rows[2:])[0]

@@ -12,8 +12,6 @@ import pytest_maia.client
 import pytest_maia.fake
 import pytest_maia.startahead  # noqa: F401
 from pytest_maia.clock import SystemClock
-from pytest_maia.config import resolve_settings
-from pytest_maia.errors import MaiaConfigError
 from pytest_maia.fake import FakeMaia
 
 # Writes what the queue looked like right after collection, and the session fake's
@@ -263,32 +261,6 @@ def test_under_xdist_live_workers_share_one_queue(
         going += step
         peak = max(peak, going)
     assert peak <= 3
-
-
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        ({"MAIA_MAX_CONCURRENT": "0"}, "max concurrent must be an integer >= 1"),
-        ({"MAIA_MAX_CONCURRENT": "two"}, "MAIA_MAX_CONCURRENT"),
-        ({"MAIA_POLL_INTERVAL": "-1"}, "poll interval must be a positive number"),
-    ],
-)
-def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
-    with pytest.raises(MaiaConfigError, match=message):
-        resolve_settings(lambda _: None, lambda _: None, env)
-
-
-def test_the_budget_is_an_option_or_ini_value_only() -> None:
-    ini = {"maia_max_requests_per_minute": "120"}
-    settings = resolve_settings(lambda _: None, ini.get, {})
-    assert settings.max_requests_per_minute == 120
-    assert settings.sources["max_requests_per_minute"] == "maia_max_requests_per_minute"
-    settings = resolve_settings(
-        lambda name: "90" if name == "max_requests_per_minute" else None, ini.get, {}
-    )
-    assert settings.max_requests_per_minute == 90
-    with pytest.raises(MaiaConfigError, match="integer >= 2"):
-        resolve_settings(lambda _: None, {"maia_max_requests_per_minute": "1"}.get, {})
 
 
 def test_collect_only_and_skipped_tests_start_nothing(pytester: pytest.Pytester) -> None:

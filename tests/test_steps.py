@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import responses
 
+from conftest import BASE, EXECUTION
 from pytest_maia import (
     ExecutionStatus,
     ExecutionStep,
@@ -19,9 +20,9 @@ from pytest_maia import (
 )
 from pytest_maia.fake import FakeMaia
 
-BASE = "https://eu1.api.matillion.com/dpc"
-EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-STEPS_URL = re.compile(re.escape(f"{BASE}/v1/projects/p/pipeline-executions/{EXEC}/steps") + r".*")
+STEPS_URL = re.compile(
+    re.escape(f"{BASE}/v1/projects/p/pipeline-executions/{EXECUTION}/steps") + r".*"
+)
 
 CHILD_FAILURE: list[dict[str, Any]] = [
     {"name": "Start", "status": "SUCCESS"},
@@ -59,7 +60,7 @@ def test_get_steps_reads_every_page(api: responses.RequestsMock, client: MaiaCli
         return 200, {}, json.dumps(body)
 
     api.add_callback("GET", STEPS_URL, callback=answer)
-    steps = client.get_steps("p", EXEC)
+    steps = client.get_steps("p", EXECUTION)
     assert [s.name for s in steps] == [f"step {n}" for n in range(130)]
     assert len(api.calls) == 2
 
@@ -76,13 +77,13 @@ def test_get_steps_parses_leniently(api: responses.RequestsMock, client: MaiaCli
                 "startedAt": "2026-01-01T00:00:00Z",
                 "finishedAt": "not a date",
             },
-            "childPipeline": {"id": EXEC, "name": "child"},
+            "childPipeline": {"id": EXECUTION, "name": "child"},
         },
         {"name": 5, "status": "PAUSED"},
         {},
     ]
     api.get(STEPS_URL, json={"page": 0, "results": results, "size": 100, "total": 3})
-    first, second, third = client.get_steps("p", EXEC)
+    first, second, third = client.get_steps("p", EXECUTION)
     assert first == ExecutionStep(
         id="7",
         name="Run child",
@@ -91,7 +92,7 @@ def test_get_steps_parses_leniently(api: responses.RequestsMock, client: MaiaCli
         message="boom",
         started_at=first.started_at,
         finished_at=None,
-        child_execution_id=EXEC,
+        child_execution_id=EXECUTION,
         child_pipeline_name="child",
     )
     assert first.started_at is not None
@@ -101,7 +102,7 @@ def test_get_steps_parses_leniently(api: responses.RequestsMock, client: MaiaCli
 
 def test_get_steps_stops_on_an_empty_page(api: responses.RequestsMock, client: MaiaClient) -> None:
     api.get(STEPS_URL, json={"results": []})
-    assert client.get_steps("p", EXEC) == []
+    assert client.get_steps("p", EXECUTION) == []
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def test_get_steps_refuses_a_body_of_the_wrong_shape(
 ) -> None:
     api.get(STEPS_URL, json=body)
     with pytest.raises(MaiaResponseError, match=reason):
-        client.get_steps("p", EXEC)
+        client.get_steps("p", EXECUTION)
 
 
 def test_the_fake_lists_no_steps_until_finished_then_the_default_step() -> None:
