@@ -50,7 +50,7 @@ def report_json(path: Path) -> dict[str, object]:
 def test_html_and_json_reports_from_the_controller_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite=SUITE)
     (pytester.path / "out").mkdir()
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "-p", "xdist", "-n", "2", "--maia-report=out/r.html", "--maia-report-json=r.json"
     )
     result.assert_outcomes(passed=2, failed=1)
