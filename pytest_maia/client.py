@@ -25,6 +25,7 @@ from pytest_maia.redact import (
     missing_credentials,
     read_variables,
 )
+from pytest_maia.transport import DEFAULT_REQUEST_TIMEOUT
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
@@ -66,7 +67,7 @@ class MaiaClient:
         token: str | Secret | None = None,
         client_id: str | None = None,
         client_secret: str | Secret | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
         max_retries: int = 5,
         session: requests.Session | None = None,
         clock: Clock | None = None,
