@@ -137,26 +137,6 @@ def test_two_processes_share_one_budget_through_a_lock_dir(tmp_path: Path) -> No
     assert most_in_any_window(times, 1.0) <= 20
 
 
-def test_file_state_is_one_dict_for_every_opener(tmp_path: Path) -> None:
-    first, second = FileState(tmp_path), FileState(tmp_path)
-    with first.transaction() as data:
-        data["n"] = 1
-    with second.transaction() as data:
-        data["n"] += 1
-    with first.transaction() as data:
-        assert data == {"n": 2}
-
-    def spoil() -> None:
-        with second.transaction() as data:
-            data["n"] = 99
-            raise RuntimeError("nothing is written")
-
-    with pytest.raises(RuntimeError):
-        spoil()
-    with first.transaction() as data:
-        assert data["n"] == 2
-
-
 def test_real_clock_budget_is_shared_by_two_objects_on_one_file(tmp_path: Path) -> None:
     clock = SystemClock()
     budgets = [RequestBudget(20, per=1.0, clock=clock, state=FileState(tmp_path)) for _ in "ab"]

@@ -1,4 +1,5 @@
-"""get_steps against `responses` registrations and against the fake's scripted steps."""
+"""Execution steps (pytest_maia.execution_steps): get_steps against `responses`
+registrations and against the fake's scripted steps."""
 
 from __future__ import annotations
 
@@ -182,38 +183,3 @@ def test_scripted_steps_are_checked(steps: Any, error: str) -> None:
         FakeMaia().add_execution("p", "FAILED", steps=steps)
     with pytest.raises(MaiaValidationError, match=error):
         FakeMaia().script_pipeline("nightly", "FAILED", steps=steps)
-
-
-def test_status_checks_suggest_only_what_is_close() -> None:
-    from pytest_maia.validation import check_status, suggest_status
-
-    assert suggest_status("cancelled") == "CANCELLED"
-    assert suggest_status("CANCELED") == "CANCELLED"
-    assert suggest_status("xyz") is None
-    assert check_status(ExecutionStatus.unrecognised("PAUSED")).value == "PAUSED"
-    with pytest.raises(MaiaValidationError, match=r"is not an execution status \(statuses are"):
-        check_status("xyz")
-    with pytest.raises(MaiaValidationError, match="got int 3"):
-        check_status(3)
-    for bad in ("", "  ", "A\nB"):
-        with pytest.raises(ValueError, match="non-empty string without control"):
-            ExecutionStatus.unrecognised(bad)
-
-
-def test_an_explanation_stops_at_the_child_depth_limit() -> None:
-    from pytest_maia.explain import explain_failure
-
-    def nested(depth: int) -> dict[str, Any]:
-        step: dict[str, Any] = {"name": f"level {depth}", "status": "FAILED"}
-        if depth < 7:
-            step["child"] = {"statuses": ["FAILED"], "steps": [nested(depth + 1)]}
-        return step
-
-    with FakeMaia() as fake:
-        eid = fake.add_execution("p", "FAILED", steps=[nested(0)])
-        client = fake.client()
-        why = explain_failure(client, "p", eid)
-        shallow = explain_failure(client, "p", eid, max_depth=0)
-    assert [len(path) for path, _, _ in why.failing_steps] == [1, 2, 3, 4, 5, 6]
-    assert [len(path) for path, _, _ in shallow.failing_steps] == [1]
-    assert why.render().splitlines()[-1].startswith("            level 0 > level 1 > ")
