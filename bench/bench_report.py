@@ -43,7 +43,7 @@ def run_waits(count: int) -> tuple[float, list[tuple[str, list[tuple[str, object
                 PROJECT,
                 timeout=3600,
                 backend="fake",
-                record=lambda w, p=properties: p.extend(to_properties(*w)),
+                record=lambda r, s, p=properties: p.extend(to_properties(r, s)),
                 record_timeline=lambda v, p=properties: p.append((PROPERTY, v)),
             )
             run = fake.add_execution(PROJECT, statuses, every=every)

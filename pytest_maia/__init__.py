@@ -1,6 +1,6 @@
 """pytest-maia: test Maia (Matillion Data Productivity Cloud) pipelines with pytest.
 
-The light parts (models, errors, clock) import at once; the client (requests), the
+The light parts (models, errors, clock, settings) import at once; the client (requests), the
 fake (responses, the loopback server) and the strategies (hypothesis) load on first
 use, so that importing the pytest plugin costs almost nothing.
 """
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_maia.assertions import StatusChecker
 from pytest_maia.clock import Clock, SystemClock, VirtualClock
+from pytest_maia.config import MaiaSettings
 from pytest_maia.errors import (
     BadRequestError,
     ConflictError,
@@ -40,12 +41,12 @@ from pytest_maia.models import (
     WaitResult,
 )
 from pytest_maia.pipelines import PipelineRun, PipelineRunner, RunSpec
+from pytest_maia.version import __version__
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
     from pytest_maia.fake import FakeMaia
-
-__version__ = "0.1.0"
+    from pytest_maia.fake.server import FakeServer
 
 __all__ = [
     "BadRequestError",
@@ -57,6 +58,7 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionStep",
     "FakeMaia",
+    "FakeServer",
     "ForbiddenError",
     "GatewayTimeoutError",
     "GoneError",
@@ -66,6 +68,7 @@ __all__ = [
     "MaiaConnectionError",
     "MaiaError",
     "MaiaResponseError",
+    "MaiaSettings",
     "MaiaTimeoutError",
     "MaiaValidationError",
     "NotFoundError",
@@ -88,6 +91,7 @@ __all__ = [
 _LAZY = {
     "MaiaClient": "pytest_maia.client",
     "FakeMaia": "pytest_maia.fake",
+    "FakeServer": "pytest_maia.fake.server",
 }
 
 

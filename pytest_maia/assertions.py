@@ -17,8 +17,8 @@ from pytest_maia.errors import (
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.explain import PATH_SEPARATOR, FailureExplanation, explain_failure
-from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.explain import explain_failure
+from pytest_maia.models import PATH_SEPARATOR, ExecutionStatus, FailureExplanation, WaitResult
 from pytest_maia.report.timeline import to_property
 from pytest_maia.validation import check_status
 from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
@@ -26,7 +26,7 @@ from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
 
-__all__ = ["StatusChecker", "WaitRecord"]
+__all__ = ["StatusChecker", "expected_statuses", "match_pattern"]
 
 FAKE_HINT = (
     "the fake backend does not know execution {execution_id} in project {project_id!r}: "
@@ -41,9 +41,6 @@ FAKE_OTHER_PROJECT_HINT = (
     "...), or read it with a client: maia_client.get_status({owner!r}, ...)"
 )
 
-# (execution id, final status text, elapsed seconds, polls) of one finished wait.
-WaitRecord = tuple[str, str, float, int]
-
 
 class WaitObserver(Protocol):
     """Told about each poll of a wait and its end (the live progress line)."""
@@ -53,7 +50,8 @@ class WaitObserver(Protocol):
     def done(self, execution_id: str) -> None: ...
 
 
-def _statuses(expected: object) -> list[str]:
+def expected_statuses(expected: object) -> list[str]:
+    """The status values ``expected`` names (one status or several), each checked."""
     items = [expected] if isinstance(expected, str) else expected
     if not isinstance(items, Iterable) or not (items := list(items)):
         raise MaiaValidationError(
@@ -72,7 +70,7 @@ class StatusChecker:
         *,
         timeout: float,
         backend: str = "live",
-        record: Callable[[WaitRecord], None] | None = None,
+        record: Callable[[WaitResult, str], None] | None = None,
         record_timeline: Callable[[str], None] | None = None,
         observer: WaitObserver | None = None,
         on_explained: Callable[[FailureExplanation], None] | None = None,
@@ -185,7 +183,7 @@ class StatusChecker:
         """Keep a finished wait (``outcome``: its summary cell) and record it."""
         self.results.append(result)
         if self._record is not None:
-            self._record((result.execution_id, outcome, result.elapsed, result.polls))
+            self._record(result, outcome)
         if self._record_timeline is not None:
             now = time.time() if self.backend == "live" else self.client.clock.now()
             message, steps = self.report_explanation(result, error)
@@ -209,8 +207,15 @@ class StatusChecker:
     ) -> WaitResult:
         """Wait, then assert the final status is ``expected`` (one status or several)."""
         __tracebackhide__ = True
-        wanted = _statuses(expected)
-        result = self.wait(execution_id, timeout=timeout)
+        expected_statuses(expected)  # a misspelt status fails before the wait
+        return self.check_final(self.wait(execution_id, timeout=timeout), expected)
+
+    def check_final(
+        self, result: WaitResult, expected: ExecutionStatus | str | Iterable[ExecutionStatus | str]
+    ) -> WaitResult:
+        """Assert a finished wait's final status is ``expected``; returns ``result``."""
+        __tracebackhide__ = True
+        wanted = expected_statuses(expected)
         if result.status.value not in wanted:
             why = self.explain(result)
             raise AssertionError(f"{explain(result, wanted)}\n{why.render()}".rstrip())
@@ -226,8 +231,16 @@ class StatusChecker:
         """Wait, then assert the execution ended FAILED and, with ``match`` (a regex,
         ``re.search``), that the details' message or a failing step's message matches."""
         __tracebackhide__ = True
-        pattern = _pattern(match)
-        result = self.assert_final(execution_id, ExecutionStatus.FAILED, timeout=timeout)
+        match_pattern(match)  # a bad pattern fails before the wait
+        return self.check_failed(self.wait(execution_id, timeout=timeout), match=match)
+
+    def check_failed(
+        self, result: WaitResult, *, match: str | re.Pattern[str] | None = None
+    ) -> WaitResult:
+        """Assert a finished wait ended FAILED (and ``match``, as :meth:`assert_failed`)."""
+        __tracebackhide__ = True
+        pattern = match_pattern(match)
+        self.check_final(result, ExecutionStatus.FAILED)
         if pattern is None:
             return result
         why = self.explain(result)
@@ -241,7 +254,7 @@ class StatusChecker:
         raise AssertionError(
             "\n".join(
                 [
-                    f"pipeline execution {execution_id} ended FAILED, but no message "
+                    f"pipeline execution {result.execution_id} ended FAILED, but no message "
                     f"matches {pattern.pattern!r}",
                     "messages searched:",
                     *seen,
@@ -265,7 +278,8 @@ class StatusChecker:
         return self.assert_final(execution_id, ExecutionStatus.SUCCESS, timeout=timeout)
 
 
-def _pattern(match: object) -> re.Pattern[str] | None:
+def match_pattern(match: object) -> re.Pattern[str] | None:
+    """``match`` (a regex string or compiled pattern, or None) compiled and checked."""
     if match is None or isinstance(match, re.Pattern):
         return match
     if not isinstance(match, str):

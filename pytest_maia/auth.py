@@ -1,6 +1,6 @@
 """Bearer authentication: a static token, or OAuth 2.0 client credentials.
 
-Secrets live only inside :class:`~pytest_maia.config.Secret` objects and the
+Secrets live only inside :class:`~pytest_maia.redact.Secret` objects and the
 ``Authorization`` header of a prepared request, never in a repr, a message or a log.
 """
 
@@ -18,14 +18,12 @@ import requests
 from pytest_maia.endpoints import AUDIENCE, TOKEN_URL, api_error
 from pytest_maia.errors import MaiaResponseError
 from pytest_maia.redact import Secret, SecretFields, is_header_safe
-from pytest_maia.transport import send
+from pytest_maia.transport import DEFAULT_REQUEST_TIMEOUT, send
 
 if TYPE_CHECKING:
     from pytest_maia.clock import Clock
 
 __all__ = [
-    "AUDIENCE",
-    "TOKEN_URL",
     "ClientCredentials",
     "StaticToken",
     "TokenProvider",
@@ -115,7 +113,7 @@ class ClientCredentials:
         session: Callable[[], requests.Session],
         clock: Clock,
         token_url: str = TOKEN_URL,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret

@@ -26,6 +26,7 @@ from typing import Any
 from pytest_maia.clock import Clock
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.shared_state import MemoryState, StateStore
+from pytest_maia.validation import positive_seconds
 
 __all__ = ["DEFAULT_PAUSE", "RequestBudget", "default_burst"]
 
@@ -55,10 +56,8 @@ class RequestBudget:
     ) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
             raise MaiaValidationError(f"a request budget must be an integer >= 2, got {limit!r}")
-        if not (isinstance(per, (int, float)) and math.isfinite(per) and per > 0):
-            raise MaiaValidationError(f"per must be a positive number of seconds, got {per!r}")
         self.limit = limit
-        self.per = float(per)
+        self.per = positive_seconds(per, "per")
         self.burst = default_burst(limit) if burst is None else burst
         if not 1 <= self.burst < limit:
             raise MaiaValidationError(f"burst must be in [1, {limit}), got {burst!r}")

@@ -15,6 +15,7 @@ from pytest_maia import endpoints
 from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
 from pytest_maia.redact import Secret, SecretFields
+from pytest_maia.retry import backoff, retry_delay
 from pytest_maia.transport import new_session, send
 
 if TYPE_CHECKING:
@@ -22,13 +23,10 @@ if TYPE_CHECKING:
     from pytest_maia.budget import RequestBudget
     from pytest_maia.clock import Clock
 
-__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "ApiCalls"]
+__all__ = ["ApiCalls"]
 
 log = logging.getLogger("pytest_maia.client")
 T = TypeVar("T")
-
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
 
 
 class _Settings(Protocol):
@@ -146,16 +144,9 @@ class ApiCalls:
             try:
                 return call(deadline - clock.now())
             except (MaiaApiError, MaiaConnectionError) as exc:
-                if isinstance(exc, MaiaApiError):
-                    transient = exc.is_transient if idempotent else exc.status_code == 429
-                else:
-                    transient = idempotent and exc.is_transient
-                if not transient or attempt == self._settings.max_retries:
+                delay = retry_delay(exc, backoff(attempt), idempotent=idempotent)
+                if delay is None or attempt == self._settings.max_retries:
                     raise
-                # The exponent is capped: 2**attempt overflows a float past ~1000 tries.
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
-                if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
-                    delay = exc.retry_after
                 if clock.now() + delay >= deadline:
                     log.debug("not retrying: %.1fs would pass the retry budget", delay)
                     raise

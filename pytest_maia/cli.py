@@ -23,6 +23,7 @@ from pytest_maia.errors import (
     MaiaValidationError,
 )
 from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--base-url", help="API base URL (env MAIA_BASE_URL)")
     common.add_argument("--region", help="eu1, us1 or au1 (env MAIA_REGION; default eu1)")
     common.add_argument("--token-url", help="OAuth token endpoint (for a fake server)")
+    common.add_argument(
+        "--max-retries",
+        type=int,
+        default=None,
+        help="retries of a request that may succeed later (429, 5xx, no connection; "
+        "default 5; 0: fail at once)",
+    )
     parser = _Parser(
         prog="maia-status",
         description="Check and wait for Maia pipeline executions. Credentials come from "
@@ -114,16 +122,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _wait_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=None, help="seconds (default 1800)")
-    parser.add_argument("--interval", type=float, default=5.0, help="first poll interval")
-    parser.add_argument("--max-interval", type=float, default=30.0, help="longest interval")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help=f"seconds (default {DEFAULT_TIMEOUT:g})"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=DEFAULT_INTERVAL, help="first poll interval"
+    )
+    parser.add_argument(
+        "--max-interval", type=float, default=DEFAULT_MAX_INTERVAL, help="longest interval"
+    )
 
 
 def _client(args: argparse.Namespace) -> MaiaClient:
-    from pytest_maia.client import MaiaClient
-    from pytest_maia.config import read_environment
+    from pytest_maia.client import ENV_VARIABLES, MaiaClient
+    from pytest_maia.redact import read_variables
 
-    variables = read_environment()  # only MAIA_* variables, secrets wrapped
+    variables = read_variables(ENV_VARIABLES)  # only what the client reads, secrets wrapped
     for name, value in (
         ("MAIA_BASE_URL", args.base_url),
         ("MAIA_REGION", args.region),
@@ -136,7 +150,9 @@ def _client(args: argparse.Namespace) -> MaiaClient:
         local = loopback_token_url(base_url if isinstance(base_url, str) else None)
         if local is not None:
             variables["MAIA_TOKEN_URL"] = local
-    return MaiaClient.from_env(variables)
+    if args.max_retries is None:
+        return MaiaClient.from_env(variables)
+    return MaiaClient.from_env(variables, max_retries=args.max_retries)
 
 
 def loopback_token_url(base_url: str | None) -> str | None:
@@ -144,7 +160,7 @@ def loopback_token_url(base_url: str | None) -> str | None:
     ``maia-status fake-server`` prints): ``{base_url}/oauth/dpc/token``; else None."""
     from urllib.parse import urlsplit
 
-    from pytest_maia.auth import TOKEN_URL
+    from pytest_maia.endpoints import TOKEN_URL
     from pytest_maia.validation import is_loopback_host
 
     if not base_url:
@@ -160,7 +176,7 @@ def _timeout(args: argparse.Namespace) -> float:
         return float(args.timeout)
     raw = os.environ.get("MAIA_TIMEOUT")
     try:
-        return float(raw) if raw else 1800.0
+        return float(raw) if raw else DEFAULT_TIMEOUT
     except ValueError:
         raise MaiaConfigError(f"MAIA_TIMEOUT must be a number of seconds, got {raw!r}") from None
 

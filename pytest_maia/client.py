@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -10,48 +9,43 @@ from urllib.parse import urlsplit
 import requests
 
 from pytest_maia import endpoints, listing, waiting
-from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.auth import ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.calls import ApiCalls
 from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
-from pytest_maia.config import (
-    Secret,
-    check_credential,
-    read_environment,
-    resolve_settings,
-)
-from pytest_maia.endpoints import parse_retry_after
+from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
 from pytest_maia.execution_steps import ExecutionStep
 from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
+from pytest_maia.redact import (
+    CREDENTIAL_VARIABLES,
+    Secret,
+    check_credential,
+    credentials_from,
+    missing_credentials,
+    read_variables,
+)
+from pytest_maia.transport import DEFAULT_REQUEST_TIMEOUT
 from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
     check_execution_id,
     is_loopback_host,
+    positive_seconds,
 )
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from pytest_maia.budget import RequestBudget
 
-__all__ = ["MaiaClient", "parse_retry_after"]
+__all__ = ["MaiaClient"]
 
 # How long a call outside a wait may spend on retries (Retry-After included).
 DEFAULT_RETRY_BUDGET = 120.0
 
-
-def _seconds(value: object, name: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise MaiaValidationError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
+# The environment variables from_env reads (and no others: a pytest setting such as
+# MAIA_TIMEOUT or MAIA_BACKEND is not the client's business).
+ENV_VARIABLES = ("MAIA_BASE_URL", "MAIA_REGION", "MAIA_TOKEN_URL", *CREDENTIAL_VARIABLES)
 
 
 class MaiaClient:
@@ -74,7 +68,7 @@ class MaiaClient:
         token: str | Secret | None = None,
         client_id: str | None = None,
         client_secret: str | Secret | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
         max_retries: int = 5,
         session: requests.Session | None = None,
         clock: Clock | None = None,
@@ -89,8 +83,8 @@ class MaiaClient:
         self.base_url = check_base_url(
             base_url_for_region(region) if base_url is None else base_url
         )
-        self.timeout = _seconds(timeout, "timeout")
-        self.retry_budget = _seconds(retry_budget, "retry_budget")
+        self.timeout = positive_seconds(timeout, "timeout")
+        self.retry_budget = positive_seconds(retry_budget, "retry_budget")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise MaiaValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self.max_retries = max_retries
@@ -129,22 +123,38 @@ class MaiaClient:
         cls, env: Mapping[str, str | Secret] | None = None, **kwargs: object
     ) -> MaiaClient:
         """A client configured from MAIA_BASE_URL / MAIA_REGION and MAIA_TOKEN, or
-        MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL). Raises
-        MaiaConfigError naming what is missing or wrong, never a value."""
+        MAIA_CLIENT_ID and MAIA_CLIENT_SECRET (and MAIA_TOKEN_URL); no other variable
+        is read. Raises MaiaConfigError naming what is missing or wrong, never a value."""
         # No frame may keep the environment as a local: read what we need and let go.
-        variables = read_environment(env)
+        variables = read_variables(ENV_VARIABLES, env)
         del env
-        settings = resolve_settings(lambda _: None, lambda _: None, variables)
-        if settings.auth_kind == "none":
-            missing = [m for m in settings.missing_for_live() if not m.startswith("MAIA_PROJ")]
+        token, client_id, client_secret = credentials_from(variables)
+        missing = missing_credentials(token, client_id, client_secret)
+        if missing:
             raise MaiaConfigError(f"missing environment variables: {', '.join(missing)}")
-        if settings.token_url:
-            kwargs.setdefault("token_url", settings.token_url)
+        base_url, region, token_url = (
+            str(variables.get(name) or "") or None
+            for name in ("MAIA_BASE_URL", "MAIA_REGION", "MAIA_TOKEN_URL")
+        )
+        checks: list[tuple[str, Callable[[str], str], str | None]] = [
+            ("MAIA_BASE_URL", check_base_url, base_url),
+            ("MAIA_REGION", base_url_for_region, None if base_url else region),
+            ("MAIA_TOKEN_URL", check_base_url, token_url),
+        ]
+        for name, check, value in checks:
+            try:
+                if value is not None:
+                    check(value)
+            except MaiaValidationError as exc:
+                raise MaiaConfigError(f"{name}: {exc}") from None
+        if token_url:
+            kwargs.setdefault("token_url", token_url)
         return cls(
-            settings.base_url,
-            token=settings.token,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
+            base_url,
+            region=region or "eu1",
+            token=token,
+            client_id=client_id,
+            client_secret=client_secret,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -173,12 +183,7 @@ class MaiaClient:
     def __enter__(self) -> MaiaClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- the API ------------------------------------------------------------------

@@ -1,33 +1,34 @@
 """Settings from options, environment and ini, with the design's precedence.
 
 Command line > environment variable > ini > default. Secrets come from the
-environment only and are held in :class:`~pytest_maia.redact.Secret` (re-exported
-here), whose repr never shows them.
+environment only and are held in :class:`~pytest_maia.redact.Secret`, whose repr
+never shows them.
 """
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pytest_maia.errors import MaiaConfigError
-from pytest_maia.redact import Secret, SecretFields, check_credential
-from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url
+from pytest_maia.redact import (
+    CREDENTIAL_VARIABLES,
+    Secret,
+    credentials_from,
+    missing_credentials,
+    read_variables,
+)
+from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url, positive_seconds
+from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT, WaitPolicy
 
 __all__ = [
     "BACKENDS",
     "OFFLINE_BACKENDS",
-    "DEFAULT_TIMEOUT",
     "FAKE_ENVIRONMENT",
     "FAKE_PROJECT_ID",
     "SETTINGS",
     "MaiaSettings",
-    "Secret",
-    "SecretFields",
     "Setting",
-    "check_credential",
     "read_environment",
     "resolve_settings",
 ]
@@ -35,7 +36,6 @@ __all__ = [
 BACKENDS = ("fake", "live", "replay")
 # Backends served by the in-process fake: scripted by the test, or from a cassette.
 OFFLINE_BACKENDS = ("fake", "replay")
-DEFAULT_TIMEOUT = 1800.0
 FAKE_PROJECT_ID = "fake-project"
 FAKE_ENVIRONMENT = "fake-environment"
 
@@ -104,8 +104,8 @@ SETTINGS: tuple[Setting, ...] = (
         "--maia-timeout",
         "MAIA_TIMEOUT",
         "maia_timeout",
-        "seconds a wait may take before it fails (default 1800)",
-        str(int(DEFAULT_TIMEOUT)),
+        f"seconds a wait may take before it fails (default {DEFAULT_TIMEOUT:g})",
+        f"{DEFAULT_TIMEOUT:g}",
     ),
     Setting(
         "report",
@@ -134,8 +134,9 @@ SETTINGS: tuple[Setting, ...] = (
         "--maia-poll-interval",
         "MAIA_POLL_INTERVAL",
         "maia_poll_interval",
-        "seconds between a wait's first polls; it backs off 1.5 times a poll up to 30 (default 5)",
-        "5",
+        "seconds between a wait's first polls; it backs off 1.5 times a poll up to "
+        f"{DEFAULT_MAX_INTERVAL:g} (default {DEFAULT_INTERVAL:g})",
+        f"{DEFAULT_INTERVAL:g}",
     ),
     Setting(
         "max_concurrent",
@@ -172,7 +173,7 @@ class MaiaSettings:
     report: str | None = None
     report_json: str | None = None
     github: bool = False
-    poll_interval: float = 5.0
+    poll_interval: float = DEFAULT_INTERVAL
     max_concurrent: int = 4
     max_requests_per_minute: int = 600
     token: Secret | None = field(default=None, repr=False)
@@ -193,14 +194,16 @@ class MaiaSettings:
         missing: list[str] = []
         if not self.project_id:
             missing.append("MAIA_PROJECT_ID (or --maia-project)")
-        if not self.token and not (self.client_id and self.client_secret):
-            if self.client_id and not self.client_secret:
-                missing.append("MAIA_CLIENT_SECRET")
-            elif self.client_secret and not self.client_id:
-                missing.append("MAIA_CLIENT_ID")
-            else:
-                missing.append("MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET")
-        return missing
+        return missing + missing_credentials(self.token, self.client_id, self.client_secret)
+
+    def wait_policy(self) -> WaitPolicy:
+        """How the fixtures' waits poll: from ``poll_interval``, backing off to at most
+        the default longest interval (or the first, when that is longer)."""
+        return WaitPolicy.checked(
+            timeout=self.timeout,
+            interval=self.poll_interval,
+            max_interval=max(DEFAULT_MAX_INTERVAL, self.poll_interval),
+        )
 
     def header(self) -> str:
         """The report-header line: backend, base URL, project; never a secret."""
@@ -259,19 +262,10 @@ def resolve_settings(
             check_base_url(token_url)
         except Exception as exc:
             raise MaiaConfigError(f"{sources['token_url']}: {exc}") from None
-    raw_timeout = values["timeout"] or str(DEFAULT_TIMEOUT)
-    try:
-        timeout = float(raw_timeout)
-    except ValueError:
-        timeout = -1.0
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise MaiaConfigError(
-            f"{sources['timeout']}: timeout must be a positive number of seconds, "
-            f"got {raw_timeout!r}"
-        )
-    poll_interval = _number(values, sources, "poll_interval", float, 0.0)
-    max_concurrent = int(_number(values, sources, "max_concurrent", int, 1))
-    max_rpm = int(_number(values, sources, "max_requests_per_minute", int, 2))
+    timeout = _seconds(values, sources, "timeout")
+    poll_interval = _seconds(values, sources, "poll_interval")
+    max_concurrent = _count(values, sources, "max_concurrent", 1)
+    max_rpm = _count(values, sources, "max_requests_per_minute", 2)
     github = str(environ.get("GITHUB_ACTIONS", "")).lower() == "true"
     if values["github"] is not None:
         if values["github"].lower() not in GITHUB_SWITCH:
@@ -279,11 +273,7 @@ def resolve_settings(
                 f"{sources['github']}: must be 'on' or 'off', got {values['github']!r}"
             )
         github = GITHUB_SWITCH[values["github"].lower()]
-    token = _secret(environ, "MAIA_TOKEN")
-    client_secret = _secret(environ, "MAIA_CLIENT_SECRET")
-    client_id = environ.get("MAIA_CLIENT_ID")
-    if isinstance(client_id, str):
-        client_id = check_credential(Secret(client_id), "MAIA_CLIENT_ID").reveal()
+    token, client_id, client_secret = credentials_from(environ)
     return MaiaSettings(
         backend=backend,
         region=region,
@@ -299,56 +289,44 @@ def resolve_settings(
         max_concurrent=max_concurrent,
         max_requests_per_minute=max_rpm,
         token=token,
-        client_id=client_id if isinstance(client_id, str) else None,
+        client_id=client_id,
         client_secret=client_secret,
         sources=sources,
     )
 
 
-_SECRET_VARIABLES = ("MAIA_TOKEN", "MAIA_CLIENT_SECRET")
-
-
 def read_environment(env: Mapping[str, str | Secret] | None = None) -> dict[str, str | Secret]:
-    """The MAIA_* variables of ``env`` (default ``os.environ``), stripped, secrets
-    wrapped in :class:`Secret` at once: hold this, never the environment itself."""
-    source = os.environ if env is None else env
-    names = [s.env for s in SETTINGS if s.env] + ["MAIA_CLIENT_ID", "GITHUB_ACTIONS"]
-    names += _SECRET_VARIABLES
-    snapshot: dict[str, str | Secret] = {}
-    for name in names:
-        raw = source.get(name)
-        if isinstance(raw, Secret) and raw:
-            snapshot[name] = raw
-        elif isinstance(raw, str) and raw.strip():
-            snapshot[name] = Secret(raw.strip()) if name in _SECRET_VARIABLES else raw.strip()
-    return snapshot
+    """The settings' variables of ``env`` (default ``os.environ``) and the credentials,
+    secrets wrapped (see :func:`~pytest_maia.redact.read_variables`)."""
+    names = [s.env for s in SETTINGS if s.env] + ["GITHUB_ACTIONS", *CREDENTIAL_VARIABLES]
+    return read_variables(names, env)
 
 
-def _secret(environ: Mapping[str, str | Secret], name: str) -> Secret | None:
-    value = environ.get(name)
-    if not isinstance(value, Secret):
-        return None
-    return check_credential(value, name, bearer=name == "MAIA_TOKEN")
+def _seconds(values: Mapping[str, str | None], sources: Mapping[str, str], name: str) -> float:
+    """``values[name]`` as seconds (see :func:`~pytest_maia.validation.positive_seconds`)."""
+    raw = values[name] or ""
+    label = name.replace("_", " ")
+    try:
+        return positive_seconds(float(raw), label)
+    except ValueError:  # not a number, or not a positive one (MaiaValidationError)
+        raise MaiaConfigError(
+            f"{sources.get(name, 'default')}: {label} must be a positive number of seconds, "
+            f"got {raw!r}"
+        ) from None
 
 
-def _number(
-    values: Mapping[str, str | None],
-    sources: Mapping[str, str],
-    name: str,
-    kind: type[int] | type[float],
-    least: float,
-) -> float:
-    """``values[name]`` as a finite ``kind`` above ``least`` (ints: at least ``least``)."""
+def _count(
+    values: Mapping[str, str | None], sources: Mapping[str, str], name: str, least: int
+) -> int:
+    """``values[name]`` as an integer of at least ``least``."""
     raw = values[name] or ""
     try:
-        value: float = kind(raw)
+        value = int(raw)
     except ValueError:
-        value = math.nan
-    ok = math.isfinite(value) and (value >= least if kind is int else value > least)
-    if not ok:
-        what = f"an integer >= {least:g}" if kind is int else "a positive number"
+        value = least - 1
+    if value < least:
         label = name.replace("_", " ")
         raise MaiaConfigError(
-            f"{sources.get(name, 'default')}: {label} must be {what}, got {raw!r}"
+            f"{sources.get(name, 'default')}: {label} must be an integer >= {least}, got {raw!r}"
         )
     return value

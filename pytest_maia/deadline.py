@@ -16,7 +16,6 @@ import os
 import socket
 import threading
 import time
-from types import TracebackType
 from typing import Any
 
 import urllib3
@@ -63,12 +62,7 @@ class Watch:
         _current.watch = self
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         _current.watch = None
         with self._lock:
             self.done = True

@@ -16,7 +16,6 @@ import datetime as _dt
 import json
 import logging
 import math
-import uuid
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 
@@ -329,10 +328,10 @@ def parse_execution_id(body: object, where: str, status_code: int) -> str:
             status_code=status_code,
         )
     try:
-        if not isinstance(raw, str) or len(raw.strip()) != 36:
-            raise ValueError
-        return str(uuid.UUID(raw.strip()))
-    except ValueError:
+        if not isinstance(raw, str):
+            raise MaiaValidationError(raw)
+        return check_execution_id(raw)
+    except MaiaValidationError:
         raise MaiaResponseError(
             f"{where}: 'pipelineExecutionId' is not a UUID: {raw!r:.80}",
             status_code=status_code,

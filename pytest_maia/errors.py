@@ -11,25 +11,7 @@ from pytest_maia.models import ProblemDetail
 if TYPE_CHECKING:
     from pytest_maia.models import WaitResult
 
-__all__ = [
-    "BadRequestError",
-    "ConflictError",
-    "ForbiddenError",
-    "GatewayTimeoutError",
-    "GoneError",
-    "MaiaApiError",
-    "MaiaConfigError",
-    "MaiaConnectionError",
-    "MaiaError",
-    "MaiaResponseError",
-    "MaiaTimeoutError",
-    "MaiaValidationError",
-    "NotFoundError",
-    "RateLimitedError",
-    "ServerError",
-    "UnauthorizedError",
-    "error_for_status",
-]
+# The public errors are exported from pytest_maia (its __all__ is the one list of them).
 
 _REASONS = {
     400: "Bad Request",

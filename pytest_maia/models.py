@@ -10,18 +10,18 @@ import datetime as _dt
 import enum
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pytest_maia.explain import FailureExplanation
+from typing import Any
 
 __all__ = [
+    "PATH_SEPARATOR",
     "TERMINAL_STATUSES",
     "ErrorStep",
     "ExecutionDetails",
     "ExecutionStatus",
+    "FailingStep",
+    "FailureExplanation",
     "ProblemDetail",
     "Step",
     "WaitResult",
@@ -203,6 +203,61 @@ class ErrorStep:
 
 # One step of a scripted lifecycle: a status (or its string) or an error step.
 Step = ExecutionStatus | str | ErrorStep
+
+
+PATH_SEPARATOR = " > "
+
+# (path of step names from the top pipeline down, status, message) of one failing step.
+FailingStep = tuple[tuple[str, ...], str, "str | None"]
+
+
+@dataclass(frozen=True)
+class FailureExplanation:
+    """What the API says about why an execution ended as it did.
+
+    ``failing_steps`` lists every step whose status is not SUCCESS, parents before
+    their children; ``error`` says what could not be read (None when all was read).
+    """
+
+    execution_id: str
+    pipeline_name: str | None = None
+    environment: str | None = None
+    message: str | None = None
+    failing_steps: tuple[FailingStep, ...] = ()
+    error: str | None = None
+    steps_read: bool = False
+
+    def messages(self) -> Iterator[tuple[str, str]]:
+        """``(where, message)`` for the details' message and each step's message."""
+        if self.message:
+            yield "execution", self.message
+        for path, _status, message in self.failing_steps:
+            if message:
+                yield PATH_SEPARATOR.join(path), message
+
+    def matches(self, pattern: re.Pattern[str]) -> bool:
+        """True when the details' message or a failing step's message matches."""
+        return any(pattern.search(message) for _, message in self.messages())
+
+    def render(self) -> str:
+        """The explanation as indented text lines for a failure message."""
+        lines: list[str] = []
+        if self.pipeline_name or self.environment:
+            where = f" (environment: {self.environment})" if self.environment else ""
+            lines.append(f"pipeline: {self.pipeline_name or '?'}{where}")
+        if self.message:
+            lines.append(f"message: {self.message}")
+        if self.failing_steps:
+            lines.append("failing steps:")
+            for path, status, message in self.failing_steps:
+                indent = "  " * len(path)
+                text = f": {message}" if message else ""
+                lines.append(f"{indent}{PATH_SEPARATOR.join(path)}: {status}{text}")
+        elif self.steps_read:
+            lines.append("failing steps: none listed")
+        if self.error:
+            lines.append(f"could not read why it failed: {self.error}")
+        return "\n".join(lines)
 
 
 @dataclass

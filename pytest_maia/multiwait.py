@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pytest_maia.clock import Clock
 from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, MaiaTimeoutError
 from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.retry import retry_delay
 from pytest_maia.waiting import BACKOFF_FACTOR, WaitPolicy
 
 __all__ = ["Backoff", "Outcome", "delay_after", "wait_many"]
@@ -34,10 +35,11 @@ class Backoff:
     def __post_init__(self) -> None:
         self.delay = self.policy.interval
 
-    def polled(self, now: float, retry_after: float | None = None) -> None:
-        """A poll happened at ``now``: the next is due after the current delay."""
-        pause = self.delay if retry_after is None else max(self.delay, retry_after)
-        self.due = now + pause
+    def polled(self, now: float, error: MaiaError | None = None) -> None:
+        """A poll happened at ``now`` (and failed with a transient ``error``): the next is
+        due after the current delay, or the error's retry delay (see :mod:`~pytest_maia.retry`)."""
+        pause = self.delay if error is None else retry_delay(error, self.delay, at_least=self.delay)
+        self.due = now + (self.delay if pause is None else pause)
         self.delay = min(self.delay * BACKOFF_FACTOR, self.policy.max_interval)
 
 
@@ -71,22 +73,19 @@ def poll_once(
     result = outcome.result
     backoff = outcome.backoff
     assert backoff is not None
-    retry_after: float | None = None
+    error: MaiaError | None = None
     try:
         status = fetch(result.execution_id)
     except (MaiaApiError, MaiaConnectionError) as exc:
         result.polls += 1
         result.elapsed = clock.now() - started
-        transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
         result.errors.append(exc)
-        if not transient:
-            if isinstance(exc, MaiaApiError):
-                exc.wait_result = result
+        if retry_delay(exc, backoff.delay) is None:
+            exc.wait_result = result
             outcome.error = exc
             return True
         log.info("execution %s: transient error, polling on: %s", result.execution_id, exc)
-        if isinstance(exc, MaiaApiError):
-            retry_after = exc.retry_after
+        error = exc
     else:
         now = clock.now()
         result.polls += 1
@@ -96,7 +95,7 @@ def poll_once(
         if policy.is_done(status):
             outcome.backoff = None
             return True
-    backoff.polled(clock.now(), retry_after)
+    backoff.polled(clock.now(), error)
     return False
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pytest_maia.assertions import expected_statuses, match_pattern
 from pytest_maia.errors import (
     ConflictError,
     MaiaConfigError,
@@ -109,11 +110,8 @@ class PipelineRun:
     ) -> WaitResult:
         """Wait, then assert the final status is ``expected``."""
         __tracebackhide__ = True
-        try:
-            return self._seen(self._runner.checker.assert_final(self.id, expected, timeout=timeout))
-        except AssertionError:
-            self._saw(self._runner.checker.results[-1].status)
-            raise
+        expected_statuses(expected)  # a misspelt status fails before the wait
+        return self._runner.checker.check_final(self.wait(timeout=timeout), expected)
 
     def assert_success(self, *, timeout: float | None = None) -> WaitResult:
         """Wait, then assert the run ended SUCCESS."""
@@ -126,13 +124,8 @@ class PipelineRun:
         """Wait, then assert the run ended FAILED and, with ``match`` (a regex), that
         its message or a failing step's message matches (see ``StatusChecker``)."""
         __tracebackhide__ = True
-        try:
-            return self._seen(
-                self._runner.checker.assert_failed(self.id, match=match, timeout=timeout)
-            )
-        except AssertionError:
-            self.last_status = self._runner.checker.results[-1].status
-            raise
+        match_pattern(match)  # a bad pattern fails before the wait
+        return self._runner.checker.check_failed(self.wait(timeout=timeout), match=match)
 
     def details(self) -> ExecutionDetails:
         """The execution's details (pipeline, environment, times, message)."""
@@ -295,7 +288,13 @@ class PipelineRunner:
                     raise
                 outcome = "cancel requested"
                 try:
-                    result = self.client.wait_for(self.project_id, run.id, timeout=wait_seconds)
+                    result = self.client.wait_for(
+                        self.project_id,
+                        run.id,
+                        timeout=wait_seconds,
+                        interval=self.checker.interval,  # the suite's poll interval
+                        max_interval=self.checker.max_interval,
+                    )
                     run.last_status = result.status
                     outcome = f"now {result.status.value}"
                 except MaiaTimeoutError:

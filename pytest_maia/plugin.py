@@ -35,14 +35,13 @@ from pytest_maia.report.timeline import (
 )
 from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
 from pytest_maia.validation import check_project_id
-from pytest_maia.waiting import DEFAULT_MAX_INTERVAL
 
 if TYPE_CHECKING:
-    from pytest_maia.assertions import StatusChecker, WaitRecord
+    from pytest_maia.assertions import StatusChecker
     from pytest_maia.client import MaiaClient
-    from pytest_maia.explain import FailureExplanation
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
+    from pytest_maia.models import FailureExplanation, WaitResult
     from pytest_maia.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.report.progress import Progress
 
@@ -338,8 +337,8 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.auth import TOKEN_URL
     from pytest_maia.client import MaiaClient
+    from pytest_maia.endpoints import TOKEN_URL
 
     recorder = cassettes.plugin_of(request.config)
     if maia_settings.backend in OFFLINE_BACKENDS:
@@ -371,13 +370,14 @@ def maia_status(
     """Get, wait for and assert pipeline execution outcomes in the configured project."""
     from pytest_maia.assertions import StatusChecker
 
-    def record(wait: WaitRecord) -> None:
-        run = runs.get(wait[0])
+    def record(result: WaitResult, outcome: str) -> None:
+        run = runs.get(result.execution_id)
         started = run.started_at if run is not None else None
         ended = None
-        if run is not None and not wait[1].startswith(("TIMEOUT", "ERROR")):
+        if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
             ended = maia_client.clock.now()
-        request.node.user_properties.extend(to_properties(*wait, started=started, ended=ended))
+        properties = to_properties(result, outcome, started=started, ended=ended)
+        request.node.user_properties.extend(properties)
 
     # Runs maia_pipeline starts, by id, so their waits carry start and end times.
     runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
@@ -392,18 +392,19 @@ def maia_status(
     if maia_settings.backend == "fake":
         owner_of = request.getfixturevalue("maia_fake").project_of
 
+    policy = maia_settings.wait_policy()
     return StatusChecker(
         maia_client,
         maia_project_id,
-        timeout=maia_settings.timeout,
+        timeout=policy.timeout,
         backend=maia_settings.backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
         on_explained=explained,
         owner_of=owner_of,
-        interval=maia_settings.poll_interval,
-        max_interval=max(DEFAULT_MAX_INTERVAL, maia_settings.poll_interval),
+        interval=policy.interval,
+        max_interval=policy.max_interval,
     )
 
 

@@ -27,9 +27,9 @@ from pytest_maia.pipelines import PipelineRun, RunSpec
 from pytest_maia.reporting import to_properties
 
 if TYPE_CHECKING:
-    from pytest_maia.assertions import WaitRecord
     from pytest_maia.budget import RequestBudget
     from pytest_maia.client import MaiaClient
+    from pytest_maia.models import WaitResult
     from pytest_maia.shared_state import StateStore
     from pytest_maia.startahead import StartAhead
 
@@ -102,8 +102,8 @@ class StartAheadPlugin:
         return self._budget
 
     def live_client(self) -> MaiaClient:
-        from pytest_maia.auth import TOKEN_URL
         from pytest_maia.client import MaiaClient
+        from pytest_maia.endpoints import TOKEN_URL
 
         s = self.settings
         return MaiaClient(
@@ -161,7 +161,6 @@ class StartAheadPlugin:
 
     def _make_queue(self) -> StartAhead:
         from pytest_maia.startahead import StartAhead
-        from pytest_maia.waiting import DEFAULT_MAX_INTERVAL, WaitPolicy
 
         s = self.settings
         limit = s.max_concurrent
@@ -197,11 +196,7 @@ class StartAheadPlugin:
                 execution_tag=spec.tag,
             )
 
-        policy = WaitPolicy.checked(
-            timeout=s.timeout,
-            interval=s.poll_interval,
-            max_interval=max(DEFAULT_MAX_INTERVAL, s.poll_interval),
-        )
+        policy = s.wait_policy()
         return StartAhead(
             start,
             lambda execution_id: client.get_status(project, execution_id),
@@ -253,10 +248,12 @@ class StartAheadPlugin:
             pytest.fail(f"maia_start({spec.pipeline!r}): {claim.error}", pytrace=False)
         holder: list[PipelineRun] = []
 
-        def record(wait: WaitRecord) -> None:
-            run = holder[0]
-            ended = client.clock.now() if not wait[1].startswith(("TIMEOUT", "ERROR")) else None
-            node.user_properties.extend(to_properties(*wait, started=run.started_at, ended=ended))
+        def record(result: WaitResult, outcome: str) -> None:
+            ended = None if outcome.startswith(("TIMEOUT", "ERROR")) else client.clock.now()
+            started = holder[0].started_at
+            node.user_properties.extend(
+                to_properties(result, outcome, started=started, ended=ended)
+            )
 
         # The test's waits go on with the backoff the run has reached since it started,
         # as if it had been polled from its start: a run claimed late is not polled

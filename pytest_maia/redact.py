@@ -9,23 +9,31 @@ request) is scrubbed of every secret the client knows before it goes into a mess
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
 
 from pytest_maia.errors import MaiaConfigError
 from pytest_maia.models import ProblemDetail
 
 __all__ = [
+    "CREDENTIAL_VARIABLES",
     "MASK",
     "Secret",
     "SecretFields",
     "check_credential",
+    "credentials_from",
     "is_header_safe",
+    "missing_credentials",
+    "read_variables",
     "scrub",
     "scrub_problem",
 ]
 
 MASK = "***"
+# The environment variables that hold credentials; the first and last are secrets.
+CREDENTIAL_VARIABLES = ("MAIA_TOKEN", "MAIA_CLIENT_ID", "MAIA_CLIENT_SECRET")
+_SECRET_VARIABLES = ("MAIA_TOKEN", "MAIA_CLIENT_SECRET")
 
 
 class Secret:
@@ -97,6 +105,54 @@ def check_credential(value: Secret, name: str, *, bearer: bool = False) -> Secre
     if problem is not None:
         raise MaiaConfigError(f"{name} {problem}; check how it was set (the value is not shown)")
     return stripped
+
+
+def read_variables(
+    names: Iterable[str], env: Mapping[str, str | Secret] | None = None
+) -> dict[str, str | Secret]:
+    """The variables ``names`` of ``env`` (default ``os.environ``) that are set, stripped,
+    with secrets wrapped in :class:`Secret` at once: hold this, never the environment."""
+    source = os.environ if env is None else env
+    snapshot: dict[str, str | Secret] = {}
+    for name in names:
+        raw = source.get(name)
+        if isinstance(raw, Secret) and raw:
+            snapshot[name] = raw
+        elif isinstance(raw, str) and raw.strip():
+            snapshot[name] = Secret(raw.strip()) if name in _SECRET_VARIABLES else raw.strip()
+    return snapshot
+
+
+def credentials_from(
+    variables: Mapping[str, str | Secret],
+) -> tuple[Secret | None, str | None, Secret | None]:
+    """``(token, client_id, client_secret)`` from a :func:`read_variables` snapshot,
+    each checked; a bad one is a :class:`MaiaConfigError` naming its variable."""
+    token = variables.get("MAIA_TOKEN")
+    if isinstance(token, Secret):
+        token = check_credential(token, "MAIA_TOKEN", bearer=True)
+    client_secret = variables.get("MAIA_CLIENT_SECRET")
+    if isinstance(client_secret, Secret):
+        client_secret = check_credential(client_secret, "MAIA_CLIENT_SECRET")
+    client_id = variables.get("MAIA_CLIENT_ID")
+    if isinstance(client_id, str):
+        client_id = check_credential(Secret(client_id), "MAIA_CLIENT_ID").reveal()
+    return (
+        token if isinstance(token, Secret) else None,
+        client_id if isinstance(client_id, str) else None,
+        client_secret if isinstance(client_secret, Secret) else None,
+    )
+
+
+def missing_credentials(token: object, client_id: object, client_secret: object) -> list[str]:
+    """The credential variables still needed (names only), or [] when there are some."""
+    if token or (client_id and client_secret):
+        return []
+    if client_id:
+        return ["MAIA_CLIENT_SECRET"]
+    if client_secret:
+        return ["MAIA_CLIENT_ID"]
+    return ["MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET"]
 
 
 def is_header_safe(token: str) -> bool:

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_maia.models import WaitResult
 
 __all__ = ["PROPERTY_NAMES", "WaitRow", "format_summary", "rows_from_properties", "to_properties"]
 
@@ -34,25 +38,21 @@ class WaitRow:
 
 
 def to_properties(
-    execution_id: str,
-    status: str,
-    elapsed: float,
-    polls: int,
-    *,
-    started: float | None = None,
-    ended: float | None = None,
+    result: WaitResult, status: str, *, started: float | None = None, ended: float | None = None
 ) -> list[tuple[str, object]]:
+    """A finished wait as user_properties; ``status`` is its summary cell (the status,
+    or ``TIMEOUT (...)``/``ERROR (...)``), ``started``/``ended`` a pipeline run's times."""
     times = [
         (name, round(value, 3))
         for name, value in zip(TIME_NAMES, (started, ended), strict=True)
         if value is not None
     ]
     return [
-        ("maia_execution_id", execution_id),
+        ("maia_execution_id", result.execution_id),
         *times,
         ("maia_status", status),
-        ("maia_polls", polls),
-        ("maia_elapsed_s", round(elapsed, 3)),
+        ("maia_polls", result.polls),
+        ("maia_elapsed_s", round(result.elapsed, 3)),
     ]
 
 

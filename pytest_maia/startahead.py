@@ -28,6 +28,7 @@ from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, Mai
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.multiwait import Backoff
 from pytest_maia.pipelines import RunSpec
+from pytest_maia.retry import retry_delay
 from pytest_maia.shared_state import MemoryState, StateStore
 from pytest_maia.waiting import WaitPolicy
 
@@ -184,20 +185,20 @@ class StartAhead:
                 backoff = self._backoff.get(key)  # a claim may have taken it meanwhile
                 if backoff is None or backoff.due > now:
                     continue
-                retry_after: float | None = None
+                error: MaiaError | None = None
                 try:
                     status = self._fetch(runs[key]["id"])
                 except (MaiaApiError, MaiaConnectionError) as exc:
-                    transient = isinstance(exc, MaiaConnectionError) or exc.is_transient
-                    if not transient:  # the claiming test will meet it again and say so
+                    if retry_delay(exc, backoff.delay) is None:
+                        # The claiming test will meet it again and say so.
                         self._finish(key, f"poll failed: {exc}")
                         continue
-                    retry_after = exc.retry_after if isinstance(exc, MaiaApiError) else None
+                    error = exc
                 else:
                     if self.policy.is_done(status):
                         self._finish(key, None)
                         continue
-                backoff.polled(self.clock.now(), retry_after)
+                backoff.polled(self.clock.now(), error)
             pending = [b.due for k in due if (b := self._backoff.get(k)) is not None]
         self.pump()
         return min(pending) if pending else None

@@ -22,11 +22,21 @@ from pytest_maia.deadline import DeadlineAdapter, Watch
 from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
 from pytest_maia.redact import SecretFields
 from pytest_maia.validation import is_loopback_host
+from pytest_maia.version import __version__
 
-__all__ = ["MAX_BODY_BYTES", "MIN_REQUEST_SECONDS", "new_session", "send", "user_agent"]
+__all__ = [
+    "DEFAULT_REQUEST_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "MIN_REQUEST_SECONDS",
+    "new_session",
+    "send",
+    "user_agent",
+]
 
 # No API answer comes near this; a larger body is not the API talking.
 MAX_BODY_BYTES = 1 << 20
+# How long one request's whole answer may take, unless the client is told otherwise.
+DEFAULT_REQUEST_TIMEOUT = 30.0
 # A request gets at least this long, even when a wait has almost no time left.
 MIN_REQUEST_SECONDS = 0.05
 # Loopback never goes through a proxy: a None entry overrides the environment's.
@@ -34,8 +44,6 @@ _NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 
 def user_agent() -> str:
-    from pytest_maia import __version__
-
     return f"pytest-maia/{__version__}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -18,10 +19,24 @@ __all__ = [
     "check_project_id",
     "check_status",
     "is_loopback_host",
+    "positive_seconds",
 ]
 
 # au1 is not in the spec's servers but appears in public client code.
 REGIONS = ("eu1", "us1", "au1")
+
+
+def positive_seconds(value: object, name: str) -> float:
+    """``value`` as a float: a finite number of seconds above zero (not a bool), else a
+    :class:`MaiaValidationError` naming ``name``. Every timeout and interval is checked here."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise MaiaValidationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def base_url_for_region(region: str) -> str:

@@ -7,19 +7,14 @@ typed error, and waits on an injected clock.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pytest_maia.clock import Clock
-from pytest_maia.errors import (
-    MaiaApiError,
-    MaiaConnectionError,
-    MaiaError,
-    MaiaTimeoutError,
-    MaiaValidationError,
-)
+from pytest_maia.errors import MaiaError, MaiaTimeoutError, MaiaValidationError
 from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.retry import retry_delay
+from pytest_maia.validation import positive_seconds
 
 __all__ = [
     "DEFAULT_INTERVAL",
@@ -58,25 +53,14 @@ class WaitPolicy:
         max_interval: float,
         unknown_is_terminal: bool = False,
     ) -> WaitPolicy:
-        for name, value in (
-            ("timeout", timeout),
-            ("interval", interval),
-            ("max_interval", max_interval),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise MaiaValidationError(
-                    f"{name} must be a positive number of seconds, got {value!r}"
-                )
+        timeout = positive_seconds(timeout, "timeout")
+        interval = positive_seconds(interval, "interval")
+        max_interval = positive_seconds(max_interval, "max_interval")
         if max_interval < interval:
             raise MaiaValidationError(
                 f"max_interval ({max_interval!r}) must not be below interval ({interval!r})"
             )
-        return cls(float(timeout), float(interval), float(max_interval), unknown_is_terminal)
+        return cls(timeout, interval, max_interval, unknown_is_terminal)
 
     def is_done(self, status: ExecutionStatus) -> bool:
         if status.is_terminal:
@@ -109,14 +93,13 @@ def wait(
         except MaiaError as exc:
             result.polls += 1
             result.elapsed = clock.now() - start
-            transient = isinstance(exc, (MaiaApiError, MaiaConnectionError)) and exc.is_transient
-            if not transient:
+            retry_in = retry_delay(exc, delay, at_least=delay)
+            if retry_in is None:
                 exc.wait_result = result  # what the wait saw before this error
                 raise
             result.errors.append(exc)
             log.info("execution %s: transient error, polling on: %s", execution_id, exc)
-            if isinstance(exc, MaiaApiError) and exc.retry_after is not None:
-                pause = max(pause, exc.retry_after)
+            pause = retry_in
         else:
             now = clock.now()
             result.polls += 1

@@ -1,14 +1,39 @@
-"""Fixtures shared by the client tests."""
+"""What the tests share: constants, the Hypothesis profile, and fixtures.
+
+Test modules import the constants (``from conftest import BASE``: pytest puts this
+directory on ``sys.path`` and this file is the last ``conftest`` it imports).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import responses
 from hypothesis import HealthCheck, settings
 
-from pytest_maia import VirtualClock
+from pytest_maia import FakeMaia, VirtualClock
+from pytest_maia.endpoints import TOKEN_URL
+
+# The API of the default region, a project and an execution for tests that need any.
+BASE = "https://eu1.api.matillion.com/dpc"
+PROJECT = "proj-1"
+EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+STATUS_URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXECUTION}/status"
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
+    """An RFC 9457 problem body as the API sends one."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
+def add_token(api: responses.RequestsMock, token: str, expires_in: object = 1800) -> None:
+    """The default token endpoint answers once with ``token``."""
+    api.post(
+        TOKEN_URL, json={"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}
+    )
+
 
 # No test asserts wall-clock speed (speed budgets live in bench/run.py): Hypothesis' 200 ms
 # per-example deadline and its too-slow health check are such assertions, and fail on a
@@ -30,3 +55,31 @@ def api() -> Iterator[responses.RequestsMock]:
 def clock() -> VirtualClock:
     """A virtual clock at 0 for the client under test."""
     return VirtualClock()
+
+
+@dataclass
+class Served:
+    """A fake behind one adapter: requests go to ``base_url`` (and ``token_url``)."""
+
+    fake: FakeMaia
+    base_url: str
+    token_url: str
+
+
+@pytest.fixture
+def fake_to_serve() -> FakeMaia:
+    """The fake ``served`` puts behind each adapter; a module overrides it to script one."""
+    return FakeMaia()
+
+
+@pytest.fixture(params=["in_process", "server"])
+def served(request: pytest.FixtureRequest, fake_to_serve: FakeMaia) -> Iterator[Served]:
+    """``fake_to_serve`` intercepted in-process, then served on loopback HTTP: a test
+    using this runs once through each adapter."""
+    fake = fake_to_serve
+    if request.param == "in_process":
+        with fake:
+            yield Served(fake, fake.base_url, fake.token_url)
+    else:
+        with fake.serve() as server:
+            yield Served(fake, server.url, server.token_url)

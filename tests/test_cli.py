@@ -1,7 +1,12 @@
-"""maia-status through subprocesses against ``maia-status fake-server``: every exit code."""
+"""maia-status against ``maia-status fake-server`` (a subprocess): every exit code.
+
+Most commands run ``main()`` in this process (with its own environment and output); a
+few run ``python -m pytest_maia`` as a process, to show the exit codes reach the shell.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -9,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -57,19 +63,40 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert proc.returncode == 0
 
 
-def cli(url: str | None, *args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+def cli(
+    url: str | None,
+    *args: str,
+    token: str | None = TOKEN,
+    process: bool = False,
+    **variables: str,
+) -> subprocess.CompletedProcess[str]:
+    """``maia-status *args`` with only these MAIA_* variables: ``main()`` in this process,
+    or with ``process`` a ``python -m pytest_maia`` subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")} | variables
     if token:
         env["MAIA_TOKEN"] = token
     if url:
         env["MAIA_BASE_URL"] = url
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest_maia", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    if process:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_maia", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    else:
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            mock.patch.dict(os.environ, env, clear=True),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                code = int(exc.code or 0)
+        result = subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
     assert TOKEN not in result.stdout + result.stderr
     return result
 
@@ -78,12 +105,21 @@ FAST = ("--interval", "0.05", "--max-interval", "0.05")
 
 
 def test_get_success_exits_0(server_url: str) -> None:
-    result = cli(server_url, "get", PROJECT, OK)
+    result = cli(server_url, "get", PROJECT, OK, process=True)
     assert (result.returncode, result.stdout) == (0, "SUCCESS\n")
 
 
+def test_get_reads_no_setting_it_does_not_use(server_url: str) -> None:
+    # The pytest plugin's settings are not the client's: a bad one must not stop `get`.
+    result = cli(server_url, "get", PROJECT, OK, MAIA_TIMEOUT="abc", MAIA_BACKEND="staging")
+    assert (result.returncode, result.stdout) == (0, "SUCCESS\n"), result.stderr
+    waited = cli(server_url, "wait", PROJECT, OK, MAIA_TIMEOUT="abc")
+    assert waited.returncode == 2  # a wait does use the timeout
+    assert "MAIA_TIMEOUT" in waited.stderr
+
+
 def test_get_failed_exits_1(server_url: str) -> None:
-    result = cli(server_url, "get", PROJECT, BAD, "--json")
+    result = cli(server_url, "get", PROJECT, BAD, "--json", process=True)
     assert result.returncode == 1
     assert json.loads(result.stdout) == {"execution_id": BAD, "status": "FAILED"}
 
@@ -98,7 +134,7 @@ def test_wait_rides_out_errors_and_exits_0(server_url: str) -> None:
 
 
 def test_wait_timeout_exits_3(server_url: str) -> None:
-    result = cli(server_url, "wait", PROJECT, STUCK, "--timeout", "0.3", *FAST)
+    result = cli(server_url, "wait", PROJECT, STUCK, "--timeout", "0.3", *FAST, process=True)
     assert result.returncode == 3
     assert "MaiaTimeoutError: timed out after 0.3s" in result.stderr
     assert "last status: RUNNING" in result.stderr
@@ -142,9 +178,16 @@ def test_usage_errors_exit_2(server_url: str) -> None:
 
 
 def test_unreachable_api_exits_4(unused_tcp_port: int) -> None:
-    result = cli(f"http://127.0.0.1:{unused_tcp_port}/dpc", "get", PROJECT, OK)
+    url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
+    result = cli(url, "get", PROJECT, OK, "--max-retries", "0", process=True)
     assert result.returncode == 4
     assert "MaiaConnectionError" in result.stderr
+    retried = cli(url, "get", PROJECT, OK, "--max-retries", "1", "--json")
+    assert retried.returncode == 4  # one retry after 0.5 s of backoff, then the same error
+    assert json.loads(retried.stdout)["error"]["type"] == "MaiaConnectionError"
+    negative = cli(url, "get", PROJECT, OK, "--max-retries", "-1")
+    assert negative.returncode == 2
+    assert "max_retries" in negative.stderr
 
 
 @pytest.fixture
@@ -201,7 +244,7 @@ def test_run_without_project_is_usage_error(server_url: str) -> None:
 def test_fake_server_rejects_bad_scripts(tmp_path: Path, script: str, needle: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(script)
-    result = cli(None, "fake-server", "--script", str(path))
+    result = cli(None, "fake-server", "--script", str(path), process=True)
     assert result.returncode == 2
     assert needle in result.stderr
 

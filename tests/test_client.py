@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import parse_qs
 
 import pytest
 import requests
 import responses
 
+from conftest import BASE, EXECUTION, PROJECT, STATUS_URL, add_token, problem
 from pytest_maia import (
     BadRequestError,
     ConflictError,
@@ -29,12 +29,8 @@ from pytest_maia import (
     UnauthorizedError,
     VirtualClock,
 )
-from pytest_maia.auth import TOKEN_URL
+from pytest_maia.endpoints import TOKEN_URL
 
-BASE = "https://eu1.api.matillion.com/dpc"
-PROJECT = "proj-1"
-EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXEC}/status"
 TOKEN = "tok-SEKRIT-7f3a9c"
 CLIENT_SECRET = "cs-SEKRIT-b81d22"
 
@@ -44,13 +40,9 @@ def client(clock: VirtualClock) -> MaiaClient:
     return MaiaClient(token=TOKEN, clock=clock, max_retries=3)
 
 
-def problem(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-
-
 def add_problem(api: responses.RequestsMock, status: int, **kwargs: object) -> None:
     body = problem(status, f"Title {status}", f"detail for {status}", **kwargs)
-    api.get(URL, json=body, status=status, content_type="application/problem+json")
+    api.get(STATUS_URL, json=body, status=status, content_type="application/problem+json")
 
 
 # -- happy path --------------------------------------------------------------------
@@ -59,8 +51,8 @@ def add_problem(api: responses.RequestsMock, status: int, **kwargs: object) -> N
 def test_get_status_sends_bearer_and_parses(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
-    api.get(URL, json={"status": "RUNNING"})
-    assert client.get_status(PROJECT, EXEC) is ExecutionStatus.RUNNING
+    api.get(STATUS_URL, json={"status": "RUNNING"})
+    assert client.get_status(PROJECT, EXECUTION) is ExecutionStatus.RUNNING
     sent = api.calls[0].request
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent.headers["Accept"] == "application/json"
@@ -70,26 +62,26 @@ def test_get_status_sends_bearer_and_parses(
 def test_every_spec_status_parses(
     api: responses.RequestsMock, client: MaiaClient, status: ExecutionStatus
 ) -> None:
-    api.get(URL, json={"status": status.value, "futureField": [1, 2]})
-    assert client.get_status(PROJECT, EXEC) is status
+    api.get(STATUS_URL, json={"status": status.value, "futureField": [1, 2]})
+    assert client.get_status(PROJECT, EXECUTION) is status
 
 
 def test_region_selects_base_url(api: responses.RequestsMock) -> None:
-    us = URL.replace("eu1", "us1")
+    us = STATUS_URL.replace("eu1", "us1")
     api.get(us, json={"status": "SUCCESS"})
     client = MaiaClient(region="us1", token=TOKEN)
     assert client.base_url == "https://us1.api.matillion.com/dpc"
-    assert client.get_status(PROJECT, EXEC).is_success
+    assert client.get_status(PROJECT, EXECUTION).is_success
 
 
 def test_project_id_is_quoted_as_one_segment(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
     api.get(
-        f"{BASE}/v1/projects/my%20project%3F/pipeline-executions/{EXEC}/status",
+        f"{BASE}/v1/projects/my%20project%3F/pipeline-executions/{EXECUTION}/status",
         json={"status": "RUNNING"},
     )
-    assert client.get_status("my project?", EXEC) is ExecutionStatus.RUNNING
+    assert client.get_status("my project?", EXECUTION) is ExecutionStatus.RUNNING
 
 
 # -- typed errors --------------------------------------------------------------------
@@ -114,7 +106,7 @@ def test_error_codes_give_typed_errors_with_problem(
     client = MaiaClient(token=TOKEN, clock=VirtualClock(), max_retries=0)
     add_problem(api, code, violations=["pipelineExecutionId: must be a UUID"])
     with pytest.raises(error) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     exc = info.value
     assert type(exc) is error
     assert exc.status_code == code
@@ -142,9 +134,9 @@ def test_gateway_timeout_is_a_server_error() -> None:
 def test_error_with_html_body_has_no_problem_and_says_so(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
-    api.get(URL, body="<html>Forbidden</html>", status=403, content_type="text/html")
+    api.get(STATUS_URL, body="<html>Forbidden</html>", status=403, content_type="text/html")
     with pytest.raises(ForbiddenError) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert info.value.problem is None
     assert "text/html" in str(info.value)
 
@@ -179,9 +171,9 @@ MALFORMED: list[tuple[str, bytes, str]] = [
 def test_malformed_200_gives_response_error(
     api: responses.RequestsMock, client: MaiaClient, body: bytes, content_type: str
 ) -> None:
-    api.get(URL, body=body, status=200, content_type=content_type)
+    api.get(STATUS_URL, body=body, status=200, content_type=content_type)
     with pytest.raises(MaiaResponseError) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert "status" in str(info.value) or "JSON" in str(info.value) or "empty" in str(info.value)
     assert info.value.status_code == 200
 
@@ -190,24 +182,24 @@ def test_malformed_200_gives_response_error(
 def test_other_2xx_without_body_is_a_response_error(
     api: responses.RequestsMock, client: MaiaClient, code: int
 ) -> None:
-    api.get(URL, body=b"", status=code)
+    api.get(STATUS_URL, body=b"", status=code)
     with pytest.raises(MaiaResponseError):
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
 
 
 @pytest.mark.parametrize("code", [301, 302, 307])
 def test_redirects_are_not_followed(
     api: responses.RequestsMock, client: MaiaClient, code: int
 ) -> None:
-    api.get(URL, status=code, headers={"Location": "https://elsewhere.example/steal"})
+    api.get(STATUS_URL, status=code, headers={"Location": "https://elsewhere.example/steal"})
     with pytest.raises(MaiaResponseError, match=f"HTTP {code}"):
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert len(api.calls) == 1
 
 
 def test_unknown_status_string_is_kept(api: responses.RequestsMock, client: MaiaClient) -> None:
-    api.get(URL, json={"status": "PAUSED"})
-    status = client.get_status(PROJECT, EXEC)
+    api.get(STATUS_URL, json={"status": "PAUSED"})
+    status = client.get_status(PROJECT, EXECUTION)
     assert status.value == "PAUSED"
     assert not status.is_known
     assert not status.is_terminal
@@ -221,9 +213,9 @@ def test_unknown_status_string_is_kept(api: responses.RequestsMock, client: Maia
 def test_malformed_error_bodies_still_give_typed_error(
     api: responses.RequestsMock, client: MaiaClient, body: bytes
 ) -> None:
-    api.get(URL, body=body, status=404, content_type="application/problem+json")
+    api.get(STATUS_URL, body=body, status=404, content_type="application/problem+json")
     with pytest.raises(NotFoundError) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert "HTTP 404" in str(info.value)
 
 
@@ -237,14 +229,14 @@ def test_malformed_error_bodies_still_give_typed_error(
         (PROJECT, "", "not a UUID"),
         (PROJECT, "3fa85f645717-4562-b3fc-2c963f66afa6", "UUID"),
         (PROJECT, 12345, "UUID string"),
-        ("", EXEC, "empty"),
-        ("   ", EXEC, "empty"),
-        ("a/b", EXEC, "single path segment"),
-        ("..", EXEC, "single path segment"),
-        (".", EXEC, "single path segment"),
-        ("a\\b", EXEC, "single path segment"),
-        ("p\n1", EXEC, "control"),
-        (None, EXEC, "string"),
+        ("", EXECUTION, "empty"),
+        ("   ", EXECUTION, "empty"),
+        ("a/b", EXECUTION, "single path segment"),
+        ("..", EXECUTION, "single path segment"),
+        (".", EXECUTION, "single path segment"),
+        ("a\\b", EXECUTION, "single path segment"),
+        ("p\n1", EXECUTION, "control"),
+        (None, EXECUTION, "string"),
     ],
 )
 def test_bad_identifiers_rejected_before_any_request(
@@ -302,8 +294,8 @@ def test_transient_errors_are_retried(
 ) -> None:
     add_problem(api, code)
     add_problem(api, code)
-    api.get(URL, json={"status": "SUCCESS"})
-    assert client.get_status(PROJECT, EXEC) is ExecutionStatus.SUCCESS
+    api.get(STATUS_URL, json={"status": "SUCCESS"})
+    assert client.get_status(PROJECT, EXECUTION) is ExecutionStatus.SUCCESS
     assert len(api.calls) == 3
     assert clock.now() == pytest.approx(0.5 + 1.0)  # capped exponential backoff
 
@@ -311,19 +303,19 @@ def test_transient_errors_are_retried(
 def test_connection_errors_and_read_timeouts_are_retried(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
-    api.get(URL, body=requests.ConnectionError("connection reset"))
-    api.get(URL, body=requests.ReadTimeout("read timed out"))
-    api.get(URL, json={"status": "RUNNING"})
-    assert client.get_status(PROJECT, EXEC) is ExecutionStatus.RUNNING
+    api.get(STATUS_URL, body=requests.ConnectionError("connection reset"))
+    api.get(STATUS_URL, body=requests.ReadTimeout("read timed out"))
+    api.get(STATUS_URL, json={"status": "RUNNING"})
+    assert client.get_status(PROJECT, EXECUTION) is ExecutionStatus.RUNNING
     assert len(api.calls) == 3
 
 
 @pytest.mark.parametrize("code", [400, 401, 403, 404, 409, 422])
 def test_other_4xx_fail_fast(api: responses.RequestsMock, client: MaiaClient, code: int) -> None:
     add_problem(api, code)
-    api.get(URL, json={"status": "SUCCESS"})
+    api.get(STATUS_URL, json={"status": "SUCCESS"})
     with pytest.raises(MaiaApiError) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert info.value.status_code == code
     assert len(api.calls) == 1
 
@@ -331,7 +323,7 @@ def test_other_4xx_fail_fast(api: responses.RequestsMock, client: MaiaClient, co
 def test_retries_give_up_after_max_retries(api: responses.RequestsMock, client: MaiaClient) -> None:
     add_problem(api, 503)
     with pytest.raises(ServerError):
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert len(api.calls) == 1 + client.max_retries
 
 
@@ -339,9 +331,9 @@ def test_connection_error_after_retries_is_typed(
     api: responses.RequestsMock, clock: VirtualClock
 ) -> None:
     client = MaiaClient(token=TOKEN, clock=clock, max_retries=1)
-    api.get(URL, body=requests.ConnectionError("refused"))
+    api.get(STATUS_URL, body=requests.ConnectionError("refused"))
     with pytest.raises(MaiaConnectionError, match="ConnectionError"):
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert len(api.calls) == 2
 
 
@@ -354,141 +346,14 @@ def test_retry_after_is_honoured(
     expected: float,
 ) -> None:
     api.get(
-        URL,
+        STATUS_URL,
         json=problem(429, "Too Many Requests", "slow down"),
         status=429,
         headers={"Retry-After": header},
     )
-    api.get(URL, json={"status": "SUCCESS"})
-    assert client.get_status(PROJECT, EXEC).is_success
+    api.get(STATUS_URL, json={"status": "SUCCESS"})
+    assert client.get_status(PROJECT, EXECUTION).is_success
     assert clock.now() == pytest.approx(expected)
-
-
-def test_retry_after_http_date_and_garbage() -> None:
-    from datetime import datetime, timedelta, timezone
-    from email.utils import format_datetime
-
-    from pytest_maia.client import parse_retry_after
-
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=120), usegmt=True)
-    assert parse_retry_after(later) == pytest.approx(120, abs=3)
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after("inf") is None
-    assert parse_retry_after("-5") == 0.0
-    assert parse_retry_after("99999") == 300.0
-    assert parse_retry_after(None) is None
-
-
-# -- OAuth client credentials --------------------------------------------------------
-
-
-def add_token(api: responses.RequestsMock, token: str, expires_in: object = 1800) -> None:
-    api.post(
-        TOKEN_URL, json={"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}
-    )
-
-
-def test_client_credentials_fetch_one_token_for_many_calls(
-    api: responses.RequestsMock, clock: VirtualClock
-) -> None:
-    add_token(api, "access-1")
-    api.get(URL, json={"status": "RUNNING"})
-    client = MaiaClient(client_id="my-id", client_secret=CLIENT_SECRET, clock=clock)
-    for _ in range(5):
-        client.get_status(PROJECT, EXEC)
-    token_calls = [c for c in api.calls if c.request.url == TOKEN_URL]
-    assert len(token_calls) == 1
-    form = parse_qs(str(token_calls[0].request.body))
-    assert form == {
-        "grant_type": ["client_credentials"],
-        "client_id": ["my-id"],
-        "client_secret": [CLIENT_SECRET],
-        "audience": ["https://api.matillion.com"],
-    }
-    assert token_calls[0].request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    api_calls = [c for c in api.calls if c.request.url == URL]
-    assert all(c.request.headers["Authorization"] == "Bearer access-1" for c in api_calls)
-
-
-def test_token_refreshed_before_expiry(api: responses.RequestsMock, clock: VirtualClock) -> None:
-    api.post(TOKEN_URL, json={"access_token": "access-1", "expires_in": 600})
-    api.post(TOKEN_URL, json={"access_token": "access-2", "expires_in": 600})
-    api.get(URL, json={"status": "RUNNING"})
-    client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
-    client.get_status(PROJECT, EXEC)
-    clock.advance(500)  # within the token's life, less the refresh margin
-    client.get_status(PROJECT, EXEC)
-    clock.advance(60)  # past 600 - 60 s margin
-    client.get_status(PROJECT, EXEC)
-    auths = [c.request.headers["Authorization"] for c in api.calls if c.request.url == URL]
-    assert auths == ["Bearer access-1", "Bearer access-1", "Bearer access-2"]
-
-
-def test_client_credentials_refresh_once_on_401(
-    api: responses.RequestsMock, clock: VirtualClock
-) -> None:
-    api.post(TOKEN_URL, json={"access_token": "stale", "expires_in": 1800})
-    api.post(TOKEN_URL, json={"access_token": "fresh", "expires_in": 1800})
-    api.get(URL, json=problem(401, "Unauthorized", "token revoked"), status=401)
-    api.get(URL, json={"status": "SUCCESS"})
-    client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
-    assert client.get_status(PROJECT, EXEC).is_success
-    auths = [c.request.headers["Authorization"] for c in api.calls if c.request.url == URL]
-    assert auths == ["Bearer stale", "Bearer fresh"]
-
-
-def test_persistent_401_is_raised_after_one_refresh(
-    api: responses.RequestsMock, clock: VirtualClock
-) -> None:
-    add_token(api, "t")
-    api.get(URL, json=problem(401, "Unauthorized", "nope"), status=401)
-    client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
-    with pytest.raises(UnauthorizedError, match="nope"):
-        client.get_status(PROJECT, EXEC)
-    assert len([c for c in api.calls if c.request.url == TOKEN_URL]) == 2
-    assert len([c for c in api.calls if c.request.url == URL]) == 2
-
-
-def test_static_token_401_is_not_retried(api: responses.RequestsMock, client: MaiaClient) -> None:
-    api.get(URL, json=problem(401, "Unauthorized", "expired"), status=401)
-    with pytest.raises(UnauthorizedError):
-        client.get_status(PROJECT, EXEC)
-    assert len(api.calls) == 1
-
-
-@pytest.mark.parametrize(
-    "body", [b"{}", b"not json", b'{"access_token": 5}', b'{"access_token": ""}']
-)
-def test_token_endpoint_bad_body_is_response_error(
-    api: responses.RequestsMock, clock: VirtualClock, body: bytes
-) -> None:
-    api.post(TOKEN_URL, body=body, status=200)
-    client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
-    with pytest.raises(MaiaResponseError, match="without an access_token"):
-        client.get_status(PROJECT, EXEC)
-
-
-def test_token_endpoint_rejection_is_unauthorized(
-    api: responses.RequestsMock, clock: VirtualClock
-) -> None:
-    api.post(TOKEN_URL, json={"error": "invalid_client"}, status=401)
-    client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock, max_retries=0)
-    with pytest.raises(UnauthorizedError, match="MAIA_CLIENT_SECRET") as info:
-        client.get_status(PROJECT, EXEC)
-    assert CLIENT_SECRET not in str(info.value)
-
-
-def test_expires_in_garbage_falls_back_to_default(
-    api: responses.RequestsMock, clock: VirtualClock
-) -> None:
-    add_token(api, "t1", expires_in="soon")
-    add_token(api, "t2")
-    api.get(URL, json={"status": "RUNNING"})
-    client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
-    client.get_status(PROJECT, EXEC)
-    clock.advance(1700)
-    client.get_status(PROJECT, EXEC)
-    assert len([c for c in api.calls if c.request.url == TOKEN_URL]) == 1
 
 
 def test_no_credentials_is_a_config_error() -> None:
@@ -504,10 +369,10 @@ def test_no_credentials_is_a_config_error() -> None:
 
 
 def test_from_env_token(api: responses.RequestsMock) -> None:
-    api.get(URL.replace("eu1", "us1"), json={"status": "RUNNING"})
+    api.get(STATUS_URL.replace("eu1", "us1"), json={"status": "RUNNING"})
     client = MaiaClient.from_env({"MAIA_TOKEN": TOKEN, "MAIA_REGION": "us1"})
     assert client.base_url.startswith("https://us1.")
-    client.get_status(PROJECT, EXEC)
+    client.get_status(PROJECT, EXECUTION)
     assert api.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
@@ -521,6 +386,29 @@ def test_from_env_base_url_and_client_credentials() -> None:
     )
     assert client.base_url == "http://127.0.0.1:9/dpc"
     assert "client credentials" in repr(client)
+
+
+def test_from_env_reads_no_pytest_setting() -> None:
+    # MAIA_BACKEND, MAIA_TIMEOUT ... configure the pytest plugin, not the client.
+    env = {"MAIA_TOKEN": TOKEN, "MAIA_BACKEND": "staging", "MAIA_TIMEOUT": "abc"}
+    env |= {"MAIA_POLL_INTERVAL": "-1", "MAIA_MAX_CONCURRENT": "x", "MAIA_PROJECT_ID": "/"}
+    client = MaiaClient.from_env(env)
+    assert client.base_url == "https://eu1.api.matillion.com/dpc"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAIA_BASE_URL", "http://example.com/dpc"),
+        ("MAIA_REGION", "mars"),
+        ("MAIA_TOKEN_URL", "ftp://127.0.0.1/token"),
+    ],
+)
+def test_from_env_names_the_variable_it_refuses(name: str, value: str) -> None:
+    from pytest_maia import MaiaConfigError
+
+    with pytest.raises(MaiaConfigError, match=f"^{name}: "):
+        MaiaClient.from_env({"MAIA_TOKEN": TOKEN, name: value})
 
 
 def test_from_env_missing_credentials_names_variables() -> None:
@@ -542,15 +430,15 @@ def test_secrets_never_in_repr_messages_or_debug_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     add_token(api, TOKEN)
-    api.get(URL, json=problem(401, "Unauthorized", "revoked"), status=401)
-    api.get(URL, json=problem(503, "Unavailable", "busy"), status=503)
-    api.get(URL, json={"status": "FAILED"})
+    api.get(STATUS_URL, json=problem(401, "Unauthorized", "revoked"), status=401)
+    api.get(STATUS_URL, json=problem(503, "Unavailable", "busy"), status=503)
+    api.get(STATUS_URL, json={"status": "FAILED"})
     client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
     texts: list[str] = [repr(client), str(client), repr(client._provider)]
-    assert client.get_status(PROJECT, EXEC) is ExecutionStatus.FAILED
-    api.replace(responses.GET, URL, json=problem(403, "Forbidden", "no access"), status=403)
+    assert client.get_status(PROJECT, EXECUTION) is ExecutionStatus.FAILED
+    api.replace(responses.GET, STATUS_URL, json=problem(403, "Forbidden", "no access"), status=403)
     with pytest.raises(ForbiddenError) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     texts += [str(info.value), repr(info.value)]
     static = MaiaClient(token=TOKEN, clock=clock)
     texts += [repr(static), repr(static._provider), repr(vars(static))]
@@ -571,7 +459,7 @@ def test_errors_raised_in_init_do_not_expose_token_in_locals() -> None:
         frames = traceback.walk_tb(sys.exc_info()[2])
         shown = [repr(v) for frame, _ in frames for v in frame.f_locals.values()]
     else:
-        pytest.fail("a plain-http public URL must be refused")
+        pytest.fail("a plain-http public STATUS_URL must be refused")
     assert shown
     assert not any(TOKEN in text for text in shown)
 
@@ -583,5 +471,5 @@ def test_body_is_never_echoed_from_token_endpoint(
     api.post(TOKEN_URL, body=json.dumps({"accessToken": TOKEN}), status=200)
     client = MaiaClient(client_id="id", client_secret=CLIENT_SECRET, clock=clock)
     with pytest.raises(MaiaResponseError) as info:
-        client.get_status(PROJECT, EXEC)
+        client.get_status(PROJECT, EXECUTION)
     assert TOKEN not in str(info.value)

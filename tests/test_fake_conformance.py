@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_schema_validator import OAS31Validator
 
+from conftest import Served
 from pytest_maia import ExecutionStatus
 from pytest_maia.fake import FakeMaia
 
@@ -53,15 +53,14 @@ class Target:
         )
 
 
-@pytest.fixture(params=["in_process", "server"])
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    fake = FakeMaia(token=TOKEN)
-    if request.param == "in_process":
-        with fake:
-            yield Target(fake, fake.base_url)
-    else:
-        with fake.serve() as server:
-            yield Target(fake, server.url)
+@pytest.fixture
+def fake_to_serve() -> FakeMaia:
+    return FakeMaia(token=TOKEN)
+
+
+@pytest.fixture
+def target(served: Served) -> Target:  # served: in-process and loopback (tests/conftest.py)
+    return Target(served.fake, served.base_url)
 
 
 def check_conforms(response: requests.Response, method: str, rel: str) -> None:

@@ -12,13 +12,14 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from conftest import Served
 from pytest_maia.fake import FakeMaia
 
 SCRIPT = Path(__file__).with_name("foreign_ci_script.py")
@@ -59,16 +60,16 @@ class Where:
         )
 
 
-@pytest.fixture(params=["in_process", "server"])
-def where(request: pytest.FixtureRequest) -> Iterator[Where]:
+@pytest.fixture
+def fake_to_serve() -> FakeMaia:
     fake = FakeMaia(token_lifetime=600)
     fake.add_credentials("ci-bot", SECRET)
-    if request.param == "in_process":
-        with fake:
-            yield Where(fake, fake.base_url, fake.token_url)
-    else:
-        with fake.serve() as server:
-            yield Where(fake, server.url, server.token_url)
+    return fake
+
+
+@pytest.fixture
+def where(served: Served) -> Where:  # served: in-process and loopback (tests/conftest.py)
+    return Where(served.fake, served.base_url, served.token_url)
 
 
 def test_foreign_script_runs_a_pipeline_to_success(

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from hostile_server import HostileServer, respond
 
+from conftest import EXECUTION
 from pytest_maia.cli import EXIT_INTERRUPTED, main, safe
 from pytest_maia.fake import FakeMaia
 
 PROJECT = "cli-hardening"
-EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 TOKEN = "tok-CLIH-SEKRIT"
 SPOOF = "FAILED\r\x1b[2KSUCCESS"
 TERMINAL_CONTROLS = ("\r", "\x1b", "\x07", "\x08", "\u202e", "\x9b")
@@ -62,10 +62,11 @@ def test_a_status_that_would_rewrite_the_terminal_line_is_printed_escaped(
 def test_a_problem_that_would_rewrite_the_terminal_is_printed_escaped(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A 400 is not retried: the escaping is the point, not real-time backoff.
-    problem = {"title": "Oops\x1b[2K\rOK", "detail": "a\u202eb\x07\nSUCCESS", "status": 400}
-    with answering(400, problem) as server:
-        code, text = run_main(server.url, ["get", PROJECT, EXECUTION], monkeypatch, capsys)
+    problem = {"title": "Oops\x1b[2K\rOK", "detail": "a\u202eb\x07\nSUCCESS", "status": 500}
+    with answering(500, problem) as server:
+        # --max-retries 0: a 500 would otherwise be retried, with 15 s of real backoff.
+        argv = ["get", PROJECT, EXECUTION, "--max-retries", "0"]
+        code, text = run_main(server.url, argv, monkeypatch, capsys)
     assert code == 4
     assert_inert(text)
     assert "Oops\\x1b[2K\\rOK" in text

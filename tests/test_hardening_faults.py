@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from conftest import EXECUTION
 from pytest_maia import MaiaClient
 from pytest_maia.clock import SystemClock, VirtualClock
 from pytest_maia.errors import (
@@ -32,7 +33,6 @@ from pytest_maia.fake import FakeMaia
 from pytest_maia.models import ExecutionStatus
 
 PROJECT = "fault-project"
-EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 TOKEN = "tok-FAULTS-SEKRIT"
 
 Action = Callable[[socket.socket, threading.Event], None]

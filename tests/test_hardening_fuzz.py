@@ -19,6 +19,7 @@ import responses
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conftest import EXECUTION
 from pytest_maia import MaiaClient
 from pytest_maia.clock import VirtualClock
 from pytest_maia.errors import (
@@ -32,7 +33,6 @@ from pytest_maia.models import ExecutionStatus
 
 BASE = "https://fuzz.maia.example/dpc"
 PROJECT = "fuzz-project"
-EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 TOKEN = "tok-FUZZ-SEKRIT-0123456789"
 STATUS_URL = re.compile(re.escape(BASE) + r"/v1/projects/[^/]+/pipeline-executions/[^/]+/status")
 WAIT_TIMEOUT = 60.0
@@ -237,24 +237,6 @@ def test_retry_after_with_an_absurd_zone_offset_is_a_typed_error() -> None:
     with serving(answer), pytest.raises(MaiaApiError) as info:
         fuzz_client().get_status(PROJECT, EXECUTION)
     assert info.value.status_code == 503
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("Mon, 01 Jan 2020 00:00:00 +9999999999999", None),
-        ("Mon, 01 Jan 2020 00:00:00 +2400", None),
-        ("1e400", None),
-        ("nan", None),
-        ("-3", 0.0),
-        ("12", 12.0),
-        ("999999", 300.0),
-    ],
-)
-def test_parse_retry_after_never_raises(value: str, expected: float | None) -> None:
-    from pytest_maia.client import parse_retry_after
-
-    assert parse_retry_after(value) == expected
 
 
 def test_a_connection_error_inside_a_callback_is_typed() -> None:

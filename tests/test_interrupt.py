@@ -41,6 +41,7 @@ def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
                 f"--maia-base-url={server.url}",
                 "--maia-project=p",
                 "--maia-environment=test",
+                "--maia-poll-interval=0.2",
                 "test_slow.py",
             ],
             cwd=tmp_path,

@@ -11,6 +11,7 @@ import pytest
 import requests
 import responses
 
+from conftest import BASE
 from pytest_maia import (
     Environment,
     ExecutionStatus,
@@ -24,7 +25,6 @@ from pytest_maia import (
 )
 from pytest_maia.listing import PAGE_SIZE
 
-BASE = "https://eu1.api.matillion.com/dpc"
 TOKEN = "tok-list-5e1f"
 Body = dict[str, Any]
 

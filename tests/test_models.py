@@ -1,21 +1,13 @@
-"""Models, settings resolution and identifier validation: plain, no I/O."""
+"""The plain data of pytest_maia.models: statuses, problems, details, timestamps."""
 
 from __future__ import annotations
 
-import pickle
+import datetime as dt
 
 import pytest
 
-from pytest_maia import ExecutionStatus, MaiaConfigError, MaiaValidationError, ProblemDetail
-from pytest_maia.config import FAKE_PROJECT_ID, Secret, resolve_settings
-from pytest_maia.errors import (
-    MaiaApiError,
-    MaiaTimeoutError,
-    ServerError,
-    error_for_status,
-)
-from pytest_maia.models import TERMINAL_STATUSES, WaitResult
-from pytest_maia.validation import check_execution_id, check_project_id
+from pytest_maia import ExecutionStatus, ProblemDetail
+from pytest_maia.models import TERMINAL_STATUSES, ExecutionDetails, parse_timestamp
 
 S = ExecutionStatus
 
@@ -140,129 +132,45 @@ def test_problem_detail_is_frozen() -> None:
         problem.title = "y"  # type: ignore[misc]
 
 
-# -- errors ---------------------------------------------------------------------------
+# -- ExecutionDetails and timestamps ------------------------------------------------------
 
-
-def test_error_for_status_mapping() -> None:
-    assert error_for_status(502) is ServerError
-    assert error_for_status(418) is MaiaApiError
-    assert error_for_status(504).__name__ == "GatewayTimeoutError"
-
-
-def test_api_error_message_without_problem() -> None:
-    err = MaiaApiError(418, None, method="GET", path="/v1/x")
-    assert str(err) == "HTTP 418 from GET /v1/x"
-
-
-def test_timeout_error_carries_history() -> None:
-    result = WaitResult("e", S.RUNNING, history=[(0.0, S.RUNNING)], polls=1, elapsed=5)
-    err = MaiaTimeoutError(result, 5)
-    assert err.history == [(0.0, S.RUNNING)]
-    assert "timed out after 5s" in str(err)
-
-
-# -- identifiers ------------------------------------------------------------------------
-
-
-def test_execution_id_canonicalised() -> None:
-    upper = "3FA85F64-5717-4562-B3FC-2C963F66AFA6"
-    assert check_execution_id(upper) == upper.lower()
-
-
-def test_project_id_quoting() -> None:
-    assert check_project_id("a b%c") == "a%20b%25c"
-    with pytest.raises(MaiaValidationError):
-        check_project_id("..")
-
-
-# -- settings -------------------------------------------------------------------------
-
-
-def resolve(
-    options: dict[str, str] | None = None,
-    ini: dict[str, str] | None = None,
-    env: dict[str, str] | None = None,
-):  # type: ignore[no-untyped-def]
-    opts = options or {}
-    inis = ini or {}
-    return resolve_settings(opts.get, inis.get, env or {})
-
-
-def test_defaults() -> None:
-    settings = resolve()
-    assert settings.backend == "fake"
-    assert settings.region == "eu1"
-    assert settings.base_url == "https://eu1.api.matillion.com/dpc"
-    assert settings.project_id is None
-    assert settings.timeout == 1800
-    assert settings.sources["backend"] == "default"
-    assert f"project={FAKE_PROJECT_ID}" in settings.header()
-
-
-def test_precedence_option_over_env_over_ini() -> None:
-    settings = resolve(
-        options={"timeout": "10"},
-        env={"MAIA_TIMEOUT": "20", "MAIA_PROJECT_ID": "env-proj"},
-        ini={"maia_timeout": "30", "maia_project_id": "ini-proj", "maia_region": "us1"},
-    )
-    assert settings.timeout == 10
-    assert settings.sources["timeout"] == "--maia-timeout"
-    assert settings.project_id == "env-proj"
-    assert settings.sources["project_id"] == "MAIA_PROJECT_ID"
-    assert settings.region == "us1"
-    assert settings.base_url == "https://us1.api.matillion.com/dpc"
-    assert settings.sources["region"] == "maia_region"
+UTC = dt.timezone.utc
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "needle"),
+    ("text", "expected"),
     [
+        ("2026-01-01T00:00:00Z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T00:00:00z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T00:00:00", dt.datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01 00:00", dt.datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T00:00:00.5Z", dt.datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+        ("2026-01-01T00:00:00.123456789Z", dt.datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)),
         (
-            {"options": {"backend": "mock"}},
-            "--maia-backend: backend must be 'fake', 'live' or 'replay'",
+            "2026-01-01T02:00:00+02:00",
+            dt.datetime(2026, 1, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=2))),
         ),
-        ({"env": {"MAIA_TIMEOUT": "soon"}}, "MAIA_TIMEOUT: timeout must be a positive number"),
-        ({"ini": {"maia_timeout": "-3"}}, "maia_timeout: timeout"),
-        ({"options": {"timeout": "nan"}}, "timeout"),
-        ({"options": {"region": "mars"}}, "unknown region 'mars'"),
-        ({"options": {"base_url": "http://example.com"}}, "--maia-base-url: base_url"),
+        (
+            "2026-01-01T02:00:00-0130",
+            dt.datetime(2026, 1, 1, 2, tzinfo=dt.timezone(-dt.timedelta(hours=1, minutes=30))),
+        ),
+        ("2026-13-01T00:00:00Z", None),
+        ("2026-01-01", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        (1767225600, None),
     ],
 )
-def test_bad_settings_name_their_source(kwargs: dict[str, dict[str, str]], needle: str) -> None:
-    with pytest.raises(MaiaConfigError, match=needle.replace("(", r"\(")):
-        resolve(**kwargs)
+def test_parse_timestamp(text: object, expected: dt.datetime | None) -> None:
+    assert parse_timestamp(text) == expected
 
 
-def test_secrets_come_from_env_only_and_never_show() -> None:
-    settings = resolve(
-        env={"MAIA_TOKEN": "tok-SEKRIT", "MAIA_CLIENT_SECRET": "cs-SEKRIT", "MAIA_CLIENT_ID": "i"}
-    )
-    assert settings.token == Secret("tok-SEKRIT")
-    assert settings.auth_kind == "bearer token"
-    for text in (repr(settings), str(settings), settings.header(), repr(settings.token)):
-        assert "SEKRIT" not in text
-
-
-def test_secret_survives_pickling_for_xdist() -> None:
-    secret = pickle.loads(pickle.dumps(Secret("abc")))
-    assert secret.reveal() == "abc"
-    assert repr(secret) == "Secret('***')"
-
-
-@pytest.mark.parametrize(
-    ("env", "missing"),
-    [
-        (
-            {},
-            [
-                "MAIA_PROJECT_ID (or --maia-project)",
-                "MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET",
-            ],
-        ),
-        ({"MAIA_PROJECT_ID": "p", "MAIA_CLIENT_ID": "i"}, ["MAIA_CLIENT_SECRET"]),
-        ({"MAIA_PROJECT_ID": "p", "MAIA_CLIENT_SECRET": "s"}, ["MAIA_CLIENT_ID"]),
-        ({"MAIA_PROJECT_ID": "p", "MAIA_TOKEN": "t"}, []),
-    ],
-)
-def test_missing_for_live(env: dict[str, str], missing: list[str]) -> None:
-    assert resolve(env=env).missing_for_live() == missing
+def test_details_from_json_prefers_the_top_level_and_ignores_unknown_keys() -> None:
+    body = {"status": "RUNNING", "result": {"status": "FAILED", "message": "m"}, "extra": [1]}
+    details = ExecutionDetails.from_json(body)
+    assert details is not None
+    assert details.status is ExecutionStatus.RUNNING
+    assert details.message == "m"
+    assert ExecutionDetails.from_json(None) is None
+    assert ExecutionDetails.from_json({"status": "  "}) is None

@@ -10,6 +10,7 @@ import pytest
 import requests
 import responses
 
+from conftest import BASE, EXECUTION, PROJECT
 from pytest_maia import (
     BadRequestError,
     ConflictError,
@@ -25,14 +26,10 @@ from pytest_maia import (
     ServerError,
     VirtualClock,
 )
-from pytest_maia.auth import TOKEN_URL
-from pytest_maia.models import parse_timestamp
+from pytest_maia.endpoints import TOKEN_URL
 
-BASE = "https://eu1.api.matillion.com/dpc"
-PROJECT = "proj-1"
-EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 EXECUTE_URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions"
-DETAILS_URL = f"{EXECUTE_URL}/{EXEC}"
+DETAILS_URL = f"{EXECUTE_URL}/{EXECUTION}"
 TOKEN = "tok-SEKRIT-7f3a9c"
 UTC = dt.timezone.utc
 
@@ -59,8 +56,8 @@ def sent(mock: responses.RequestsMock, index: int = -1) -> Any:
 def test_execute_posts_the_body_and_returns_the_id(
     api: responses.RequestsMock, client: MaiaClient, code: int
 ) -> None:
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC.upper()}, status=code)
-    assert client.execute_pipeline(PROJECT, "daily load", "prod") == EXEC
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION.upper()}, status=code)
+    assert client.execute_pipeline(PROJECT, "daily load", "prod") == EXECUTION
     (call,) = api.calls
     assert call.request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert call.request.headers["Content-Type"] == "application/json"
@@ -70,7 +67,7 @@ def test_execute_posts_the_body_and_returns_the_id(
 def test_execute_sends_every_optional_field_when_given(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
     client.execute_pipeline(
         PROJECT,
         "load",
@@ -132,8 +129,8 @@ def test_execute_validates_before_sending(
 def test_environment_name_of_255_characters_is_fine(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
-    assert client.execute_pipeline(PROJECT, "p", "e" * 255) == EXEC
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
+    assert client.execute_pipeline(PROJECT, "p", "e" * 255) == EXECUTION
 
 
 @pytest.mark.parametrize(
@@ -143,8 +140,8 @@ def test_environment_name_of_255_characters_is_fine(
         {"pipelineExecutionId": None},
         {"pipelineExecutionId": "run-42"},
         {"pipelineExecutionId": 42},
-        {"id": EXEC},
-        [EXEC],
+        {"id": EXECUTION},
+        [EXECUTION],
         "just text",
     ],
 )
@@ -184,8 +181,8 @@ def test_execute_retries_429_only(
     api: responses.RequestsMock, client: MaiaClient, clock: VirtualClock
 ) -> None:
     api.post(EXECUTE_URL, json=problem(429, "slow down"), status=429, headers={"Retry-After": "7"})
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
-    assert client.execute_pipeline(PROJECT, "p", "e") == EXEC
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
+    assert client.execute_pipeline(PROJECT, "p", "e") == EXECUTION
     assert len(api.calls) == 2
     assert clock.now() == 7
 
@@ -205,7 +202,7 @@ def test_execute_does_not_retry_server_errors(
 ) -> None:
     """A 5xx may come after the run started: sending the POST again could start two."""
     api.post(EXECUTE_URL, json=problem(code, "hm"), status=code)
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
     with pytest.raises(ServerError):
         client.execute_pipeline(PROJECT, "p", "e")
     assert len(api.calls) == 1
@@ -215,7 +212,7 @@ def test_execute_does_not_retry_a_lost_connection(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
     api.post(EXECUTE_URL, body=requests.ConnectionError("reset"))
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
     with pytest.raises(MaiaConnectionError):
         client.execute_pipeline(PROJECT, "p", "e")
     assert len(api.calls) == 1
@@ -227,8 +224,8 @@ def test_execute_retries_the_token_fetch_but_posts_once(
     client = MaiaClient(client_id="ci", client_secret="cs-SEKRIT", clock=clock, max_retries=3)
     api.post(TOKEN_URL, status=503)
     api.post(TOKEN_URL, json={"access_token": "fresh", "expires_in": 1800})
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
-    assert client.execute_pipeline(PROJECT, "p", "e") == EXEC
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
+    assert client.execute_pipeline(PROJECT, "p", "e") == EXECUTION
     urls = [call.request.url for call in api.calls]
     assert urls == [TOKEN_URL, TOKEN_URL, EXECUTE_URL]
 
@@ -240,15 +237,15 @@ def test_execute_refreshes_the_token_once_on_401(
     api.post(TOKEN_URL, json={"access_token": "old", "expires_in": 1800})
     api.post(EXECUTE_URL, json=problem(401, "expired"), status=401)
     api.post(TOKEN_URL, json={"access_token": "new", "expires_in": 1800})
-    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXEC}, status=201)
-    assert client.execute_pipeline(PROJECT, "p", "e") == EXEC
+    api.post(EXECUTE_URL, json={"pipelineExecutionId": EXECUTION}, status=201)
+    assert client.execute_pipeline(PROJECT, "p", "e") == EXECUTION
     assert api.calls[3].request.headers["Authorization"] == "Bearer new"
 
 
 # -- get_execution ------------------------------------------------------------------------
 
 FLAT = {
-    "pipelineExecutionId": EXEC,
+    "pipelineExecutionId": EXECUTION,
     "pipelineName": "daily load",
     "pipelineType": "ORCHESTRATION",
     "projectId": PROJECT,
@@ -267,10 +264,10 @@ def test_get_execution_reads_the_flat_shape(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
     api.get(DETAILS_URL, json=FLAT)
-    details = client.get_execution(PROJECT, EXEC)
+    details = client.get_execution(PROJECT, EXECUTION)
     assert details == ExecutionDetails(
         status=ExecutionStatus.FAILED,
-        pipeline_execution_id=EXEC,
+        pipeline_execution_id=EXECUTION,
         pipeline_name="daily load",
         pipeline_type="ORCHESTRATION",
         project_id=PROJECT,
@@ -292,7 +289,7 @@ def test_get_execution_reads_status_and_message_nested_in_result(
     body = {k: v for k, v in FLAT.items() if k not in ("status", "message")}
     body["result"] = {"status": "SUCCESS", "message": "All good"}
     api.get(DETAILS_URL, json=body)
-    details = client.get_execution(PROJECT, EXEC)
+    details = client.get_execution(PROJECT, EXECUTION)
     assert details.status is ExecutionStatus.SUCCESS
     assert details.message == "All good"
     assert details.pipeline_name == "daily load"
@@ -303,7 +300,7 @@ def test_get_execution_drops_wrong_typed_fields(
 ) -> None:
     body = {**FLAT, "pipelineName": 5, "startedAt": "yesterday", "finishedAt": 17, "user": {}}
     api.get(DETAILS_URL, json=body)
-    details = client.get_execution(PROJECT, EXEC)
+    details = client.get_execution(PROJECT, EXECUTION)
     assert details.status is ExecutionStatus.FAILED
     assert (details.pipeline_name, details.started_at, details.finished_at) == (None, None, None)
     assert details.user is None and details.duration is None
@@ -313,7 +310,7 @@ def test_get_execution_keeps_an_unknown_status(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
     api.get(DETAILS_URL, json={"status": "PAUSED"})
-    details = client.get_execution(PROJECT, EXEC)
+    details = client.get_execution(PROJECT, EXECUTION)
     assert details.status.value == "PAUSED" and not details.status.is_known
 
 
@@ -326,7 +323,7 @@ def test_get_execution_without_a_usable_status_is_a_response_error(
 ) -> None:
     api.get(DETAILS_URL, json=body)
     with pytest.raises(MaiaResponseError, match="GET /v1/projects/proj-1/pipeline-executions/"):
-        client.get_execution(PROJECT, EXEC)
+        client.get_execution(PROJECT, EXECUTION)
     assert len(api.calls) == 1
 
 
@@ -335,7 +332,7 @@ def test_get_execution_with_html_is_a_response_error(
 ) -> None:
     api.get(DETAILS_URL, body="<html>", content_type="text/html")
     with pytest.raises(MaiaResponseError, match="not JSON"):
-        client.get_execution(PROJECT, EXEC)
+        client.get_execution(PROJECT, EXECUTION)
 
 
 def test_get_execution_retries_transient_failures(
@@ -344,7 +341,7 @@ def test_get_execution_retries_transient_failures(
     api.get(DETAILS_URL, json=problem(503, "busy"), status=503)
     api.get(DETAILS_URL, body=requests.ConnectionError("reset"))
     api.get(DETAILS_URL, json=FLAT)
-    assert client.get_execution(PROJECT, EXEC).status is ExecutionStatus.FAILED
+    assert client.get_execution(PROJECT, EXECUTION).status is ExecutionStatus.FAILED
     assert len(api.calls) == 3
 
 
@@ -354,7 +351,7 @@ def test_get_execution_errors(
 ) -> None:
     api.get(DETAILS_URL, json=problem(code, "nope"), status=code)
     with pytest.raises(error, match="nope"):
-        client.get_execution(PROJECT, EXEC)
+        client.get_execution(PROJECT, EXECUTION)
     assert len(api.calls) == 1
 
 
@@ -376,8 +373,8 @@ def test_get_execution_and_cancel_validate_the_id(
 def test_cancel_patches_the_execution(
     api: responses.RequestsMock, client: MaiaClient, force: bool
 ) -> None:
-    api.patch(DETAILS_URL, json={"pipelineExecutionId": EXEC})
-    assert client.cancel_execution(PROJECT, EXEC, force=force) is None
+    api.patch(DETAILS_URL, json={"pipelineExecutionId": EXECUTION})
+    assert client.cancel_execution(PROJECT, EXECUTION, force=force) is None
     (call,) = api.calls
     assert call.request.method == "PATCH"
     assert sent(api) == {"status": "CANCELLED", "forceUpdate": force}
@@ -385,14 +382,14 @@ def test_cancel_patches_the_execution(
 
 def test_cancel_accepts_an_empty_answer(api: responses.RequestsMock, client: MaiaClient) -> None:
     api.patch(DETAILS_URL, status=204)
-    client.cancel_execution(PROJECT, EXEC)
+    client.cancel_execution(PROJECT, EXECUTION)
 
 
 def test_cancel_is_retried_like_a_read(api: responses.RequestsMock, client: MaiaClient) -> None:
     api.patch(DETAILS_URL, json=problem(502, "bad gateway"), status=502)
     api.patch(DETAILS_URL, body=requests.ConnectionError("reset"))
-    api.patch(DETAILS_URL, json={"pipelineExecutionId": EXEC})
-    client.cancel_execution(PROJECT, EXEC)
+    api.patch(DETAILS_URL, json={"pipelineExecutionId": EXECUTION})
+    client.cancel_execution(PROJECT, EXECUTION)
     assert len(api.calls) == 3
 
 
@@ -402,7 +399,7 @@ def test_cancel_errors(
 ) -> None:
     api.patch(DETAILS_URL, json=problem(code, "cannot"), status=code)
     with pytest.raises(error, match="cannot"):
-        client.cancel_execution(PROJECT, EXEC)
+        client.cancel_execution(PROJECT, EXECUTION)
 
 
 @pytest.mark.parametrize("force", [1, "yes", None])
@@ -410,50 +407,8 @@ def test_cancel_force_must_be_a_bool(
     api: responses.RequestsMock, client: MaiaClient, force: Any
 ) -> None:
     with pytest.raises(MaiaValidationError, match="force"):
-        client.cancel_execution(PROJECT, EXEC, force=force)
+        client.cancel_execution(PROJECT, EXECUTION, force=force)
     assert len(api.calls) == 0
-
-
-# -- ExecutionDetails and timestamps ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-01-01T00:00:00Z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
-        ("2026-01-01T00:00:00z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
-        ("2026-01-01T00:00:00", dt.datetime(2026, 1, 1, tzinfo=UTC)),
-        ("2026-01-01 00:00", dt.datetime(2026, 1, 1, tzinfo=UTC)),
-        ("2026-01-01T00:00:00.5Z", dt.datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
-        ("2026-01-01T00:00:00.123456789Z", dt.datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)),
-        (
-            "2026-01-01T02:00:00+02:00",
-            dt.datetime(2026, 1, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-        ),
-        (
-            "2026-01-01T02:00:00-0130",
-            dt.datetime(2026, 1, 1, 2, tzinfo=dt.timezone(-dt.timedelta(hours=1, minutes=30))),
-        ),
-        ("2026-13-01T00:00:00Z", None),
-        ("2026-01-01", None),
-        ("soon", None),
-        ("", None),
-        (None, None),
-        (1767225600, None),
-    ],
-)
-def test_parse_timestamp(text: object, expected: dt.datetime | None) -> None:
-    assert parse_timestamp(text) == expected
-
-
-def test_details_from_json_prefers_the_top_level_and_ignores_unknown_keys() -> None:
-    body = {"status": "RUNNING", "result": {"status": "FAILED", "message": "m"}, "extra": [1]}
-    details = ExecutionDetails.from_json(body)
-    assert details is not None
-    assert details.status is ExecutionStatus.RUNNING
-    assert details.message == "m"
-    assert ExecutionDetails.from_json(None) is None
-    assert ExecutionDetails.from_json({"status": "  "}) is None
 
 
 def test_a_redirect_with_an_undecodable_location_is_a_response_error(
@@ -461,4 +416,4 @@ def test_a_redirect_with_an_undecodable_location_is_a_response_error(
 ) -> None:
     api.get(DETAILS_URL, status=302, headers={"Location": "\xe9\xff"})
     with pytest.raises(MaiaResponseError, match="headers could not be decoded"):
-        client.get_execution(PROJECT, EXEC)
+        client.get_execution(PROJECT, EXECUTION)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 
+from conftest import Served
 from pytest_maia import (
     ConflictError,
     ExecutionStatus,
@@ -22,7 +22,7 @@ from pytest_maia import (
     UnauthorizedError,
     VirtualClock,
 )
-from pytest_maia.auth import AUDIENCE, TOKEN_URL
+from pytest_maia.endpoints import AUDIENCE, TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 AUTH = {"Authorization": "Bearer any-token"}
@@ -75,15 +75,14 @@ class Target:
         return MaiaClient(self.base, **kwargs)
 
 
-@pytest.fixture(params=["in_process", "server"])
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    fake = FakeMaia(token_lifetime=600)
-    if request.param == "in_process":
-        with fake:
-            yield Target(fake, fake.base_url, fake.token_url)
-    else:
-        with fake.serve() as server:
-            yield Target(fake, server.url, server.token_url)
+@pytest.fixture
+def fake_to_serve() -> FakeMaia:
+    return FakeMaia(token_lifetime=600)
+
+
+@pytest.fixture
+def target(served: Served) -> Target:
+    return Target(served.fake, served.base_url, served.token_url)
 
 
 # -- execute and details -------------------------------------------------------------------

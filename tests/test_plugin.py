@@ -220,11 +220,11 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:maia")
+    result = pytester.runpytest("-p", "no:maia")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*fixture 'maia_status' not found*"])
     assert "maia: backend=" not in result.stdout.str()
-    result = pytester.runpytest_subprocess("-p", "no:maia", "--maia-backend=fake")
+    result = pytester.runpytest("-p", "no:maia", "--maia-backend=fake")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
@@ -249,7 +249,7 @@ def test_xdist_each_worker_has_its_own_fake_and_summary_comes_home(
             maia_status.assert_final(ex, "SKIPPED")
         """,
     )
-    result = pytester.runpytest_subprocess("-p", "xdist", "-n", "2")
+    result = pytester.runpytest("-p", "xdist", "-n", "2")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(["*- maia executions waited on: 4 -*"])
     out = result.stdout.str()

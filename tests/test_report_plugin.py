@@ -50,7 +50,7 @@ def report_json(path: Path) -> dict[str, object]:
 def test_html_and_json_reports_from_the_controller_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite=SUITE)
     (pytester.path / "out").mkdir()
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "-p", "xdist", "-n", "2", "--maia-report=out/r.html", "--maia-report-json=r.json"
     )
     result.assert_outcomes(passed=2, failed=1)
@@ -114,7 +114,7 @@ def test_github_step_summary_and_annotations(
 ) -> None:
     summary = actions_env(monkeypatch, tmp_path)
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n### Maia pipeline executions (2)")
     assert "| \u2705 | test_suite.py::test_success |" in text
@@ -139,7 +139,7 @@ def test_github_output_off(
     args = ["--maia-github=off"] if switch == "option" else []
     if switch == "ini":
         pytester.makeini("[pytest]\nmaia_github = off\n")
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest(*args)
     assert summary.read_text(encoding="utf-8") == "earlier step\n"
     assert "::error" not in result.stdout.str()
 
@@ -164,7 +164,7 @@ class JsonBlob(HTMLParser):
 def test_pytest_html_rows_carry_the_executions(pytester: pytest.Pytester) -> None:
     pytest.importorskip("pytest_html")
     pytester.makepyfile(test_suite=SUITE)
-    pytester.runpytest_subprocess("--html=report.html", "--self-contained-html")
+    pytester.runpytest("--html=report.html", "--self-contained-html")
     page = (pytester.path / "report.html").read_text(encoding="utf-8")
     assert '<th class="col-maia">Maia executions</th>' in page
     parser = JsonBlob()
@@ -192,7 +192,7 @@ def test_the_plugin_does_not_import_pytest_html() -> None:
 
 def test_without_pytest_html_the_run_is_unchanged(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:html")
+    result = pytester.runpytest("-p", "no:html")
     result.assert_outcomes(passed=2, failed=1)
 
 

@@ -138,7 +138,7 @@ def test_progress_line_on_a_terminal(live_suite: Path) -> None:
 
 
 def test_progress_lines_in_a_log(pytester: pytest.Pytester, live_suite: Path) -> None:
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     result.assert_outcomes(passed=2)
     lines = [line for line in result.outlines if LINE.search(line)]
     assert [LINE.search(line).group(1) for line in lines] == ["RUNNING", "SUCCESS"]  # type: ignore[union-attr]
@@ -149,6 +149,6 @@ def test_progress_lines_in_a_log(pytester: pytest.Pytester, live_suite: Path) ->
 def test_silent_under_quiet_and_xdist(
     pytester: pytest.Pytester, live_suite: Path, args: list[str]
 ) -> None:
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest(*args)
     result.assert_outcomes(passed=2)
     assert not any(LINE.search(line) for line in result.outlines)

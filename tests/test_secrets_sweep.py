@@ -109,6 +109,7 @@ def test_sweep_pytest_live_run_every_report_format(
         "--maia-backend=live",
         f"--maia-base-url={server.url}",
         "--maia-environment=prod",  # a live run using maia_pipeline must name one
+        "--maia-poll-interval=0.1",  # the teardown cancel polls at it on real time
         "-vv",
         "--showlocals",
         "--tb=long",
@@ -206,7 +207,7 @@ from pytest_maia import MaiaClient
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("MAIA_BASE_URL", "https://[::1/dpc"), ("MAIA_TIMEOUT", "soon")]
+    ("name", "value"), [("MAIA_BASE_URL", "https://[::1/dpc"), ("MAIA_REGION", "mars")]
 )
 def test_from_env_fails(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
@@ -222,7 +223,7 @@ def test_crlf_token_fails(monkeypatch):
 def test_sweep_from_env_failures_under_showlocals_and_junit(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("MAIA_BACKEND", "MAIA_BASE_URL", "MAIA_TIMEOUT"):
+    for name in ("MAIA_BACKEND", "MAIA_BASE_URL", "MAIA_REGION", "MAIA_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
@@ -235,7 +236,7 @@ def test_sweep_from_env_failures_under_showlocals_and_junit(
     result.assert_outcomes(failed=3)
     out = result.stdout.str() + result.stderr.str() + xml_path.read_text(encoding="utf-8")
     assert "MaiaConfigError: MAIA_BASE_URL" in out
-    assert "MaiaConfigError: MAIA_TIMEOUT" in out
+    assert "MaiaConfigError: MAIA_REGION" in out
     assert "MaiaConfigError: MAIA_TOKEN contains a control character" in out
     assert "Secret('***')" in out  # -l did show the library frames' locals, wrapped
     assert "environ(" not in out

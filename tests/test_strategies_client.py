@@ -12,16 +12,15 @@ import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import BASE, EXECUTION
 from pytest_maia import FakeMaia, MaiaClient
 from pytest_maia import strategies as ms
 from pytest_maia.clock import VirtualClock
 from pytest_maia.errors import MaiaApiError, MaiaResponseError, error_for_status
 from pytest_maia.models import ErrorStep, ExecutionStatus, ProblemDetail
 
-BASE = "https://eu1.api.matillion.com/dpc"
 STATUS_URL = re.compile(re.escape(BASE) + r"/v1/projects/[^/]+/pipeline-executions/[^/]+/status")
 PROJECT = "project-1"
-EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
 def client(**kwargs: Any) -> MaiaClient:

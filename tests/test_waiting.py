@@ -9,6 +9,7 @@ import pytest
 import requests
 import responses
 
+from conftest import EXECUTION, PROJECT, STATUS_URL
 from pytest_maia import (
     ExecutionStatus,
     ForbiddenError,
@@ -20,10 +21,6 @@ from pytest_maia import (
     WaitResult,
 )
 
-BASE = "https://eu1.api.matillion.com/dpc"
-PROJECT = "proj-1"
-EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXEC}/status"
 S = ExecutionStatus
 
 
@@ -39,16 +36,16 @@ def client(clock: VirtualClock) -> MaiaClient:
 
 def script(api: responses.RequestsMock, *statuses: str) -> None:
     for status in statuses:
-        api.get(URL, json={"status": status})
+        api.get(STATUS_URL, json={"status": status})
 
 
 def test_wait_returns_history_of_every_poll(
     api: responses.RequestsMock, client: MaiaClient, clock: VirtualClock
 ) -> None:
     script(api, "RUNNING", "RUNNING", "RUNNING", "SUCCESS")
-    result = client.wait_for(PROJECT, EXEC, interval=2, max_interval=10)
+    result = client.wait_for(PROJECT, EXECUTION, interval=2, max_interval=10)
     assert isinstance(result, WaitResult)
-    assert result.execution_id == EXEC
+    assert result.execution_id == EXECUTION
     assert result.status is S.SUCCESS
     assert result.is_success
     assert result.polls == 4
@@ -66,7 +63,7 @@ def test_wait_returns_history_of_every_poll(
 
 def test_backoff_is_capped_at_max_interval(api: responses.RequestsMock, client: MaiaClient) -> None:
     script(api, *["RUNNING"] * 12, "FAILED")
-    result = client.wait_for(PROJECT, EXEC, interval=5, max_interval=30)
+    result = client.wait_for(PROJECT, EXECUTION, interval=5, max_interval=30)
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(result.history)]
     assert gaps[:4] == pytest.approx([5, 7.5, 11.25, 16.875])
     assert max(gaps) == pytest.approx(30)
@@ -79,7 +76,7 @@ def test_terminal_failures_end_the_wait(
     api: responses.RequestsMock, client: MaiaClient, final: str
 ) -> None:
     script(api, "RUNNING", final)
-    result = client.wait_for(PROJECT, EXEC)
+    result = client.wait_for(PROJECT, EXECUTION)
     assert result.status.value == final
     assert not result.is_success
 
@@ -88,13 +85,13 @@ def test_cancelling_and_unknown_keep_polling(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
     script(api, "UNKNOWN", "PAUSED", "CANCELLING", "CANCELLED")
-    result = client.wait_for(PROJECT, EXEC, interval=1, max_interval=1)
+    result = client.wait_for(PROJECT, EXECUTION, interval=1, max_interval=1)
     assert [s.value for _, s in result.history] == ["UNKNOWN", "PAUSED", "CANCELLING", "CANCELLED"]
 
 
 def test_unknown_can_be_terminal(api: responses.RequestsMock, client: MaiaClient) -> None:
     script(api, "RUNNING", "PAUSED", "SUCCESS")
-    result = client.wait_for(PROJECT, EXEC, unknown_is_terminal=True)
+    result = client.wait_for(PROJECT, EXECUTION, unknown_is_terminal=True)
     assert result.status.value == "PAUSED"
     assert result.polls == 2
 
@@ -102,9 +99,9 @@ def test_unknown_can_be_terminal(api: responses.RequestsMock, client: MaiaClient
 def test_timeout_raises_with_history_on_the_virtual_clock(
     api: responses.RequestsMock, client: MaiaClient, clock: VirtualClock
 ) -> None:
-    api.get(URL, json={"status": "RUNNING"})
+    api.get(STATUS_URL, json={"status": "RUNNING"})
     with pytest.raises(MaiaTimeoutError) as info:
-        client.wait_for(PROJECT, EXEC, timeout=120, interval=10, max_interval=20)
+        client.wait_for(PROJECT, EXECUTION, timeout=120, interval=10, max_interval=20)
     exc = info.value
     assert exc.timeout == 120
     assert exc.result.status is S.RUNNING
@@ -114,7 +111,7 @@ def test_timeout_raises_with_history_on_the_virtual_clock(
     assert clock.now() == pytest.approx(1120)
     message = str(exc)
     assert "timed out after 120s" in message
-    assert EXEC in message
+    assert EXECUTION in message
     assert "last status: RUNNING" in message
     assert "8 poll(s)" in message
 
@@ -122,13 +119,15 @@ def test_timeout_raises_with_history_on_the_virtual_clock(
 def test_transient_errors_are_ridden_out(
     api: responses.RequestsMock, client: MaiaClient, clock: VirtualClock
 ) -> None:
-    api.get(URL, json={"status": "RUNNING"})
-    api.get(URL, json={"title": "Too Many Requests"}, status=429, headers={"Retry-After": "40"})
-    api.get(URL, json={"title": "Gateway Timeout"}, status=504)
-    api.get(URL, body=requests.ConnectionError("reset"))
-    api.get(URL, body=requests.ReadTimeout("slow"))
-    api.get(URL, json={"status": "SUCCESS"})
-    result = client.wait_for(PROJECT, EXEC, interval=1, max_interval=1)
+    api.get(STATUS_URL, json={"status": "RUNNING"})
+    api.get(
+        STATUS_URL, json={"title": "Too Many Requests"}, status=429, headers={"Retry-After": "40"}
+    )
+    api.get(STATUS_URL, json={"title": "Gateway Timeout"}, status=504)
+    api.get(STATUS_URL, body=requests.ConnectionError("reset"))
+    api.get(STATUS_URL, body=requests.ReadTimeout("slow"))
+    api.get(STATUS_URL, json={"status": "SUCCESS"})
+    result = client.wait_for(PROJECT, EXECUTION, interval=1, max_interval=1)
     assert result.status is S.SUCCESS
     assert result.polls == 6
     assert [s for _, s in result.history] == [S.RUNNING, S.SUCCESS]
@@ -142,9 +141,9 @@ def test_other_4xx_raise_at_once_with_the_wait_so_far(
     api: responses.RequestsMock, client: MaiaClient, code: int, error: type[Exception]
 ) -> None:
     script(api, "RUNNING")
-    api.get(URL, json={"title": "nope", "detail": "gone away"}, status=code)
+    api.get(STATUS_URL, json={"title": "nope", "detail": "gone away"}, status=code)
     with pytest.raises(error) as info:
-        client.wait_for(PROJECT, EXEC, interval=1)
+        client.wait_for(PROJECT, EXECUTION, interval=1)
     wait_result = info.value.wait_result  # type: ignore[attr-defined]
     assert wait_result is not None
     assert wait_result.history == [(0.0, S.RUNNING)]
@@ -154,9 +153,9 @@ def test_other_4xx_raise_at_once_with_the_wait_so_far(
 def test_transient_errors_until_timeout_end_in_timeout(
     api: responses.RequestsMock, client: MaiaClient
 ) -> None:
-    api.get(URL, json={"title": "down"}, status=503)
+    api.get(STATUS_URL, json={"title": "down"}, status=503)
     with pytest.raises(MaiaTimeoutError) as info:
-        client.wait_for(PROJECT, EXEC, timeout=60, interval=10, max_interval=10)
+        client.wait_for(PROJECT, EXECUTION, timeout=60, interval=10, max_interval=10)
     assert info.value.result.polls == 7
     assert "no status read" in str(info.value)
     assert "HTTP 503" in str(info.value)
@@ -165,9 +164,9 @@ def test_transient_errors_until_timeout_end_in_timeout(
 def test_retry_after_longer_than_timeout_still_ends_on_time(
     api: responses.RequestsMock, client: MaiaClient, clock: VirtualClock
 ) -> None:
-    api.get(URL, json={"title": "slow"}, status=429, headers={"Retry-After": "250"})
+    api.get(STATUS_URL, json={"title": "slow"}, status=429, headers={"Retry-After": "250"})
     with pytest.raises(MaiaTimeoutError):
-        client.wait_for(PROJECT, EXEC, timeout=100)
+        client.wait_for(PROJECT, EXECUTION, timeout=100)
     assert clock.now() == pytest.approx(1100)
 
 
@@ -188,7 +187,7 @@ def test_bad_wait_options_are_rejected_before_polling(
     api: responses.RequestsMock, client: MaiaClient, kwargs: dict[str, object], needle: str
 ) -> None:
     with pytest.raises(MaiaValidationError, match=needle):
-        client.wait_for(PROJECT, EXEC, **kwargs)  # type: ignore[arg-type]
+        client.wait_for(PROJECT, EXECUTION, **kwargs)  # type: ignore[arg-type]
     assert len(api.calls) == 0
 
 
@@ -197,31 +196,31 @@ def test_wait_logs_changes_and_a_heartbeat(
 ) -> None:
     caplog.set_level(logging.INFO, logger="pytest_maia")
     script(api, *["RUNNING"] * 10, "SUCCESS")
-    client.wait_for(PROJECT, EXEC, interval=30, max_interval=30)
+    client.wait_for(PROJECT, EXECUTION, interval=30, max_interval=30)
     messages = [r.getMessage() for r in caplog.records if r.name == "pytest_maia"]
-    assert messages[0].startswith(f"execution {EXEC}: RUNNING after 0.0s")
+    assert messages[0].startswith(f"execution {EXECUTION}: RUNNING after 0.0s")
     heartbeats = [m for m in messages if "still RUNNING" in m]
     assert len(heartbeats) == 4  # 300 s of RUNNING, one heartbeat a minute
-    assert messages[-1].startswith(f"execution {EXEC}: SUCCESS after 300.0s")
+    assert messages[-1].startswith(f"execution {EXECUTION}: SUCCESS after 300.0s")
 
 
 def test_on_poll_sees_each_poll(api: responses.RequestsMock, client: MaiaClient) -> None:
     script(api, "RUNNING", "SUCCESS")
     seen: list[int] = []
-    client.wait_for(PROJECT, EXEC, on_poll=lambda r: seen.append(r.polls))
+    client.wait_for(PROJECT, EXECUTION, on_poll=lambda r: seen.append(r.polls))
     assert seen == [1, 2]
 
 
 def test_wait_result_describe_lists_the_timeline() -> None:
     result = WaitResult(
-        execution_id=EXEC,
+        execution_id=EXECUTION,
         status=S.FAILED,
         history=[(0.0, S.RUNNING), (5.0, S.RUNNING), (12.5, S.FAILED)],
         polls=3,
         elapsed=12.5,
     )
     text = result.describe()
-    assert f"execution {EXEC}: FAILED after 12.5s and 3 poll(s)" in text
+    assert f"execution {EXECUTION}: FAILED after 12.5s and 3 poll(s)" in text
     assert "0.0s  RUNNING" in text
     assert "12.5s  FAILED" in text
     assert text.count("RUNNING") == 1

@@ -15,10 +15,10 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from pytest_maia.config import Secret
 from pytest_maia.endpoints import AUDIENCE, TOKEN_URL
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
+from pytest_maia.redact import Secret
 
 if TYPE_CHECKING:
     from pytest_maia.fake.backend import FakeBackend

@@ -16,7 +16,6 @@ from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 from pytest_maia.clock import Clock, VirtualClock
-from pytest_maia.config import Secret
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake._http import (
     DROPPED,
@@ -44,6 +43,7 @@ from pytest_maia.fake._token import (
     is_token_shaped,
 )
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.redact import Secret
 from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
 
 __all__ = [

@@ -1,24 +1,17 @@
-"""run_many / wait_all and the start-ahead queue, on the fake's virtual clock."""
+"""The start-ahead queue (pytest_maia.startahead): the cap, groups, claims, on the fake's
+virtual clock. The pytest side (markers, xdist, Ctrl-C) is in test_plugin_runs.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from pytest_maia import FakeMaia, MaiaTimeoutError
-from pytest_maia.assertions import StatusChecker
 from pytest_maia.fake import ExecutionRecord
-from pytest_maia.multiwait import wait_many
-from pytest_maia.pipelines import PipelineRunner, RunSpec
+from pytest_maia.pipelines import RunSpec
 from pytest_maia.startahead import StartAhead
 from pytest_maia.waiting import WaitPolicy
 
 PROJECT = "p"
-
-
-def runner_for(fake: FakeMaia) -> PipelineRunner:
-    client = fake.client()
-    checker = StatusChecker(client, PROJECT, timeout=3600, backend="fake")
-    return PipelineRunner(client, checker, PROJECT, default_environment="env")
 
 
 def most_at_once(records: list[ExecutionRecord]) -> int:
@@ -33,55 +26,6 @@ def most_at_once(records: list[ExecutionRecord]) -> int:
         going += step
         best = max(best, going)
     return best
-
-
-def test_wait_all_waits_for_many_with_one_poller() -> None:
-    with FakeMaia() as fake:
-        for name, end in (("a", 60), ("b", 300), ("c", 900)):
-            fake.script_pipeline(name, ["RUNNING", "SUCCESS"], every=end)
-        runner = runner_for(fake)
-        runs = runner.run_many(["a", "b", RunSpec("c", variables={"k": "v"})])
-        results = runner.wait_all(runs)
-    assert [r.status.value for r in results] == ["SUCCESS"] * 3
-    assert all(run.finished and run.ended_at is not None for run in runs)
-    # One request per execution per due poll: the short ones stopped being polled.
-    assert results[0].polls < results[1].polls < results[2].polls
-    assert results[2].elapsed == pytest.approx(900, abs=30)
-    assert len(runner.checker.results) == 3
-
-
-def test_one_failing_run_does_not_stop_the_others() -> None:
-    with FakeMaia() as fake:
-        fake.script_pipeline("bad", ["RUNNING", "FAILED"], every=30)
-        fake.script_pipeline("good", ["RUNNING", "SUCCESS"], every=120)
-        fake.script_pipeline("forever", ["RUNNING"])
-        runner = runner_for(fake)
-        runs = runner.run_many(["good", "bad", "good", "forever"])
-        fake.fail_next(404)  # the first poll (of the first run) hits an error that sticks
-        results = runner.wait_all(runs, timeout=600)
-    first, bad, good, forever = results
-    assert first.errors and "404" in str(first.errors[-1])
-    assert bad.status.value == "FAILED"
-    assert good.status.value == "SUCCESS"
-    assert forever.status.value == "RUNNING"  # out of time, last status kept
-    notes = {r.execution_id: r for r in runner.checker.results}
-    assert set(notes) == {run.id for run in runs}
-
-
-def test_wait_many_reports_a_timeout_per_execution() -> None:
-    with FakeMaia() as fake:
-        client = fake.client()
-        slow = fake.add_execution(PROJECT, ["RUNNING"])
-        quick = fake.add_execution(PROJECT, ["RUNNING", "SUCCESS"])
-        policy = WaitPolicy.checked(timeout=100, interval=5, max_interval=30)
-        outcomes = wait_many(
-            lambda i: client.get_status(PROJECT, i), [slow, quick], policy=policy, clock=fake.clock
-        )
-    assert isinstance(outcomes[0].error, MaiaTimeoutError)
-    assert outcomes[1].error is None and outcomes[1].result.status.value == "SUCCESS"
-    # The same schedule as wait_for: a poll at once, then 5, 7.5, 11.25 ... seconds.
-    times = [t for t, _ in outcomes[0].result.history]
-    assert times[:4] == pytest.approx([0, 5, 12.5, 23.75])
 
 
 def queue_for(fake: FakeMaia, limit: int) -> StartAhead:
@@ -186,20 +130,3 @@ def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
     assert delay_after(policy, 6) == 7.5
     assert delay_after(policy, 20) == 11.25
     assert delay_after(policy, 3600) == 30
-
-
-def test_run_times_travel_in_the_properties_and_show_in_the_summary() -> None:
-    from pytest_maia.reporting import format_summary, rows_from_properties, to_properties
-
-    props = [
-        *to_properties("id-1", "SUCCESS", 30.0, 4, started=100.0, ended=130.0),
-        *to_properties("id-2", "FAILED", 5.0, 2, started=110.0, ended=None),
-        *to_properties("id-3", "SUCCESS", 1.0, 1),
-    ]
-    rows = rows_from_properties("t::x", props)
-    assert [(r.started, r.ended) for r in rows] == [(100.0, 130.0), (110.0, None), (None, None)]
-    lines = format_summary(rows)
-    assert lines[0].split()[-2:] == ["start", "end"]
-    assert lines[1].split()[-2:] == ["+0.0s", "+30.0s"]
-    assert lines[2].split()[-2:] == ["+10.0s", "-"]
-    assert "start" not in format_summary(rows[2:])[0]

@@ -1,4 +1,5 @@
-"""get_steps against `responses` registrations and against the fake's scripted steps."""
+"""Execution steps (pytest_maia.execution_steps): get_steps against `responses`
+registrations and against the fake's scripted steps."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import responses
 
+from conftest import BASE, EXECUTION
 from pytest_maia import (
     ExecutionStatus,
     ExecutionStep,
@@ -19,9 +21,9 @@ from pytest_maia import (
 )
 from pytest_maia.fake import FakeMaia
 
-BASE = "https://eu1.api.matillion.com/dpc"
-EXEC = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-STEPS_URL = re.compile(re.escape(f"{BASE}/v1/projects/p/pipeline-executions/{EXEC}/steps") + r".*")
+STEPS_URL = re.compile(
+    re.escape(f"{BASE}/v1/projects/p/pipeline-executions/{EXECUTION}/steps") + r".*"
+)
 
 CHILD_FAILURE: list[dict[str, Any]] = [
     {"name": "Start", "status": "SUCCESS"},
@@ -59,7 +61,7 @@ def test_get_steps_reads_every_page(api: responses.RequestsMock, client: MaiaCli
         return 200, {}, json.dumps(body)
 
     api.add_callback("GET", STEPS_URL, callback=answer)
-    steps = client.get_steps("p", EXEC)
+    steps = client.get_steps("p", EXECUTION)
     assert [s.name for s in steps] == [f"step {n}" for n in range(130)]
     assert len(api.calls) == 2
 
@@ -76,13 +78,13 @@ def test_get_steps_parses_leniently(api: responses.RequestsMock, client: MaiaCli
                 "startedAt": "2026-01-01T00:00:00Z",
                 "finishedAt": "not a date",
             },
-            "childPipeline": {"id": EXEC, "name": "child"},
+            "childPipeline": {"id": EXECUTION, "name": "child"},
         },
         {"name": 5, "status": "PAUSED"},
         {},
     ]
     api.get(STEPS_URL, json={"page": 0, "results": results, "size": 100, "total": 3})
-    first, second, third = client.get_steps("p", EXEC)
+    first, second, third = client.get_steps("p", EXECUTION)
     assert first == ExecutionStep(
         id="7",
         name="Run child",
@@ -91,7 +93,7 @@ def test_get_steps_parses_leniently(api: responses.RequestsMock, client: MaiaCli
         message="boom",
         started_at=first.started_at,
         finished_at=None,
-        child_execution_id=EXEC,
+        child_execution_id=EXECUTION,
         child_pipeline_name="child",
     )
     assert first.started_at is not None
@@ -101,7 +103,7 @@ def test_get_steps_parses_leniently(api: responses.RequestsMock, client: MaiaCli
 
 def test_get_steps_stops_on_an_empty_page(api: responses.RequestsMock, client: MaiaClient) -> None:
     api.get(STEPS_URL, json={"results": []})
-    assert client.get_steps("p", EXEC) == []
+    assert client.get_steps("p", EXECUTION) == []
 
 
 @pytest.mark.parametrize(
@@ -118,7 +120,7 @@ def test_get_steps_refuses_a_body_of_the_wrong_shape(
 ) -> None:
     api.get(STEPS_URL, json=body)
     with pytest.raises(MaiaResponseError, match=reason):
-        client.get_steps("p", EXEC)
+        client.get_steps("p", EXECUTION)
 
 
 def test_the_fake_lists_no_steps_until_finished_then_the_default_step() -> None:
@@ -181,38 +183,3 @@ def test_scripted_steps_are_checked(steps: Any, error: str) -> None:
         FakeMaia().add_execution("p", "FAILED", steps=steps)
     with pytest.raises(MaiaValidationError, match=error):
         FakeMaia().script_pipeline("nightly", "FAILED", steps=steps)
-
-
-def test_status_checks_suggest_only_what_is_close() -> None:
-    from pytest_maia.validation import check_status, suggest_status
-
-    assert suggest_status("cancelled") == "CANCELLED"
-    assert suggest_status("CANCELED") == "CANCELLED"
-    assert suggest_status("xyz") is None
-    assert check_status(ExecutionStatus.unrecognised("PAUSED")).value == "PAUSED"
-    with pytest.raises(MaiaValidationError, match=r"is not an execution status \(statuses are"):
-        check_status("xyz")
-    with pytest.raises(MaiaValidationError, match="got int 3"):
-        check_status(3)
-    for bad in ("", "  ", "A\nB"):
-        with pytest.raises(ValueError, match="non-empty string without control"):
-            ExecutionStatus.unrecognised(bad)
-
-
-def test_an_explanation_stops_at_the_child_depth_limit() -> None:
-    from pytest_maia.explain import explain_failure
-
-    def nested(depth: int) -> dict[str, Any]:
-        step: dict[str, Any] = {"name": f"level {depth}", "status": "FAILED"}
-        if depth < 7:
-            step["child"] = {"statuses": ["FAILED"], "steps": [nested(depth + 1)]}
-        return step
-
-    with FakeMaia() as fake:
-        eid = fake.add_execution("p", "FAILED", steps=[nested(0)])
-        client = fake.client()
-        why = explain_failure(client, "p", eid)
-        shallow = explain_failure(client, "p", eid, max_depth=0)
-    assert [len(path) for path, _, _ in why.failing_steps] == [1, 2, 3, 4, 5, 6]
-    assert [len(path) for path, _, _ in shallow.failing_steps] == [1]
-    assert why.render().splitlines()[-1].startswith("            level 0 > level 1 > ")

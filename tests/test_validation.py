@@ -1,0 +1,50 @@
+"""Checks made before any request (pytest_maia.validation)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_maia import ExecutionStatus, MaiaValidationError
+from pytest_maia.validation import (
+    check_execution_id,
+    check_project_id,
+    check_status,
+    positive_seconds,
+    suggest_status,
+)
+
+
+def test_execution_id_canonicalised() -> None:
+    upper = "3FA85F64-5717-4562-B3FC-2C963F66AFA6"
+    assert check_execution_id(upper) == upper.lower()
+
+
+def test_project_id_quoting() -> None:
+    assert check_project_id("a b%c") == "a%20b%25c"
+    with pytest.raises(MaiaValidationError):
+        check_project_id("..")
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "5", None], ids=repr)
+def test_positive_seconds_refuses_what_is_not_a_positive_number(value: object) -> None:
+    with pytest.raises(MaiaValidationError, match="timeout must be a positive number of seconds"):
+        positive_seconds(value, "timeout")
+
+
+def test_positive_seconds_gives_a_float() -> None:
+    assert positive_seconds(3, "interval") == 3.0
+    assert isinstance(positive_seconds(3, "interval"), float)
+
+
+def test_status_checks_suggest_only_what_is_close() -> None:
+    assert suggest_status("cancelled") == "CANCELLED"
+    assert suggest_status("CANCELED") == "CANCELLED"
+    assert suggest_status("xyz") is None
+    assert check_status(ExecutionStatus.unrecognised("PAUSED")).value == "PAUSED"
+    with pytest.raises(MaiaValidationError, match=r"is not an execution status \(statuses are"):
+        check_status("xyz")
+    with pytest.raises(MaiaValidationError, match="got int 3"):
+        check_status(3)
+    for bad in ("", "  ", "A\nB"):
+        with pytest.raises(ValueError, match="non-empty string without control"):
+            ExecutionStatus.unrecognised(bad)
