@@ -12,8 +12,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from pytest_maia import endpoints
-from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
+from pytest_maia.exchange import Exchange
 from pytest_maia.redact import Secret, SecretFields
 from pytest_maia.retry import backoff, retry_delay
 from pytest_maia.transport import new_session, send

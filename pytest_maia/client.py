@@ -11,10 +11,10 @@ import requests
 from pytest_maia import endpoints, listing, waiting
 from pytest_maia.auth import ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.calls import ApiCalls
-from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.clock import Clock, SystemClock, clock_for_url
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
+from pytest_maia.exchange import Exchange
 from pytest_maia.execution_steps import ExecutionStep
 from pytest_maia.listing import Environment, Project, PublishedPipeline
 from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult

@@ -17,9 +17,9 @@ import pytest
 from pytest_maia.config import MaiaSettings
 
 if TYPE_CHECKING:
-    from pytest_maia.cassette.exchange import Exchange
     from pytest_maia.cassette.record import Recorder
     from pytest_maia.client import MaiaClient
+    from pytest_maia.exchange import Exchange
     from pytest_maia.fake import FakeMaia
 
 __all__ = ["PLUGIN_NAME", "CassettePlugin", "addoption", "cassette_path", "configure"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.cassette.model import (
     VERSION,
     Cassette,
@@ -25,6 +24,7 @@ from pytest_maia.cassette.model import (
     read,
     write,
 )
+from pytest_maia.exchange import Exchange
 
 __all__ = [
     "SCHEMA_PATH",

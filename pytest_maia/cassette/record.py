@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_maia.cassette import drift
-from pytest_maia.cassette.exchange import Exchange
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError, dumps
+from pytest_maia.exchange import Exchange
 
 if TYPE_CHECKING:
     from pytest_maia.client import MaiaClient

@@ -1,4 +1,5 @@
-"""One request and its answer as the client saw them: what a recorder observes.
+"""One request and its answer as the client saw them: what a client's observer (the
+cassette recorder) is handed.
 
 Plain data, no I/O. Only headers that say something about the API's behaviour are
 kept (``KEPT_HEADERS``); the request's own headers (``Authorization``) never are.
