@@ -11,15 +11,39 @@ an answer onto another poll. The recorded times stay in the cassette (``show``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, read
 from pytest_maia.execution_steps import ExecutionStep
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
 
-if TYPE_CHECKING:
-    from pytest_maia.fake import FakeMaia
+
+class Scriptable(Protocol):
+    """What replay needs of a fake (:class:`~pytest_maia.fake.FakeMaia` has it)."""
+
+    def add_execution(
+        self,
+        project_id: str,
+        statuses: Iterable[Step],
+        *,
+        execution_id: str | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+    ) -> str: ...
+
+    def queue_pipeline(
+        self,
+        pipeline_name: str,
+        statuses: Iterable[Step],
+        *,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+    ) -> None: ...
+
+    def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None: ...
+
 
 __all__ = ["load_into", "message_of", "script_of", "steps_of"]
 
@@ -103,7 +127,7 @@ def steps_of(tape: ExecutionTape) -> list[dict[str, object]] | None:
 
 
 def load_into(
-    fake: FakeMaia, source: str | Path | Cassette, *, project_id: str | None = None
+    fake: Scriptable, source: str | Path | Cassette, *, project_id: str | None = None
 ) -> Cassette:
     """Script ``fake`` from a cassette (a path or a loaded one); returns the cassette.
 
