@@ -12,7 +12,7 @@ import requests
 from pytest_maia import endpoints, listing, waiting
 from pytest_maia.auth import TOKEN_URL, ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.calls import ApiCalls
-from pytest_maia.clock import Clock, SystemClock, clock_for_url
+from pytest_maia.clock import Clock, SystemClock
 from pytest_maia.config import (
     Secret,
     check_credential,
@@ -144,8 +144,8 @@ class MaiaClient:
 
     @property
     def clock(self) -> Clock:
-        """The explicit clock, else the clock of an active fake serving this URL."""
-        return self._clock or clock_for_url(self.base_url) or _SYSTEM_CLOCK
+        """The clock this client waits on: the one it was given, else the system clock."""
+        return self._clock or _SYSTEM_CLOCK
 
     @property
     def _session(self) -> requests.Session:

@@ -39,8 +39,8 @@ class FakeMaia(FakeBackend):
     """The fake Maia API: script executions, inject faults, inspect the calls.
 
     As a context manager it intercepts `requests` calls to ``base_url`` and to the
-    OAuth token URL (other URLs pass through) and registers its clock for that URL, so
-    a :class:`MaiaClient` waits in virtual time. :meth:`serve` runs it on a loopback
+    OAuth token URL (other URLs pass through); :meth:`client` builds a :class:`MaiaClient`
+    that waits on this fake's clock. :meth:`serve` runs it on a loopback
     HTTP server instead. Tokens it issues expire after ``token_lifetime`` seconds.
     """
 

@@ -10,9 +10,9 @@ URL the fake serves; every other URL goes to whatever
 from __future__ import annotations
 
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.clock import active_base_urls, register_clock, unregister_clock
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaConfigError, MaiaError
 from pytest_maia.fake._http import Request
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from pytest_maia.fake.backend import FakeBackend
 
 __all__ = ["InProcessAdapter"]
+
+# The base URLs of the active in-process fakes (innermost last), so that a fake hands a
+# request for another active fake's host to it instead of refusing it. No clocks here:
+# a client waits on the clock it is given.
+_ACTIVE: list[str] = []
+_ACTIVE_LOCK = threading.Lock()
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -57,7 +63,7 @@ class InProcessAdapter:
         return self._mock is not None
 
     def start(self) -> None:
-        """Patch `requests` (via a fresh RequestsMock) and register the fake's clock."""
+        """Patch `requests` (via a fresh RequestsMock)."""
         if self._mock is not None:
             raise MaiaError(f"the fake for {self._backend.base_url} is already active")
         import requests.adapters
@@ -76,20 +82,22 @@ class InProcessAdapter:
         mock.add_passthru(self._others)
         mock.start()
         self._mock = mock
-        register_clock(self._backend.base_url, self._backend.clock)
+        with _ACTIVE_LOCK:
+            _ACTIVE.append(self._backend.base_url)
 
     def stop(self) -> None:
         """Undo start(); a no-op when not active."""
         mock, self._mock = self._mock, None
         if mock is None:
             return
-        unregister_clock(self._backend.base_url, self._backend.clock)
+        with _ACTIVE_LOCK:
+            _ACTIVE.remove(self._backend.base_url)
         mock.stop(allow_assert=False)
         mock.reset()
 
     def _elsewhere(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         url = prepared.url or ""
-        if any(url.startswith(base + "/") for base in active_base_urls()):
+        if any(url.startswith(base + "/") for base in list(_ACTIVE)):
             # Another active fake (an outer one) serves that host: hand it over.
             import requests.adapters
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pytest_maia.clock import register_clock, unregister_clock
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake._http import Request, reason
 from pytest_maia.fake._httpd import (
@@ -119,11 +118,9 @@ def serve(backend: FakeBackend, host: str = "127.0.0.1", port: int = 0) -> Itera
             daemon=True,
         )
         thread.start()
-        register_clock(url, backend.clock)
         try:
             yield FakeServer(url, host, bound, backend)
         finally:
-            unregister_clock(url, backend.clock)
             server.shutdown()
             thread.join()
     finally:
