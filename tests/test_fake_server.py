@@ -100,7 +100,7 @@ def test_dropped_connection_closes_the_socket_without_a_response() -> None:
         url = status_url(server.url, "p", eid)
         with pytest.raises(http.client.RemoteDisconnected):
             urllib.request.urlopen(urllib.request.Request(url, headers=AUTH), timeout=10)
-        fake.drop_next()
+        fake.fail_next(FakeMaia.dropped_connection())
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(url, headers=AUTH)
         assert urlopen_status(url) == (200, {"status": "SUCCESS"})
