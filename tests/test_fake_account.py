@@ -95,8 +95,8 @@ def test_scripting_into_a_project_the_account_lacks_fails_loudly() -> None:
     fake.add_project("sales")
     with pytest.raises(MaiaValidationError, match="add_project"):
         fake.add_execution("elsewhere", "SUCCESS")
+    fake.add_environment("sales", "prod")
     with pytest.raises(MaiaValidationError, match="add_environment"):
-        fake.add_environment("sales", "prod")
         fake.publish_pipeline("sales", "dev", "x")
 
 
@@ -132,8 +132,8 @@ def test_the_client_iterates_every_page(target: Target) -> None:
         target.fake.add_execution("p", "SUCCESS", pipeline_name=f"n{index}")
     with target.fake.client(base_url=target.base, token=TOKEN) as client:
         assert len(client.list_executions("p")) == 130
+        target.fake.add_project("only")
         with pytest.raises(NotFoundError):
-            target.fake.add_project("only")
             client.list_environments("p")
 
 

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 CURL = shutil.which("curl")
+FAKE_SERVER = (sys.executable, "-m", "pytest_maia", "fake-server")
 SCRIPT = {
     "projects": [
         {
@@ -46,8 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     script = tmp_path_factory.mktemp("foreign") / "script.json"
     script.write_text(json.dumps(SCRIPT))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_maia", "fake-server", "--json", "--clock", "virtual"]
-        + ["--script", str(script)],
+        [*FAKE_SERVER, "--json", "--clock", "virtual", "--script", str(script)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
