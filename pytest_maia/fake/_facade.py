@@ -55,12 +55,12 @@ class FakeMaia:
         parts = urlsplit(base)
         self._origin = f"{parts.scheme}://{parts.netloc}".lower()
         self._base_path = parts.path.rstrip("/")
-        #: The base URL this fake answers in-process (scheme and host lower-cased).
         self.base_url = self._origin + self._base_path
-        #: The OAuth token URL it answers in-process.
+        """The base URL this fake answers in-process (scheme and host lower-cased)."""
         self.token_url = TOKEN_URL
-        #: The clock of its lifecycles and tokens: a ``VirtualClock`` unless given.
+        """The OAuth token URL it answers in-process."""
         self.clock: Clock = clock if clock is not None else VirtualClock()
+        """The clock of its lifecycles and tokens: a ``VirtualClock`` unless given."""
         tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
         self._account = Account(self.clock, tokens)
         self._api = HttpApi(self._account, self._base_path)
