@@ -2,7 +2,7 @@
 
 One lock (re-entrant) guards everything; the HTTP layer holds it around a whole request
 so that a request sees one moment. Operations raise the domain errors of
-:mod:`._catalog` (NotFound, Conflict, ...) or :class:`Scripted` for a scripted fault.
+:mod:`._errors` (NotFound, Conflict, ...) or :class:`Scripted` for a scripted fault.
 """
 
 from __future__ import annotations
@@ -11,13 +11,19 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from pytest_maia.clock import Clock
 from pytest_maia.endpoints import AUDIENCE
 from pytest_maia.errors import MaiaValidationError
-from pytest_maia.fake._catalog import Catalog, Conflict, Gone, Invalid, NotFound, Refused
-from pytest_maia.fake._execution import Execution, ExecutionRecord, RunInfo
+from pytest_maia.fake._catalog import Catalog
+from pytest_maia.fake._errors import Conflict, Gone, Invalid, NotFound, Refused, Scripted
+from pytest_maia.fake._execution import (
+    Execution,
+    ExecutionRecord,
+    RunInfo,
+    StepView,
+    step_views,
+)
 from pytest_maia.fake._script import (
     ScriptedStep,
     StepScript,
@@ -40,27 +46,6 @@ DEFAULT_PIPELINE_SCRIPT: PipelineScript = (
     None,
     None,
 )
-
-
-class Scripted(Exception):
-    """A scripted fault answers instead: an error step (or a dropped connection)."""
-
-    def __init__(self, step: ErrorStep) -> None:
-        super().__init__(str(step))
-        self.step = step
-
-
-@dataclass(frozen=True)
-class StepView:
-    """One step of a finished execution, as the steps list reports it."""
-
-    name: str
-    status: ExecutionStatus
-    message: str | None
-    started: float
-    finished: float
-    child: Execution | None
-    is_default: bool
 
 
 class Account:
@@ -264,23 +249,7 @@ class Account:
 
     def steps(self, project_id: str, execution_id: str, now: float) -> list[StepView]:
         """The steps of an execution: none until it has finished."""
-        execution = self.find(project_id, execution_id)
-        status = execution.current(now)
-        if not status.is_terminal:
-            return []
-        started = execution.started
-        finished = execution.finished if execution.finished is not None else now
-        if execution.step_plan is None:
-            name = execution.pipeline_name
-            return [StepView(name, status, execution.message, started, finished, None, True)]
-        out = []
-        for step, child in execution.step_plan:
-            if child is not None:
-                child.settle(now)
-            out.append(
-                StepView(step.name, step.status, step.message, started, finished, child, False)
-            )
-        return out
+        return step_views(self.find(project_id, execution_id), now)
 
     def executions_of(self, project_id: str, pipeline_name: str | None) -> list[Execution]:
         """A project's executions, most recent first."""

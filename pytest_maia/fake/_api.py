@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 
 from pytest_maia.fake import _control
-from pytest_maia.fake._account import Account, Scripted
-from pytest_maia.fake._catalog import Conflict, DomainError, Gone, Invalid, NotFound
+from pytest_maia.fake._account import Account
+from pytest_maia.fake._errors import Conflict, DomainError, Gone, Invalid, NotFound, Scripted
 from pytest_maia.fake._http import (
     DROPPED,
     Call,

@@ -5,7 +5,7 @@ open account has every project (listing a default one and those used), an open p
 every environment, an open environment every pipeline. ``add_project`` closes the
 account to the projects added, ``add_environment`` closes that project to its
 environments, ``publish_pipeline`` closes that environment to its published pipelines.
-Domain errors (:class:`NotFound`, ...) say what is wrong; the HTTP layer picks the code.
+Lookups raise :class:`~._errors.NotFound`; the HTTP layer picks the code.
 """
 
 from __future__ import annotations
@@ -15,36 +15,8 @@ from dataclasses import dataclass, field
 from pytest_maia.config import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.endpoints import ENVIRONMENT_NAME_MAX
 from pytest_maia.errors import MaiaValidationError
+from pytest_maia.fake._errors import NotFound
 from pytest_maia.validation import check_project_id
-
-
-class DomainError(Exception):
-    """A request the account refuses: ``detail`` says why, ``violations`` which fields."""
-
-    def __init__(self, detail: str, violations: tuple[str, ...] = ()) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.violations = violations
-
-
-class Invalid(DomainError):
-    """The request itself is wrong (a field, a parameter)."""
-
-
-class NotFound(DomainError):
-    """A project, environment, pipeline or execution the account does not have."""
-
-
-class Conflict(DomainError):
-    """It clashes with the state (a running tagged execution, a finished one)."""
-
-
-class Gone(DomainError):
-    """The pipeline is disabled."""
-
-
-class Refused(DomainError):
-    """Unknown client or wrong client secret at the token endpoint."""
 
 
 @dataclass

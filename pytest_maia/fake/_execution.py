@@ -215,3 +215,36 @@ class Execution:
     def __repr__(self) -> str:
         mode = "per poll" if self.every is None else f"every {self.every:g}s"
         return f"Execution({self.execution_id}, {len(self.steps)} step(s), {mode})"
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of a finished execution, as the steps list reports it."""
+
+    name: str
+    status: ExecutionStatus
+    message: str | None
+    started: float
+    finished: float
+    child: Execution | None
+    is_default: bool
+
+
+def step_views(execution: Execution, now: float) -> list[StepView]:
+    """The steps of ``execution`` as the steps list reports them: none until it has
+    finished; a child execution settles on its last status when its parent's are read."""
+    status = execution.current(now)
+    if not status.is_terminal:
+        return []
+    started = execution.started
+    finished = execution.finished if execution.finished is not None else now
+    if execution.step_plan is None:
+        name = execution.pipeline_name
+        return [StepView(name, status, execution.message, started, finished, None, True)]
+    out = []
+    for step, child in execution.step_plan:
+        if child is not None:
+            child.settle(now)
+        view = StepView(step.name, step.status, step.message, started, finished, child, False)
+        out.append(view)
+    return out

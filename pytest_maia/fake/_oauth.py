@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.fake._account import Account
-from pytest_maia.fake._catalog import Invalid, Refused
+from pytest_maia.fake._errors import Invalid, Refused
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response, problem
 from pytest_maia.fake._tokens import Verdict, is_token_shaped
 

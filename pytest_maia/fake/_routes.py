@@ -19,7 +19,7 @@ from pytest_maia.endpoints import ENVIRONMENT_NAME_MAX
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account
-from pytest_maia.fake._catalog import Invalid
+from pytest_maia.fake._errors import Invalid
 from pytest_maia.fake._execution import RunInfo
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
 from pytest_maia.validation import check_execution_id

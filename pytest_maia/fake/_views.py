@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
-from pytest_maia.fake._account import StepView
 from pytest_maia.fake._catalog import Environment, Project
-from pytest_maia.fake._execution import Execution
+from pytest_maia.fake._execution import Execution, StepView
 from pytest_maia.models import ExecutionStatus
 
 # Clock second 0 is this instant in ``startedAt``, ``finishedAt`` and ``publishedTime``.
