@@ -61,9 +61,15 @@ def project_of(match: re.Match[str]) -> str:
     return unquote(raw) if "%" in raw else raw
 
 
+_CHECKED_IDS: dict[str, str] = {}  # path segment -> canonical id; bounded below
+
+
 def execution_of(match: re.Match[str]) -> str:
     """The execution id of a path, canonical; Invalid unless it is a 36-character UUID."""
     raw = match["execution_id"]
+    canonical = _CHECKED_IDS.get(raw)
+    if canonical is not None:  # a poll loop names one id again and again
+        return canonical
     try:
         canonical = check_execution_id(unquote(raw))
     except MaiaValidationError:
@@ -73,6 +79,8 @@ def execution_of(match: re.Match[str]) -> str:
             f"pipelineExecutionId {unquote(raw)!r} is not a UUID",
             ("pipelineExecutionId: must be a valid UUID",),
         )
+    if len(_CHECKED_IDS) < 4096:
+        _CHECKED_IDS[raw] = canonical
     return canonical
 
 
