@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -197,14 +198,14 @@ def bench_loopback(quick: bool = False) -> list[Row]:
     rounds, per_thread = (2, 25) if quick else (9, 100)
     fake = FakeMaia()
     run = fake.add_execution(PROJECT, "RUNNING")
-    path = fake.status_url(PROJECT, run)[len(fake.origin) :]
+    path = urlsplit(fake.status_url(PROJECT, run)).path
     baseline = HTTPServer(threaded=True)  # one thread per request, like the fake's
     baseline.expect_request(path).respond_with_data(BODY, content_type="application/json")
     pairs: list[tuple[float, float]] = []
     with _quiet_werkzeug(), fake.serve() as server:
         baseline.start()
         try:
-            fake_url = server.url + path[len(fake.base_path) :]
+            fake_url = server.url + path[len(urlsplit(fake.base_url).path) :]
             base_url = baseline.url_for(path)
             for index in range(rounds + 1):
                 order = ("fake", "base") if index % 2 else ("base", "fake")

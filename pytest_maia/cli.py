@@ -94,8 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("fake-server", help="serve the fake Maia API on loopback")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0)
-    serve.add_argument("--script", help="JSON file of executions and pipelines to script")
-    serve.add_argument("--token", default=None, help="accept only this bearer token")
+    serve.add_argument("--script", help="JSON file scripting the fake (control API documents)")
+    serve.add_argument(
+        "--token", default=None, help="also accept this bearer token (besides issued ones)"
+    )
+    serve.add_argument(
+        "--any-token",
+        action="store_true",
+        help="accept any well-formed bearer token (default: only issued ones and --token)",
+    )
     serve.add_argument(
         "--clock",
         choices=("real", "virtual"),

@@ -1,111 +1,49 @@
 """``maia-status fake-server``: FakeMaia on loopback for other processes and languages.
 
-A script file (JSON) scripts executions and pipelines before the server starts::
+Strict by default: only tokens its token endpoint issued (any client id and secret get
+one) and the ``--token`` value pass; ``--any-token`` accepts any well-formed bearer
+token. The ``--script`` file is a control API document (docs/fake.md, "Control API"),
+applied through the same code as ``POST /_fake/script``, plus an optional ``"token"``::
 
     {
-      "token": "optional: accept only this bearer token",
-      "executions": [
-        {"project_id": "p", "execution_id": "<uuid>", "every": 2,
-         "statuses": ["RUNNING", {"error": 503, "retry_after": 1}, "SUCCESS"]}
-      ],
+      "token": "optional: also accept this bearer token",
+      "projects": [{"id": "p", "environments": [{"name": "prod", "pipelines": ["nightly"]}]}],
       "pipelines": [{"name": "nightly", "statuses": ["RUNNING", "FAILED"],
                      "message": "Task 'load' failed",
-                     "steps": [{"name": "load", "status": "FAILED", "message": "..."}]}]
+                     "steps": [{"name": "load", "status": "FAILED", "message": "..."}]}],
+      "executions": [{"project_id": "p", "execution_id": "<uuid>", "every": 2,
+                      "statuses": ["RUNNING", {"error": 503, "retry_after": 1}, "SUCCESS"]}]
     }
-
-A status is one of the eight exactly, or ``{"unrecognised": "PAUSED"}`` for a status
-outside the spec; ``{"error": CODE, "detail": ..., "retry_after": ...}`` answers with an
-error and ``{"drop": true}`` drops the connection. ``message`` and ``steps`` are as for
-``FakeMaia.add_execution``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import reprlib
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_maia.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.errors import MaiaError, MaiaValidationError
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
-from pytest_maia.validation import check_status
 
-__all__ = ["load_script", "serve_forever"]
-
-
-def _step(raw: object, where: str) -> Step:
-    if isinstance(raw, str):
-        return check_status(raw, where)
-    if isinstance(raw, dict):
-        if raw.get("drop") is True:
-            return ErrorStep(0)
-        other = raw.get("unrecognised")
-        if isinstance(other, str) and other.strip():
-            return ExecutionStatus.unrecognised(other)
-        code = raw.get("error")
-        retry_after = raw.get("retry_after")
-        detail = raw.get("detail")
-        if (
-            isinstance(code, int)
-            and not isinstance(code, bool)
-            and (detail is None or isinstance(detail, str))
-            and (retry_after is None or isinstance(retry_after, (int, float)))
-        ):
-            return ErrorStep(code, detail=detail, retry_after=retry_after)
-    raise MaiaValidationError(
-        f"{where}: a step is a status, {{'unrecognised': str}}, {{'error': CODE, "
-        f"'detail': str, 'retry_after': seconds}} or {{'drop': true}}, got {reprlib.repr(raw)}"
-    )
+if TYPE_CHECKING:
+    from pytest_maia.fake import FakeMaia
 
 
-def _steps(entry: dict[str, Any], where: str) -> list[Step]:
-    statuses = entry.get("statuses")
-    if not isinstance(statuses, list) or not statuses:
-        raise MaiaValidationError(f"{where}: 'statuses' must be a non-empty list")
-    return [_step(raw, f"{where}.statuses[{i}]") for i, raw in enumerate(statuses)]
+def load_script(fake: FakeMaia, script: object) -> None:
+    """Apply a parsed script document to ``fake`` (as ``POST /_fake/script`` would)."""
+    from pytest_maia.fake import Request
 
-
-def _entries(script: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    entries = script.get(key, [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise MaiaValidationError(f"script: '{key}' must be a list of objects")
-    return entries
-
-
-def load_script(fake: Any, script: object) -> None:
-    """Apply a parsed script (see the module doc) to ``fake``."""
-    if not isinstance(script, dict):
-        raise MaiaValidationError("script: the file must hold a JSON object")
-    for i, entry in enumerate(_entries(script, "executions")):
-        where = f"executions[{i}]"
-        project = entry.get("project_id")
-        if not isinstance(project, str):
-            raise MaiaValidationError(f"{where}: 'project_id' must be a string")
-        fake.add_execution(
-            project,
-            _steps(entry, where),
-            execution_id=entry.get("execution_id"),
-            every=entry.get("every"),
-            message=entry.get("message"),
-            steps=entry.get("steps"),
-        )
-    for i, entry in enumerate(_entries(script, "pipelines")):
-        where = f"pipelines[{i}]"
-        name = entry.get("name")
-        if not isinstance(name, str):
-            raise MaiaValidationError(f"{where}: 'name' must be a string")
-        fake.script_pipeline(
-            name,
-            _steps(entry, where),
-            every=entry.get("every"),
-            message=entry.get("message"),
-            steps=entry.get("steps"),
-        )
+    if isinstance(script, dict):
+        script = {key: value for key, value in script.items() if key != "token"}
+    body = json.dumps(script).encode()
+    answer = fake.handle(Request("POST", "/_fake/script", {}, body), control=True)
+    if answer.status != 200:
+        detail = json.loads(answer.body).get("detail", "not a script")
+        raise MaiaValidationError(f"script: {detail}")
 
 
 def _read_script(path: str) -> object:
@@ -119,6 +57,12 @@ def _read_script(path: str) -> object:
         raise MaiaValidationError(f"script {path} is nested too deeply to be a script") from None
 
 
+def _token(args: argparse.Namespace, script: object) -> Any:
+    if args.token:
+        return args.token
+    return script.get("token") if isinstance(script, dict) else None
+
+
 def serve_forever(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; print the base URL first, then block."""
     from pytest_maia.fake import FakeMaia
@@ -126,8 +70,8 @@ def serve_forever(args: argparse.Namespace) -> int:
     clock: Clock = VirtualClock() if args.clock == "virtual" else SystemClock()
     try:
         script = _read_script(args.script) if args.script else {}
-        token = args.token or (script.get("token") if isinstance(script, dict) else None)
-        fake = FakeMaia(token=token, clock=clock)
+        strict = not getattr(args, "any_token", False)
+        fake = FakeMaia(token=_token(args, script), clock=clock, strict=strict)
         load_script(fake, script)
         server_cm = fake.serve(args.host, args.port)
         server = server_cm.__enter__()
@@ -136,13 +80,14 @@ def serve_forever(args: argparse.Namespace) -> int:
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    token_url = getattr(server, "token_url", None)
     if args.json:
-        print(json.dumps({"url": server.url, "token_url": token_url}), flush=True)
+        urls = {"url": server.url, "token_url": server.token_url}
+        print(json.dumps({**urls, "control_url": server.control_url}), flush=True)
     else:
-        # The base URL alone on the first line (scripts read it), then the token URL.
+        # The base URL alone on the first line (scripts read it), then the other URLs.
         print(server.url, flush=True)
-        print(f"token URL: {token_url}", flush=True)
+        print(f"token URL: {server.token_url}", flush=True)
+        print(f"control API: {server.control_url}", flush=True)
     try:
         while not stop.wait(0.2):
             pass

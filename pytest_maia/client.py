@@ -11,7 +11,7 @@ import requests
 from pytest_maia import endpoints, listing, waiting
 from pytest_maia.auth import ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.calls import ApiCalls
-from pytest_maia.clock import Clock, SystemClock, clock_for_url
+from pytest_maia.clock import Clock, SystemClock
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
 from pytest_maia.exchange import Exchange
@@ -162,8 +162,8 @@ class MaiaClient:
 
     @property
     def clock(self) -> Clock:
-        """The explicit clock, else the clock of an active fake serving this URL."""
-        return self._clock or clock_for_url(self.base_url) or _SYSTEM_CLOCK
+        """The clock this client waits on: the one it was given, else the system clock."""
+        return self._clock or _SYSTEM_CLOCK
 
     @property
     def _session(self) -> requests.Session:

@@ -1,4 +1,8 @@
-"""Injected time: the waiter and the fake share a clock, so tests never really sleep."""
+"""Injected time: the waiter and the fake share a clock, so tests never really sleep.
+
+Clocks are passed, never looked up: a client waits on the clock it was given (the system
+clock when none is), and ``FakeMaia.client()`` and the fixtures pass the fake's.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,7 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = [
-    "Clock",
-    "SystemClock",
-    "VirtualClock",
-    "active_base_urls",
-    "clock_for_url",
-    "register_clock",
-    "unregister_clock",
-]
+__all__ = ["Clock", "SystemClock", "VirtualClock"]
 
 
 @runtime_checkable
@@ -61,35 +57,3 @@ class VirtualClock:
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now:g})"
-
-
-# Base URLs of active in-process fakes, so a client pointed at a fake waits on its clock.
-_ACTIVE: dict[str, list[Clock]] = {}
-_ACTIVE_LOCK = threading.Lock()
-
-
-def register_clock(base_url: str, clock: Clock) -> None:
-    """Announce that requests to ``base_url`` are answered on ``clock``'s time."""
-    with _ACTIVE_LOCK:
-        _ACTIVE.setdefault(base_url.rstrip("/"), []).append(clock)
-
-
-def unregister_clock(base_url: str, clock: Clock) -> None:
-    with _ACTIVE_LOCK:
-        clocks = _ACTIVE.get(base_url.rstrip("/"), [])
-        if clock in clocks:
-            clocks.remove(clock)
-        if not clocks:
-            _ACTIVE.pop(base_url.rstrip("/"), None)
-
-
-def clock_for_url(base_url: str) -> Clock | None:
-    """The clock of the innermost active fake serving ``base_url``, if any."""
-    clocks = _ACTIVE.get(base_url.rstrip("/"))
-    return clocks[-1] if clocks else None
-
-
-def active_base_urls() -> list[str]:
-    """The base URLs of the active in-process fakes."""
-    with _ACTIVE_LOCK:
-        return list(_ACTIVE)

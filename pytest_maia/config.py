@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from pytest_maia.defaults import FAKE_PROJECT_ID
 from pytest_maia.errors import MaiaConfigError
 from pytest_maia.redact import (
     CREDENTIAL_VARIABLES,
@@ -24,8 +25,6 @@ from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_
 __all__ = [
     "BACKENDS",
     "OFFLINE_BACKENDS",
-    "FAKE_ENVIRONMENT",
-    "FAKE_PROJECT_ID",
     "SETTINGS",
     "MaiaSettings",
     "Setting",
@@ -36,8 +35,6 @@ __all__ = [
 BACKENDS = ("fake", "live", "replay")
 # Backends served by the in-process fake: scripted by the test, or from a cassette.
 OFFLINE_BACKENDS = ("fake", "replay")
-FAKE_PROJECT_ID = "fake-project"
-FAKE_ENVIRONMENT = "fake-environment"
 
 
 @dataclass(frozen=True)

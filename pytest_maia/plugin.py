@@ -14,13 +14,12 @@ import pytest
 
 from pytest_maia import plugin_cassettes as cassettes
 from pytest_maia.config import (
-    FAKE_ENVIRONMENT,
-    FAKE_PROJECT_ID,
     OFFLINE_BACKENDS,
     SETTINGS,
     MaiaSettings,
     resolve_settings,
 )
+from pytest_maia.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
 from pytest_maia.plugin_runs import CANCELLED_PROPERTY, PLUGIN_NAME, START_MARKER, StartAheadPlugin

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from pytest_maia.config import FAKE_ENVIRONMENT, FAKE_PROJECT_ID, MaiaSettings
+from pytest_maia.config import MaiaSettings
+from pytest_maia.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.errors import MaiaError, MaiaValidationError
 from pytest_maia.pipelines import PipelineRun, RunSpec
 from pytest_maia.reporting import to_properties

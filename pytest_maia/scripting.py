@@ -43,8 +43,7 @@ class MarkerScript:
 def script_from_marker(args: tuple[object, ...], kwargs: Mapping[str, object]) -> MarkerScript:
     """The marker's arguments, checked as the fake will check them; MaiaValidationError
     says what is wrong and how the marker is written."""
-    from pytest_maia.fake._lifecycle import check_every
-    from pytest_maia.fake._steps import check_message, parse_steps
+    from pytest_maia.fake._script import check_every, check_message, parse_steps
 
     unknown = sorted(set(kwargs) - set(_KEYWORDS))
     if not args or unknown:

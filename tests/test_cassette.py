@@ -121,8 +121,8 @@ def test_replay_serves_the_same_answers_on_the_virtual_clock(tmp_path: Path) -> 
 
 def test_runs_of_one_pipeline_replay_in_order() -> None:
     with FakeMaia() as fake:
-        fake.queue_pipeline("p", ["FAILED"])
-        fake.queue_pipeline("p", ["RUNNING", "SUCCESS"])
+        fake.script_pipeline("p", ["FAILED"], once=True)
+        fake.script_pipeline("p", ["RUNNING", "SUCCESS"], once=True)
         client: MaiaClient = fake.client()
         first, second, third = (client.execute_pipeline(PROJECT, "p", "e") for _ in range(3))
         assert client.wait_for(PROJECT, first).status == "FAILED"

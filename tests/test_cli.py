@@ -259,7 +259,10 @@ def test_progress_line_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeMaia(token=TOKEN)
     run = fake.add_execution(PROJECT, ["RUNNING", "RUNNING", "SUCCESS"], every=45)
     terminal = Terminal()
-    with fake.serve() as server:  # the client waits on this fake's virtual clock
+    # The CLI's client has no clock passed, so it waits on the default one: make that
+    # this fake's virtual clock (clocks are passed, never looked up by URL).
+    monkeypatch.setattr("pytest_maia.client._SYSTEM_CLOCK", fake.clock)
+    with fake.serve() as server:
         monkeypatch.setenv("MAIA_TOKEN", TOKEN)
         monkeypatch.setenv("MAIA_BASE_URL", server.url)
         monkeypatch.setattr(sys, "stderr", terminal)

@@ -17,6 +17,7 @@ from pytest_maia.cli import loopback_token_url
 PROJECT = "cli-why"
 BAD = "cccccccc-0000-4000-8000-000000000002"
 SCRIPT = {
+    "token": "why-token-7c1e",  # the server is strict: only this and issued tokens pass
     "executions": [
         {
             "project_id": PROJECT,
@@ -116,7 +117,7 @@ def test_the_script_serves_messages_steps_and_unrecognised_statuses(
     server: tuple[str, str],
 ) -> None:
     url, _ = server
-    with MaiaClient(url, token="t") as client:
+    with MaiaClient(url, token="why-token-7c1e") as client:
         details = client.get_execution(PROJECT, BAD)
         (step,) = client.get_steps(PROJECT, BAD)
         run_id = client.execute_pipeline(PROJECT, "paused", "prod")

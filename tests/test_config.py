@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_maia import MaiaConfigError
-from pytest_maia.config import FAKE_PROJECT_ID, resolve_settings
+from pytest_maia.config import resolve_settings
+from pytest_maia.defaults import FAKE_PROJECT_ID
 from pytest_maia.redact import Secret
 
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from pytest_maia import ErrorStep, ExecutionStatus, MaiaValidationError, VirtualClock
 from pytest_maia.fake import FakeMaia, Request
-from pytest_maia.fake.backend import FakeBackend
 
 TOKEN = "tok-SEKRIT-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -24,11 +23,11 @@ def status_path(project: str, execution: str) -> str:
     return f"{BASE}/v1/projects/{project}/pipeline-executions/{execution}/status"
 
 
-def get(fake: FakeBackend, path: str, headers: dict[str, str] | None = None, method: str = "GET"):
+def get(fake: FakeMaia, path: str, headers: dict[str, str] | None = None, method: str = "GET"):
     return fake.handle(Request(method, path, AUTH if headers is None else headers))
 
 
-def poll(fake: FakeBackend, project: str, execution: str) -> str | int:
+def poll(fake: FakeMaia, project: str, execution: str) -> str | int:
     """The status string of a 200, else the HTTP code (0 when dropped)."""
     response = get(fake, status_path(project, execution))
     if response.status == 200:
@@ -156,7 +155,7 @@ def test_fail_next_faults_queue_in_order_on_any_route() -> None:
     eid = fake.add_execution("p", ["RUNNING", "SUCCESS"])
     fake.fail_next(500, times=2)
     fake.fail_next(429, retry_after=7)
-    fake.drop_next()
+    fake.fail_next(FakeMaia.dropped_connection())
     assert get(fake, f"{BASE}/nowhere").status == 500
     assert poll(fake, "p", eid) == 500
     response = get(fake, status_path("p", eid), headers={})
@@ -167,12 +166,14 @@ def test_fail_next_faults_queue_in_order_on_any_route() -> None:
     assert [poll(fake, "p", eid), poll(fake, "p", eid)] == ["RUNNING", "SUCCESS"]
 
 
-def test_fail_next_zero_is_a_dropped_connection() -> None:
+def test_a_dropped_connection_is_scripted_one_way() -> None:
     fake = FakeMaia()
-    fake.fail_next(0, times=2)
+    fake.fail_next(FakeMaia.dropped_connection(), times=2)
     assert get(fake, f"{BASE}/x").dropped
     assert get(fake, f"{BASE}/x").dropped
     assert not get(fake, f"{BASE}/x").dropped
+    with pytest.raises(MaiaValidationError, match="dropped_connection"):
+        fake.fail_next(0)
 
 
 # -- spec behaviour -------------------------------------------------------------------
@@ -194,7 +195,10 @@ def test_401_without_the_right_bearer_token(headers: dict[str, str]) -> None:
     eid = fake.add_execution("p", "SUCCESS")
     response = get(fake, status_path("p", eid), headers=headers)
     assert response.status == 401
-    assert dict(response.headers)["WWW-Authenticate"] == "Bearer"
+    challenge = dict(response.headers)["WWW-Authenticate"]
+    # No credential: a bare challenge; a credential that is not a token here: invalid_token.
+    wrong = headers == {"Authorization": "Bearer wrong"}
+    assert challenge == ('Bearer error="invalid_token"' if wrong else "Bearer")
     assert problem_of(response)["status"] == 401
 
 
@@ -219,7 +223,7 @@ def test_404_for_unknown_project_execution_and_path() -> None:
     fake = FakeMaia()
     eid = fake.add_execution("p", "SUCCESS")
     other = str(uuid.uuid4())
-    assert "Project 'q'" in str(problem_of(get(fake, status_path("q", eid)))["detail"])
+    assert "project 'q'" in str(problem_of(get(fake, status_path("q", eid)))["detail"])
     assert other in str(problem_of(get(fake, status_path("p", other)))["detail"])
     for path in (f"{BASE}/v1/projects/p", "/v1/projects/p/pipeline-executions/x/status", "/"):
         response = get(fake, path)
@@ -227,13 +231,13 @@ def test_404_for_unknown_project_execution_and_path() -> None:
         assert problem_of(response)["instance"] == path
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def test_405_for_other_methods_on_the_status_path(method: str) -> None:
     fake = FakeMaia()
     eid = fake.add_execution("p", "SUCCESS")
     response = get(fake, status_path("p", eid), method=method)
     assert response.status == 405
-    assert dict(response.headers)["Allow"] == "GET"
+    assert dict(response.headers)["Allow"] == "GET, HEAD"
     assert problem_of(response)["title"] == "Method Not Allowed"
     assert fake.polls(eid) == 0
 
@@ -241,7 +245,7 @@ def test_405_for_other_methods_on_the_status_path(method: str) -> None:
 def test_base_url_without_a_path_prefix() -> None:
     fake = FakeMaia("http://localhost:8080")
     eid = fake.add_execution("p", "SUCCESS")
-    assert fake.base_path == ""
+    assert fake.base_url == "http://localhost:8080"
     response = get(fake, f"/v1/projects/p/pipeline-executions/{eid}/status")
     assert response.status == 200
 

@@ -47,10 +47,11 @@ def test_thirty_minute_lifecycle_completes_in_virtual_time() -> None:
     assert result.timeline() == [(0.0, ExecutionStatus.RUNNING), (1800.0, ExecutionStatus.SUCCESS)]
 
 
-def test_client_without_a_clock_waits_on_the_active_fakes_clock() -> None:
+def test_a_client_waits_on_the_clock_it_is_passed() -> None:
     with FakeMaia(token=TOKEN) as fake:
         eid = fake.add_execution("p", ["RUNNING", "SUCCESS"], every=600)
-        client = MaiaClient(fake.base_url, token=TOKEN)  # no clock passed
+        assert MaiaClient(fake.base_url, token=TOKEN).clock is not fake.clock  # not looked up
+        client = MaiaClient(fake.base_url, token=TOKEN, clock=fake.clock)
         assert client.clock is fake.clock
         result = client.wait_for("p", eid, timeout=3600, interval=60, max_interval=60)
     assert result.elapsed == pytest.approx(600.0)
@@ -80,7 +81,7 @@ def test_get_status_retries_fail_next_faults() -> None:
     with FakeMaia(token=TOKEN) as fake:
         eid = fake.add_execution("p", "SUCCESS")
         fake.fail_next(503, times=2)
-        fake.drop_next()
+        fake.fail_next(FakeMaia.dropped_connection())
         assert fake.client().get_status("p", eid) is ExecutionStatus.SUCCESS
     assert [c.status_code for c in fake.calls] == [503, 503, 0, 200]
 
@@ -88,7 +89,7 @@ def test_get_status_retries_fail_next_faults() -> None:
 def test_get_status_gives_up_after_max_retries() -> None:
     with FakeMaia(token=TOKEN) as fake:
         eid = fake.add_execution("p", "SUCCESS")
-        fake.drop_next(times=3)
+        fake.fail_next(FakeMaia.dropped_connection(), times=3)
         with pytest.raises(MaiaConnectionError):
             fake.client(max_retries=2).get_status("p", eid)
 

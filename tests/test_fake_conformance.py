@@ -158,7 +158,7 @@ def test_fail_next_conforms_on_any_route(target: Target, code: int) -> None:
 
 def test_dropped_connections_give_no_response(target: Target) -> None:
     eid = target.fake.add_execution("proj", [FakeMaia.dropped_connection(), "SUCCESS"])
-    target.fake.drop_next()
+    target.fake.fail_next(FakeMaia.dropped_connection())
     for _ in range(2):
         with pytest.raises(requests.ConnectionError):
             target.send("GET", status_rel("proj", eid))
@@ -209,7 +209,7 @@ def test_other_methods_get_405(target: Target, method: str) -> None:
     rel = status_rel("proj", eid)
     response = target.send(method, rel)
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, HEAD"
     check_conforms(response, method, rel)
 
 

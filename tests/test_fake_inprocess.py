@@ -10,8 +10,7 @@ import requests
 import requests.adapters
 import responses
 
-from pytest_maia import MaiaError, VirtualClock
-from pytest_maia.clock import clock_for_url
+from pytest_maia import MaiaClient, MaiaError, VirtualClock
 from pytest_maia.fake import FakeMaia
 
 AUTH = {"Authorization": "Bearer t"}
@@ -56,16 +55,14 @@ def test_base_url_prefix_is_matched_on_a_path_boundary() -> None:
     assert [call.path for call in fake.calls] == ["/dpc"]
 
 
-def test_clock_is_registered_only_while_active() -> None:
+def test_a_client_waits_on_the_clock_it_is_given_not_on_the_fakes() -> None:
     clock = VirtualClock()
-    fake = FakeMaia(clock=clock)
-    assert clock_for_url(fake.base_url) is None
-    with fake:
+    with FakeMaia(clock=clock) as fake:
         assert fake.active
-        assert clock_for_url(fake.base_url) is clock
-        assert clock_for_url(fake.base_url + "/") is clock
+        assert fake.client().clock is clock
+        plain = MaiaClient(fake.base_url, token="t")
+        assert plain.clock is not clock  # nothing is looked up by URL
     assert not fake.active
-    assert clock_for_url(fake.base_url) is None
 
 
 def test_patch_is_undone_and_the_fake_can_be_reused() -> None:
@@ -96,7 +93,7 @@ def test_two_fakes_on_different_base_urls() -> None:
         us_id = us.add_execution("p", "FAILED")
         assert requests.get(eu.status_url("p", eu_id), headers=AUTH).json()["status"] == "SUCCESS"
         assert requests.get(us.status_url("p", us_id), headers=AUTH).json()["status"] == "FAILED"
-        assert clock_for_url(us.base_url) is us.clock
+        assert us.client().clock is us.clock
     assert (len(eu.calls), len(us.calls)) == (1, 1)
 
 

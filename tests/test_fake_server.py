@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from pytest_maia import MaiaValidationError, VirtualClock
-from pytest_maia.clock import clock_for_url
 from pytest_maia.fake import FakeMaia
 
 TOKEN = "tok-SEKRIT-123"
@@ -101,7 +100,7 @@ def test_dropped_connection_closes_the_socket_without_a_response() -> None:
         url = status_url(server.url, "p", eid)
         with pytest.raises(http.client.RemoteDisconnected):
             urllib.request.urlopen(urllib.request.Request(url, headers=AUTH), timeout=10)
-        fake.drop_next()
+        fake.fail_next(FakeMaia.dropped_connection())
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(url, headers=AUTH)
         assert urlopen_status(url) == (200, {"status": "SUCCESS"})
@@ -128,13 +127,11 @@ def test_server_is_quiet(capfd: pytest.CaptureFixture[str]) -> None:
     assert (out, err) == ("", "")
 
 
-def test_server_registers_the_clock_for_its_url_while_running() -> None:
+def test_server_clients_wait_on_the_fakes_clock() -> None:
     clock = VirtualClock()
     with FakeMaia(clock=clock).serve() as server:
-        assert clock_for_url(server.url) is clock
+        assert server.client().clock is clock
         assert server.fake.clock is clock
-        url = server.url
-    assert clock_for_url(url) is None
 
 
 def test_server_stops_listening_on_exit() -> None:

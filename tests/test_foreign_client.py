@@ -97,7 +97,7 @@ def test_foreign_script_rides_out_token_expiry_on_a_long_run(where: Where) -> No
     assert where.run("long", poll_seconds=20) == "SUCCESS"
     codes = [call.status_code for call in where.fake.calls]
     assert codes.count(401) >= 2
-    assert where.fake.tokens.issued_count == codes.count(401) + 1
+    assert where.fake.tokens_issued == codes.count(401) + 1
 
 
 def test_foreign_script_gives_up_on_a_stuck_run(where: Where) -> None:

@@ -317,7 +317,7 @@ def test_sixty_four_threads_hitting_a_401_together_fetch_one_token() -> None:
             clock=VirtualClock(),
         )
         assert client.get_status(PROJECT, run) == "RUNNING"
-        issued = fake.tokens.issued_count
+        issued = fake.tokens_issued
         fake.clock.advance(1200)  # every request now carries an expired token
         barrier = threading.Barrier(64)
         errors: list[BaseException] = []
@@ -335,4 +335,4 @@ def test_sixty_four_threads_hitting_a_401_together_fetch_one_token() -> None:
         for thread in threads:
             thread.join(60)
     assert errors == []
-    assert fake.tokens.issued_count - issued == 1
+    assert fake.tokens_issued - issued == 1

@@ -376,7 +376,7 @@ def test_dropped_connections_on_the_fake_server_are_ridden_out() -> None:
         PROJECT,
         ["RUNNING", FakeMaia.dropped_connection(), FakeMaia.error(503), "CANCELLED"],
     )
-    fake.drop_next(times=2)
+    fake.fail_next(FakeMaia.dropped_connection(), times=2)
     with fake.serve() as server:
         result = server.client().wait_for(PROJECT, run, timeout=600, interval=2, max_interval=4)
     assert result.status is ExecutionStatus.CANCELLED

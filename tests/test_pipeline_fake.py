@@ -182,7 +182,7 @@ def test_other_methods_on_an_execution_get_405(target: Target, method: str) -> N
     run = target.execute()
     response = target.send(method, f"/v1/projects/proj/pipeline-executions/{run}", {})
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, PATCH"
+    assert response.headers["Allow"] == "GET, HEAD, PATCH"
 
 
 def test_executions_record_what_was_asked(target: Target) -> None:
@@ -378,7 +378,7 @@ def test_token_endpoint_issues_expiring_tokens(target: Target) -> None:
     target.fake.clock.sleep(600)
     expired = target.send("POST", rel, ok, headers={"Authorization": f"Bearer {token}"})
     assert expired.status_code == 401
-    assert expired.headers["WWW-Authenticate"] == "Bearer"
+    assert expired.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
     assert target.send("POST", rel, ok).status_code == 201  # never issued: still accepted
 
 
@@ -399,7 +399,6 @@ def test_issued_tokens_work_alongside_a_static_token() -> None:
         ({"grant_type": None}, 400, "invalid_request"),
         ({"client_id": None}, 400, "invalid_request"),
         ({"client_secret": ""}, 400, "invalid_request"),
-        ({"audience": None}, 400, "invalid_request"),
         ({"audience": "https://elsewhere.example"}, 400, "invalid_request"),
         ({"client_secret": "wrong"}, 401, "invalid_client"),
         ({"client_id": "someone-else"}, 401, "invalid_client"),
@@ -414,7 +413,7 @@ def test_token_endpoint_checks_the_form(
     assert response.status_code == code
     assert response.json()["error"] == error
     assert SECRET not in response.text
-    assert target.fake.tokens.issued_count == 0
+    assert target.fake.tokens_issued == 0
 
 
 def test_token_endpoint_accepts_any_pair_until_credentials_are_registered(
@@ -475,7 +474,7 @@ def test_a_token_expiring_mid_wait_is_refreshed(target: Target) -> None:
     assert result.status is ExecutionStatus.SUCCESS
     assert result.elapsed == 1800
     fetches = [c for c in target.fake.calls if c.path.endswith("/oauth/dpc/token")]
-    assert len(fetches) >= 3 and target.fake.tokens.issued_count == len(fetches)
+    assert len(fetches) >= 3 and target.fake.tokens_issued == len(fetches)
     assert 401 not in [c.status_code for c in target.fake.calls]  # refreshed before expiry
 
 
@@ -513,7 +512,7 @@ def test_fake_client_helpers_use_the_token_endpoint_with_credentials() -> None:
         assert client.wait_for("proj", run, interval=1).status.is_success
         root = server.url.rsplit("/dpc", 1)[0] + "/oauth/dpc/token"
         assert requests.post(root, data=FORM, timeout=10).status_code == 200
-    assert fake.tokens.issued_count == 3
+    assert fake.tokens_issued == 3
 
 
 @pytest.mark.parametrize("lifetime", [0, -1, float("inf"), "600", True])

@@ -213,7 +213,7 @@ def test_record_live_then_replay_offline(
     assert all(f.parent == tapes / "test_flow" for f in files)
     # the secrets sweep over the cassettes: no credential, token or scrubbed value
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    issued = list(fake.tokens._issued)
+    issued = list(fake._account.tokens._issued)  # what it issued: must stay hidden
     assert issued
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -261,8 +261,8 @@ def test_record_live_then_replay_offline(
 class NestingFake(FakeMaia):
     """A "real API" that nests status and message in ``result`` in its details."""
 
-    def handle(self, request: Request) -> Response:
-        response = super().handle(request)
+    def handle(self, request: Request, *, control: bool = False) -> Response:
+        response = super().handle(request, control=control)
         if (
             request.method == "GET"
             and response.status == 200

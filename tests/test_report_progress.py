@@ -69,12 +69,17 @@ def test_short_waits_stay_silent() -> None:
 
 CONFTEST = """
 import pytest
+import pytest_maia.client
 from pytest_maia.fake import FakeMaia
 
 @pytest.fixture(scope="session", autouse=True)
 def api():
-    with FakeMaia() as fake:  # the live client waits on this fake's virtual clock
+    # A live client is given no clock, so it waits on the default one: make that this
+    # fake's virtual clock for the session (clocks are passed, never looked up by URL).
+    with FakeMaia() as fake:
+        default, pytest_maia.client._SYSTEM_CLOCK = pytest_maia.client._SYSTEM_CLOCK, fake.clock
         yield fake
+        pytest_maia.client._SYSTEM_CLOCK = default
 """
 TESTS = """
 def test_long(api, maia_pipeline):

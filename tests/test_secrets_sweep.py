@@ -38,7 +38,7 @@ def api() -> Iterator[tuple[FakeMaia, FakeServer]]:
 
 def issued_tokens(fake: FakeMaia) -> list[str]:
     # The fake's own record of what it issued: the values that must stay hidden.
-    return list(fake.tokens._issued)
+    return list(fake._account.tokens._issued)
 
 
 def assert_no_secret(fake: FakeMaia, *texts: str) -> None:

@@ -33,13 +33,14 @@ class Scriptable(Protocol):
         steps: Iterable[Mapping[str, object]] | None = None,
     ) -> str: ...
 
-    def queue_pipeline(
+    def script_pipeline(
         self,
         pipeline_name: str,
         statuses: Iterable[Step],
         *,
         message: str | None = None,
         steps: Iterable[Mapping[str, object]] | None = None,
+        once: bool = False,
     ) -> None: ...
 
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None: ...
@@ -139,8 +140,8 @@ def load_into(
     for tape in cassette.executions:
         steps = script_of(tape)
         if tape.started_at is not None and tape.pipeline:
-            fake.queue_pipeline(
-                tape.pipeline, steps, message=message_of(tape), steps=steps_of(tape)
+            fake.script_pipeline(
+                tape.pipeline, steps, message=message_of(tape), steps=steps_of(tape), once=True
             )
         else:
             fake.add_execution(

@@ -12,18 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = [
-    "DROPPED",
-    "JSON_HEADERS",
-    "PROBLEM_TYPE",
-    "Call",
-    "Request",
-    "Response",
-    "canonical_headers",
-    "problem",
-    "redacted",
-]
-
 PROBLEM_TYPE = "about:blank"
 JSON_HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
 _PROBLEM_CONTENT_TYPE = "application/problem+json"

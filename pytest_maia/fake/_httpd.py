@@ -28,7 +28,6 @@ from pytest_maia.fake._wire import ClientGone, Head, WireError, body_length, rea
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["RAW_PATH", "DroppedConnection", "ThreadingServer", "ThreadingServer6", "WSGIApp"]
 
 RAW_PATH = "pytest_maia.raw_path"  # environ key: the request path still %-encoded
 WSGIApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]

@@ -10,44 +10,53 @@ URL the fake serves; every other URL goes to whatever
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from pytest_maia.clock import active_base_urls, register_clock, unregister_clock
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaConfigError, MaiaError
-from pytest_maia.fake._http import Request
-from pytest_maia.fake._token import TOKEN_PATH
+from pytest_maia.fake._http import Request, Response
 
 if TYPE_CHECKING:
     import responses
     from requests import PreparedRequest
 
-    from pytest_maia.fake.backend import FakeBackend
 
-__all__ = ["InProcessAdapter"]
+# The base URLs of the active in-process fakes (innermost last), so that a fake hands a
+# request for another active fake's host to it instead of refusing it. No clocks here:
+# a client waits on the clock it is given.
+_ACTIVE: list[str] = []
+_ACTIVE_LOCK = threading.Lock()
 
+_TOKEN_PATH = urlsplit(TOKEN_URL).path
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class InProcessAdapter:
-    """Routes `requests` traffic for one backend's base URL into ``backend.handle``."""
+    """Routes `requests` traffic for one base URL (``origin`` + ``base_path``) and the
+    OAuth token URL into ``handle``; moves bytes, decides nothing."""
 
-    def __init__(self, backend: FakeBackend) -> None:
-        self._backend = backend
+    def __init__(self, handle: Callable[[Request], Response], origin: str, base_path: str) -> None:
+        self._handle = handle
+        self._origin = origin
+        self._base_path = base_path
+        self._base_url = origin + base_path
         # Scheme and host compare case-insensitively; the path case-sensitively.
-        prefix = f"(?i:{re.escape(backend.origin)}){re.escape(backend.base_path)}"
+        prefix = f"(?i:{re.escape(origin)}){re.escape(base_path)}"
         self._pattern = re.compile(
             rf"{prefix}(?P<path>(?:/[^?#]*)?)(?:\?(?P<query>[^#]*))?(?:#.*)?\Z"
         )
         self._others = re.compile(rf"(?!{prefix}(?:[/?#]|\Z))")
         # Another Maia host (another region, say): a mistake under the fake, refused.
         self._maia_hosts = re.compile(
-            rf"(?!(?i:{re.escape(backend.origin)})(?:[/?#]|\Z))"
+            rf"(?!(?i:{re.escape(origin)})(?:[/?#]|\Z))"
             r"(?i:https?://[^/?#@]*\.api\.matillion\.com(?::\d+)?)"
             r"(?:[/?#].*)?\Z"
         )
         self._send: Any = None
-        # The OAuth token URL (another host) is answered by the same backend.
+        # The OAuth token URL (another host) is answered by the same fake.
         self._token = re.compile(rf"(?i:{re.escape(TOKEN_URL)})(?:\?(?P<query>[^#]*))?\Z")
         self._mock: responses.RequestsMock | None = None
 
@@ -57,9 +66,9 @@ class InProcessAdapter:
         return self._mock is not None
 
     def start(self) -> None:
-        """Patch `requests` (via a fresh RequestsMock) and register the fake's clock."""
+        """Patch `requests` (via a fresh RequestsMock)."""
         if self._mock is not None:
-            raise MaiaError(f"the fake for {self._backend.base_url} is already active")
+            raise MaiaError(f"the fake for {self._base_url} is already active")
         import requests.adapters
         import responses
 
@@ -76,27 +85,29 @@ class InProcessAdapter:
         mock.add_passthru(self._others)
         mock.start()
         self._mock = mock
-        register_clock(self._backend.base_url, self._backend.clock)
+        with _ACTIVE_LOCK:
+            _ACTIVE.append(self._base_url)
 
     def stop(self) -> None:
         """Undo start(); a no-op when not active."""
         mock, self._mock = self._mock, None
         if mock is None:
             return
-        unregister_clock(self._backend.base_url, self._backend.clock)
+        with _ACTIVE_LOCK:
+            _ACTIVE.remove(self._base_url)
         mock.stop(allow_assert=False)
         mock.reset()
 
     def _elsewhere(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         url = prepared.url or ""
-        if any(url.startswith(base + "/") for base in active_base_urls()):
+        if any(url.startswith(base + "/") for base in list(_ACTIVE)):
             # Another active fake (an outer one) serves that host: hand it over.
             import requests.adapters
 
             answer = self._send(requests.adapters.HTTPAdapter(), prepared)
             return answer.status_code, dict(answer.headers), answer.content
         raise MaiaConfigError(
-            f"the fake Maia API serves {self._backend.base_url}, but this request went to "
+            f"the fake Maia API serves {self._base_url}, but this request went to "
             f"{url.split('?')[0]}: point the client at the fake (maia_fake.base_url, or "
             "the maia_client fixture), or set --maia-region / --maia-base-url "
             "(MAIA_REGION / MAIA_BASE_URL) so that the fake serves that host"
@@ -105,11 +116,11 @@ class InProcessAdapter:
     def _token_callback(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         match = self._token.match(prepared.url or "")
         query = (match["query"] or "") if match else ""
-        return self._answer(prepared, TOKEN_PATH, query)
+        return self._answer(prepared, _TOKEN_PATH, query)
 
     def _callback(self, prepared: PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         match = self._pattern.match(prepared.url or "")
-        path = self._backend.base_path + (match["path"] if match else "")
+        path = self._base_path + (match["path"] if match else "")
         return self._answer(prepared, path, (match["query"] or "") if match else "")
 
     def _answer(
@@ -120,7 +131,7 @@ class InProcessAdapter:
             body = body.encode()
         elif not isinstance(body, bytes):
             body = b""
-        response = self._backend.handle(
+        response = self._handle(
             Request(
                 prepared.method or "GET",
                 path,

@@ -1,37 +1,38 @@
-"""The fake's routes: a path pattern and a handler per method. No I/O.
+"""The API's routes: a path pattern and a handler per method, each a call into the account.
 
-Each endpoint (status, execute, details, cancel, the OAuth token) is one Route here:
-a handler gets the backend (under its lock), the request, the path match and the time.
+A handler turns a request into one domain operation and its result into a response;
+domain errors propagate to :mod:`._api`, which maps them to ProblemDetail answers.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
+from urllib.parse import parse_qs, unquote
 
+from pytest_maia.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.errors import MaiaValidationError
+from pytest_maia.fake import _views as views
+from pytest_maia.fake._account import Account
+from pytest_maia.fake._errors import Invalid
+from pytest_maia.fake._execution import RunInfo
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
-from pytest_maia.fake._pipelines import UUID_PATTERN, cancel, details, execute, poll_execution
-from pytest_maia.fake._steps import steps
-from pytest_maia.fake._token import TOKEN_PATH, issue_token
+from pytest_maia.validation import check_execution_id
 
-if TYPE_CHECKING:
-    from pytest_maia.fake.backend import FakeBackend
+# Undocumented: 201 is what public client code expects from the execute endpoint.
+EXECUTE_CODE = 201
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 1000
+DEFAULT_LIMIT = 25  # executions list: items per page unless ``limit`` says
+MAX_LIMIT = 1000
+_NUMBER = re.compile(r"\d{1,9}\Z")
 
-__all__ = [
-    "EXECUTE_ROUTE",
-    "EXECUTION_ROUTE",
-    "ROUTES",
-    "STATUS_ROUTE",
-    "STEPS_ROUTE",
-    "TOKEN_ROUTE",
-    "UUID_PATTERN",
-    "Handler",
-    "Route",
-]
-
-Handler = Callable[["FakeBackend", Request, "re.Match[str]", float], Response]
+Handler = Callable[[Account, Request, "re.Match[str]", float], Response]
 
 
 @dataclass(frozen=True)
@@ -41,52 +42,257 @@ class Route:
     name: str
     pattern: re.Pattern[str]
     handlers: Mapping[str, Handler]
-    # True when a GET here is a poll of the execution named in the path.
-    counts_polls: bool = False
-    # True when no bearer token is needed (the token endpoint).
-    public: bool = False
+    counts_polls: bool = False  # a GET here is a poll of the execution in the path
 
     @property
     def allow(self) -> str:
-        """The ``Allow`` header value: the methods this path answers."""
-        return ", ".join(sorted(self.handlers))
+        """The ``Allow`` header value: the methods this path answers (HEAD with GET)."""
+        methods = set(self.handlers) | ({"HEAD"} if "GET" in self.handlers else set())
+        return ", ".join(sorted(methods))
 
 
-def _get_status(
-    backend: FakeBackend, request: Request, match: re.Match[str], now: float
+def _ok(body: bytes, code: int = 200) -> Response:
+    return Response(code, JSON_HEADERS, body)
+
+
+def project_of(match: re.Match[str]) -> str:
+    """The project id of a path (%-decoded)."""
+    raw = match["project_id"]
+    return unquote(raw) if "%" in raw else raw
+
+
+_CHECKED_IDS: dict[str, str] = {}  # path segment -> canonical id; bounded below
+
+
+def execution_of(match: re.Match[str]) -> str:
+    """The execution id of a path, canonical; Invalid unless it is a 36-character UUID."""
+    raw = match["execution_id"]
+    canonical = _CHECKED_IDS.get(raw)
+    if canonical is not None:  # a poll loop names one id again and again
+        return canonical
+    try:
+        canonical = check_execution_id(unquote(raw))
+    except MaiaValidationError:
+        canonical = ""
+    if canonical != raw.lower():
+        raise Invalid(
+            f"pipelineExecutionId {unquote(raw)!r} is not a UUID",
+            ("pipelineExecutionId: must be a valid UUID",),
+        )
+    if len(_CHECKED_IDS) < 4096:
+        _CHECKED_IDS[raw] = canonical
+    return canonical
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(request.query, keep_blank_values=True).items()}
+
+
+def _number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name, str(default))
+    if not _NUMBER.match(raw) or not low <= int(raw) <= high:
+        raise Invalid(
+            "Wrong request parameters used", (f"{name}: must be an integer from {low} to {high}",)
+        )
+    return int(raw)
+
+
+def _paged(request: Request, items: list[dict[str, object]]) -> Response:
+    query = _query(request)
+    page = _number(query, "page", 0, 0, 10**9)
+    size = _number(query, "size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    return _ok(views.numbered_page(items, page, size))
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body) if request.body else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        raise Invalid("The request body must be a JSON object", ("body: must be a JSON object",))
+    return body
+
+
+def _string_violation(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return f"{name}: must not be null" if required else None
+    if not isinstance(value, str):
+        return f"{name}: must be a string"
+    if required and not value:
+        return f"{name}: must not be empty"
+    if name == "environmentName" and len(value) > ENVIRONMENT_NAME_MAX:
+        return f"{name}: size must be between 1 and {ENVIRONMENT_NAME_MAX}"
+    return None
+
+
+def _variables_violations(body: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    scalars = body.get("scalarVariables")
+    if scalars is not None and not (
+        isinstance(scalars, dict) and all(isinstance(v, str) for v in scalars.values())
+    ):
+        out.append("scalarVariables: must be an object of string values")
+    grids = body.get("gridVariables")
+    if grids is not None and not (
+        isinstance(grids, dict)
+        and all(
+            isinstance(rows, list)
+            and all(isinstance(row, list) and all(isinstance(c, str) for c in row) for row in rows)
+            for rows in grids.values()
+        )
+    ):
+        out.append("gridVariables: must be an object of arrays of arrays of strings")
+    return out
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+def get_status(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
+    """GET .../{id}/status: the status; one lifecycle step."""
+    execution = account.poll(project_of(match), execution_of(match), now)
+    return _ok(views.status_body(execution.status))
+
+
+def get_details(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
+    """GET .../{id}: the details; one lifecycle step, like a status poll."""
+    execution = account.poll(project_of(match), execution_of(match), now)
+    return _ok(views.encode(views.details(execution)))
+
+
+def cancel(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
+    """PATCH .../{id}: cancel (400, 404, 409 when finished, or 200)."""
+    project_id, execution_id = project_of(match), execution_of(match)
+    account.find(project_id, execution_id)
+    body = _json_object(request)
+    violations = []
+    if body.get("status") != "CANCELLED":
+        violations.append("status: must be CANCELLED")
+    force = body.get("forceUpdate", False)
+    if not isinstance(force, bool):
+        violations.append("forceUpdate: must be a boolean")
+    if violations:
+        raise Invalid("Wrong request parameters used", tuple(violations))
+    account.cancel(project_id, execution_id, force, now)
+    return _ok(views.encode({"pipelineExecutionId": execution_id}))
+
+
+def execute(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
+    """POST .../pipeline-executions: start an execution (400, 404, 409, 410 or 201)."""
+    body = _json_object(request)
+    checks = [
+        _string_violation(body, "pipelineName", required=True),
+        _string_violation(body, "environmentName", required=True),
+        *(
+            _string_violation(body, k, required=False)
+            for k in ("agentId", "executionTag", "versionName")
+        ),
+    ]
+    violations = [v for v in checks if v is not None] + _variables_violations(body)
+    if violations:
+        raise Invalid("Wrong request parameters used", tuple(violations))
+    info = RunInfo(
+        body["pipelineName"],
+        body["environmentName"],
+        dict(body.get("scalarVariables") or {}),
+        dict(body.get("gridVariables") or {}),
+        body.get("agentId"),
+        body.get("executionTag"),
+        body.get("versionName"),
+    )
+    execution_id = account.start_execution(project_of(match), info, now)
+    return _ok(views.encode({"pipelineExecutionId": execution_id}), EXECUTE_CODE)
+
+
+def get_steps(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
+    """GET .../{id}/steps: one page of the steps."""
+    project_id, execution_id = project_of(match), execution_of(match)
+    items = account.steps(project_id, execution_id, now)
+    return _paged(request, [views.step(i, v) for i, v in enumerate(items, start=1)])
+
+
+def list_projects(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
+    """GET /v1/projects."""
+    return _paged(request, [views.project(p) for p in account.catalog.projects()])
+
+
+def list_environments(
+    account: Account, request: Request, match: re.Match[str], now: float
 ) -> Response:
-    polled = poll_execution(backend, request, match, now)
-    if isinstance(polled, Response):
-        return polled
-    return Response(200, JSON_HEADERS, polled[1].body)
+    """GET /v1/projects/{id}/environments."""
+    envs = account.catalog.environments(project_of(match))
+    return _paged(request, [views.environment(e) for e in envs])
 
 
-_EXECUTIONS = r"/v1/projects/(?P<project_id>[^/]+)/pipeline-executions"
+def list_published(
+    account: Account, request: Request, match: re.Match[str], now: float
+) -> Response:
+    """GET /v1/projects/{id}/published-pipelines?environmentName=..."""
+    environment = _query(request).get("environmentName") or ""
+    if not environment:
+        raise Invalid("Wrong request parameters used", ("environmentName: must not be empty",))
+    items = account.published(project_of(match), environment)
+    return _paged(request, [views.published(name, when) for name, when in items])
 
-STATUS_ROUTE = Route(
-    "status",
-    re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/status\Z"),
-    {"GET": _get_status},
-    counts_polls=True,
-)
-STEPS_ROUTE = Route(
-    "steps", re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"), {"GET": steps}
-)
-EXECUTE_ROUTE = Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute})
-EXECUTION_ROUTE = Route(
-    "execution",
-    re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)\Z"),
-    {"GET": details, "PATCH": cancel},
-    counts_polls=True,
-)
-TOKEN_ROUTE = Route(
-    "token", re.compile(re.escape(TOKEN_PATH) + r"\Z"), {"POST": issue_token}, public=True
-)
+
+def _offset(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token.encode() + b"==").decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith("offset:") or not _NUMBER.match(text[7:]):
+        raise Invalid(
+            "Wrong request parameters used", ("paginationToken: not a token this API gave",)
+        )
+    return int(text[7:])
+
+
+def list_executions(
+    account: Account, request: Request, match: re.Match[str], now: float
+) -> Response:
+    """GET /v1/pipeline-executions?projectId=...: most recent first, ``more`` to go on."""
+    query = _query(request)
+    project_id = query.get("projectId") or ""
+    if not project_id:
+        raise Invalid("Wrong request parameters used", ("projectId: must not be empty",))
+    limit = _number(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    token = query.get("paginationToken") or ""
+    start = _offset(token) if token else 0
+    found = account.executions_of(project_id, query.get("pipelineName") or None)
+    for execution in found[start : start + limit]:
+        execution.current(now)
+    body: dict[str, object] = {"results": [views.details(e) for e in found[start : start + limit]]}
+    if start + limit < len(found):
+        body["more"] = (
+            base64.urlsafe_b64encode(f"offset:{start + limit}".encode()).decode().rstrip("=")
+        )
+    return _ok(views.encode(body))
+
+
+_PROJECT = r"/v1/projects/(?P<project_id>[^/]+)"
+_EXECUTIONS = _PROJECT + r"/pipeline-executions"
 
 ROUTES: tuple[Route, ...] = (
-    STATUS_ROUTE,
-    STEPS_ROUTE,
-    EXECUTION_ROUTE,
-    EXECUTE_ROUTE,
-    TOKEN_ROUTE,
+    Route(
+        "status",
+        re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/status\Z"),
+        {"GET": get_status},
+        counts_polls=True,
+    ),
+    Route(
+        "steps", re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"), {"GET": get_steps}
+    ),
+    Route(
+        "execution",
+        re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)\Z"),
+        {"GET": get_details, "PATCH": cancel},
+        counts_polls=True,
+    ),
+    Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute}),
+    Route("projects", re.compile(r"/v1/projects\Z"), {"GET": list_projects}),
+    Route("environments", re.compile(_PROJECT + r"/environments\Z"), {"GET": list_environments}),
+    Route("published", re.compile(_PROJECT + r"/published-pipelines\Z"), {"GET": list_published}),
+    Route("executions", re.compile(r"/v1/pipeline-executions\Z"), {"GET": list_executions}),
 )

@@ -20,17 +20,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = [
-    "MAX_BODY",
-    "MAX_HEADERS",
-    "MAX_HEADER_BYTES",
-    "MAX_REQUEST_LINE",
-    "Head",
-    "WireError",
-    "read_body",
-    "read_head",
-]
-
 MAX_REQUEST_LINE = 16 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 100

@@ -14,12 +14,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlsplit
 
-from pytest_maia.clock import register_clock, unregister_clock
+from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.errors import MaiaValidationError
-from pytest_maia.fake._http import Request, reason
+from pytest_maia.fake._http import Request, Response, reason
 from pytest_maia.fake._httpd import (
     RAW_PATH,
     DroppedConnection,
@@ -27,20 +27,26 @@ from pytest_maia.fake._httpd import (
     ThreadingServer6,
     WSGIApp,
 )
-from pytest_maia.fake._token import TOKEN_PATH
 from pytest_maia.validation import is_loopback_host
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from pytest_maia.client import MaiaClient
-    from pytest_maia.fake.backend import FakeBackend
 
-__all__ = ["FakeServer", "make_wsgi_app", "serve"]
+_TOKEN_PATH = urlsplit(TOKEN_URL).path
 
 
-def make_wsgi_app(backend: FakeBackend) -> WSGIApp:
-    """A WSGI application answering every request from ``backend``."""
+class Served(Protocol):
+    """What the server needs of a fake (a :class:`~pytest_maia.fake.FakeMaia`)."""
+
+    def handle(self, request: Request, *, control: bool = False) -> Response: ...
+
+    def client(self, **kwargs: Any) -> MaiaClient: ...
+
+
+def make_wsgi_app(fake: Served) -> WSGIApp:
+    """A WSGI application answering every request from ``fake`` (control API included)."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get(RAW_PATH)
@@ -61,12 +67,14 @@ def make_wsgi_app(backend: FakeBackend) -> WSGIApp:
             length = 0
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         method = environ.get("REQUEST_METHOD", "GET")
-        response = backend.handle(
-            Request(method, path, headers, body, environ.get("QUERY_STRING", ""))
+        response = fake.handle(
+            Request(method, path, headers, body, environ.get("QUERY_STRING", "")), control=True
         )
         if response.dropped:
             raise DroppedConnection
-        out = [*response.headers, ("Content-Length", str(len(response.body)))]
+        out = list(response.headers)
+        if not any(name == "Content-Length" for name, _ in out):
+            out.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {reason(response.status)}", out)
         return [] if method == "HEAD" else [response.body]
 
@@ -80,26 +88,34 @@ class FakeServer:
     url: str
     host: str
     port: int
-    fake: FakeBackend = field(repr=False)
+    fake: Served = field(repr=False)
 
     @property
     def token_url(self) -> str:
         """The fake's OAuth token endpoint on this server: ``{url}/oauth/dpc/token``."""
-        return self.url + TOKEN_PATH
+        return self.url + _TOKEN_PATH
+
+    @property
+    def control_url(self) -> str:
+        """The root of the control API: ``http://HOST:PORT/_fake``."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}/_fake"
 
     def client(self, **kwargs: Any) -> MaiaClient:
         """A MaiaClient pointed at this server, with a token and the clock the fake uses.
 
         Pass ``client_id=`` and ``client_secret=`` to use :attr:`token_url` instead.
         """
-        from pytest_maia.fake import client_for
-
-        return client_for(self.fake, self.url, self.token_url, kwargs)
+        kwargs.setdefault("token_url", self.token_url)
+        return self.fake.client(base_url=self.url, **kwargs)
 
 
 @contextmanager
-def serve(backend: FakeBackend, host: str = "127.0.0.1", port: int = 0) -> Iterator[FakeServer]:
-    """Serve ``backend`` on a loopback address until the block ends."""
+def serve(
+    fake: Served, base_path: str, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[FakeServer]:
+    """Serve ``fake`` (its API below ``base_path``) on a loopback address until the
+    block ends."""
     if not isinstance(host, str) or not is_loopback_host(host):
         raise MaiaValidationError(
             f"the fake server only listens on loopback (127.0.0.1, ::1, localhost), got {host!r}"
@@ -107,11 +123,11 @@ def serve(backend: FakeBackend, host: str = "127.0.0.1", port: int = 0) -> Itera
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise MaiaValidationError(f"port must be an integer 0..65535, got {port!r}")
     server_class = ThreadingServer6 if ":" in host else ThreadingServer
-    server = server_class((host, port), make_wsgi_app(backend))
+    server = server_class((host, port), make_wsgi_app(fake))
     try:
         bound = server.port
         shown = f"[{host}]" if ":" in host else host
-        url = f"http://{shown}:{bound}{backend.base_path}"
+        url = f"http://{shown}:{bound}{base_path}"
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -119,11 +135,9 @@ def serve(backend: FakeBackend, host: str = "127.0.0.1", port: int = 0) -> Itera
             daemon=True,
         )
         thread.start()
-        register_clock(url, backend.clock)
         try:
-            yield FakeServer(url, host, bound, backend)
+            yield FakeServer(url, host, bound, fake)
         finally:
-            unregister_clock(url, backend.clock)
             server.shutdown()
             thread.join()
     finally:

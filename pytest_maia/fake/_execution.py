@@ -1,125 +1,78 @@
-"""Scripted lifecycles of fake executions: step validation and step selection.
+"""Fake executions: which scripted step answers each read, and what a run was asked for.
 
-Pure Python, no I/O: the backend asks an :class:`Execution` which step answers a poll
-at a given clock time.
+Pure Python, no HTTP. Not thread-safe alone: the account (:mod:`._account`) holds
+the lock around every call.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
-from pytest_maia.errors import MaiaValidationError
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
-from pytest_maia.validation import check_status
-
-if TYPE_CHECKING:
-    from pytest_maia.fake._pipelines import RunInfo
-    from pytest_maia.fake._steps import StepScript
-
-__all__ = ["Execution", "ScriptedStep", "check_error_step", "make_error_step", "script"]
+from pytest_maia.fake._script import ScriptedStep, StepScript, script, status_step
+from pytest_maia.models import ExecutionStatus
 
 # Added to a step index computed from float time so that 0.3 / 0.1 lands on step 3, not 2.
 _EPSILON = 1e-9
-
-
-def make_error_step(
-    code: object, *, detail: object = None, retry_after: object = None
-) -> ErrorStep:
-    """A validated :class:`ErrorStep`: code 0 (dropped connection) or 400..599."""
-    return check_error_step(ErrorStep(code, detail, retry_after))  # type: ignore[arg-type]
-
-
-def check_error_step(step: ErrorStep, *, where: str = "error step") -> ErrorStep:
-    """``step`` itself when its fields are valid, else MaiaValidationError naming the field."""
-    code = step.code
-    if isinstance(code, bool) or not isinstance(code, int) or not (code == 0 or 400 <= code <= 599):
-        raise MaiaValidationError(
-            f"{where}: code must be an HTTP error status 400..599, or 0 for a dropped "
-            f"connection, got {code!r}"
-        )
-    if step.detail is not None and not isinstance(step.detail, str):
-        raise MaiaValidationError(
-            f"{where}: detail must be a string or None, got {type(step.detail).__name__}"
-        )
-    retry_after = step.retry_after
-    if retry_after is not None and (
-        isinstance(retry_after, bool)
-        or not isinstance(retry_after, (int, float))
-        or not math.isfinite(retry_after)
-        or retry_after < 0
-    ):
-        raise MaiaValidationError(
-            f"{where}: retry_after must be a finite number of seconds >= 0, got {retry_after!r}"
-        )
-    if code == 0 and (step.detail is not None or retry_after is not None):
-        raise MaiaValidationError(
-            f"{where}: a dropped connection (code 0) sends no response, so it takes "
-            "no detail or retry_after"
-        )
-    return step
+# The pipeline name of an execution scripted with add_execution.
+SCRIPTED_PIPELINE_NAME = "scripted-execution"
 
 
 @dataclass(frozen=True)
-class ScriptedStep:
-    """One step, ready to serve: a status with its encoded body, or an error."""
+class RunInfo:
+    """What an execute request asked for."""
 
-    status: ExecutionStatus | None
-    body: bytes
-    error: ErrorStep | None
-
-
-def _status_step(status: ExecutionStatus) -> ScriptedStep:
-    # Encoded once here so that a poll costs no JSON encoding.
-    body = json.dumps({"status": status.value}, separators=(",", ":")).encode()
-    return ScriptedStep(status, body, None)
-
-
-def _one_step(raw: object, index: int) -> ScriptedStep:
-    where = f"statuses[{index}]"
-    if isinstance(raw, ErrorStep):
-        return ScriptedStep(None, b"", check_error_step(raw, where=where))
-    if isinstance(raw, ExecutionStatus):
-        return _status_step(raw)
-    if isinstance(raw, str):
-        # One of the eight exactly; ExecutionStatus.unrecognised(...) for any other.
-        return _status_step(check_status(raw, where))
-    raise MaiaValidationError(
-        f"{where}: a step must be an ExecutionStatus, a status string or "
-        f"FakeMaia.error(...), got {type(raw).__name__} {raw!r}"
-    )
+    pipeline_name: str
+    environment_name: str
+    scalar_variables: dict[str, str] = field(default_factory=dict)
+    grid_variables: dict[str, list[list[str]]] = field(default_factory=dict)
+    agent_id: str | None = None
+    execution_tag: str | None = None
+    version_name: str | None = None
+    message: str | None = None
 
 
-def script(statuses: Step | Iterable[Step]) -> tuple[ScriptedStep, ...]:
-    """The validated steps of a lifecycle; a single step is a one-step lifecycle."""
-    if isinstance(statuses, (str, ErrorStep)):
-        items: list[object] = [statuses]
-    else:
-        try:
-            items = list(statuses)
-        except TypeError:
-            raise MaiaValidationError(
-                f"statuses must be a step or a sequence of steps, got {type(statuses).__name__}"
-            ) from None
-    if not items:
-        raise MaiaValidationError("statuses must hold at least one step, got none")
-    return tuple(_one_step(raw, index) for index, raw in enumerate(items))
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One execution started through the execute endpoint, as the fake sees it now.
 
+    ``started_at``/``finished_at`` are clock seconds; ``cancel_force`` is None until a
+    cancel is requested, then whether any cancel request was forced.
+    """
 
-def check_every(every: object) -> float | None:
-    """``every`` as seconds per step, or None (one step per poll)."""
-    if every is None:
-        return None
-    if isinstance(every, bool) or not isinstance(every, (int, float)):
-        raise MaiaValidationError(
-            f"every must be a number of seconds > 0 or None, got {type(every).__name__}"
+    execution_id: str
+    project_id: str
+    pipeline_name: str
+    environment_name: str
+    status: ExecutionStatus
+    scalar_variables: dict[str, str]
+    grid_variables: dict[str, list[list[str]]]
+    agent_id: str | None
+    execution_tag: str | None
+    version_name: str | None
+    started_at: float
+    finished_at: float | None
+    cancel_force: bool | None
+
+    @classmethod
+    def of(cls, execution: Execution, info: RunInfo, now: float) -> ExecutionRecord:
+        """A snapshot of ``execution`` at ``now``."""
+        status = execution.current(now)
+        return cls(
+            execution.execution_id,
+            execution.project_id,
+            info.pipeline_name,
+            info.environment_name,
+            status,
+            json.loads(json.dumps(info.scalar_variables)),  # deep copies
+            json.loads(json.dumps(info.grid_variables)),
+            info.agent_id,
+            info.execution_tag,
+            info.version_name,
+            execution.started,
+            execution.finished,
+            execution.cancel_force,
         )
-    if not math.isfinite(every) or every <= 0:
-        raise MaiaValidationError(f"every must be a finite number of seconds > 0, got {every!r}")
-    return float(every)
 
 
 _CANCEL_STEPS = (ExecutionStatus.CANCELLING, ExecutionStatus.CANCELLED)
@@ -130,7 +83,7 @@ class Execution:
 
     ``status`` is the status seen last (the first scripted one before any poll), and
     ``finished`` the clock time it became terminal; ``info`` is what the execute
-    request said (None for :meth:`FakeBackend.add_execution` scripts).
+    request said (None for ``FakeMaia.add_execution`` scripts).
     """
 
     __slots__ = (
@@ -183,6 +136,18 @@ class Execution:
         # None until a cancel is requested; then whether any request forced it.
         self.cancel_force: bool | None = None
 
+    @property
+    def pipeline_name(self) -> str:
+        """The pipeline it runs: asked for at execute, scripted, or a stand-in."""
+        if self.info is not None:
+            return self.info.pipeline_name
+        return self.name or SCRIPTED_PIPELINE_NAME
+
+    @property
+    def environment_name(self) -> str | None:
+        """The environment it runs in (None for an ``add_execution`` script)."""
+        return self.info.environment_name if self.info is not None else None
+
     def _index(self, now: float) -> int:
         if self.every is None:
             return self._served
@@ -232,7 +197,7 @@ class Execution:
         final = next((s.status for s in reversed(self.steps) if s.status is not None), None)
         if final is None or self.current(now).is_terminal or self.cancel_force is not None:
             return
-        self.steps = (_status_step(final),)
+        self.steps = (status_step(final),)
         self.every = None
         self._last = 0
         self._served = 0
@@ -250,3 +215,36 @@ class Execution:
     def __repr__(self) -> str:
         mode = "per poll" if self.every is None else f"every {self.every:g}s"
         return f"Execution({self.execution_id}, {len(self.steps)} step(s), {mode})"
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of a finished execution, as the steps list reports it."""
+
+    name: str
+    status: ExecutionStatus
+    message: str | None
+    started: float
+    finished: float
+    child: Execution | None
+    is_default: bool
+
+
+def step_views(execution: Execution, now: float) -> list[StepView]:
+    """The steps of ``execution`` as the steps list reports them: none until it has
+    finished; a child execution settles on its last status when its parent's are read."""
+    status = execution.current(now)
+    if not status.is_terminal:
+        return []
+    started = execution.started
+    finished = execution.finished if execution.finished is not None else now
+    if execution.step_plan is None:
+        name = execution.pipeline_name
+        return [StepView(name, status, execution.message, started, finished, None, True)]
+    out = []
+    for step, child in execution.step_plan:
+        if child is not None:
+            child.settle(now)
+        view = StepView(step.name, step.status, step.message, started, finished, child, False)
+        out.append(view)
+    return out

@@ -1,0 +1,337 @@
+"""The fake Maia account: state and domain operations. Never sees HTTP.
+
+One lock (re-entrant) guards everything; the HTTP layer holds it around a whole request
+so that a request sees one moment. Operations raise the domain errors of
+:mod:`._errors` (NotFound, Conflict, ...) or :class:`Scripted` for a scripted fault.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+from pytest_maia.clock import Clock
+from pytest_maia.endpoints import AUDIENCE
+from pytest_maia.errors import MaiaValidationError
+from pytest_maia.fake._catalog import Catalog
+from pytest_maia.fake._errors import Conflict, Gone, Invalid, NotFound, Refused, Scripted
+from pytest_maia.fake._execution import (
+    Execution,
+    ExecutionRecord,
+    RunInfo,
+    StepView,
+    step_views,
+)
+from pytest_maia.fake._script import (
+    ScriptedStep,
+    StepScript,
+    check_every,
+    check_message,
+    parse_steps,
+    script,
+)
+from pytest_maia.fake._tokens import Tokens, Verdict
+from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.validation import check_execution_id, check_project_id
+
+# A pipeline script: lifecycle, seconds per step (None: per poll), message, steps.
+PipelineScript = tuple[
+    tuple[ScriptedStep, ...], float | None, str | None, tuple[StepScript, ...] | None
+]
+DEFAULT_PIPELINE_SCRIPT: PipelineScript = (
+    script([ExecutionStatus.RUNNING, ExecutionStatus.SUCCESS]),
+    None,
+    None,
+    None,
+)
+
+
+class Account:
+    """Projects, environments, pipelines, executions, tokens and queued faults."""
+
+    def __init__(self, clock: Clock, tokens: Tokens) -> None:
+        self.clock = clock
+        self.tokens = tokens
+        self.lock = threading.RLock()
+        self.catalog = Catalog()
+        self._executions: dict[str, Execution] = {}  # id -> execution, oldest first
+        self._scripts: dict[str, PipelineScript] = {}
+        self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
+        self._disabled: set[str] = set()
+        self._faults: deque[ErrorStep] = deque()
+        self._polls: dict[str, int] = {}
+
+    # -- scripting ------------------------------------------------------------------
+
+    def add_execution(
+        self,
+        project_id: str,
+        statuses: Step | Iterable[Step],
+        *,
+        execution_id: str | None = None,
+        every: float | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+        pipeline_name: str | None = None,
+    ) -> str:
+        """Script an execution (see ``FakeMaia.add_execution``); its id."""
+        check_project_id(project_id)
+        lifecycle, seconds = script(statuses), check_every(every)
+        text, plan = check_message(message), parse_steps(steps)
+        if pipeline_name is not None and (not isinstance(pipeline_name, str) or not pipeline_name):
+            raise MaiaValidationError("pipeline_name must be a non-empty string or None")
+        canonical = str(uuid.uuid4()) if execution_id is None else check_execution_id(execution_id)
+        with self.lock:
+            self.catalog.project(project_id, scripting=True)
+            old = self._executions.get(canonical)
+            if old is not None:
+                raise MaiaValidationError(
+                    f"execution {canonical} is already scripted (in project {old.project_id!r})"
+                )
+            now = self.clock.now()
+            execution = Execution(
+                project_id, canonical, lifecycle, seconds, now, message=text, name=pipeline_name
+            )
+            self._register(execution, plan, now)
+        return canonical
+
+    def add_project(
+        self, project_id: str, name: str | None = None, description: str | None = None
+    ) -> None:
+        """Add a project (the first one closes the account: see :mod:`._catalog`)."""
+        with self.lock:
+            self.catalog.add_project(project_id, name, description)
+
+    def add_environment(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        default_agent_id: str | None = None,
+        default_agent_name: str | None = None,
+    ) -> None:
+        """Add an environment to a project (the first closes the project)."""
+        with self.lock:
+            self.catalog.add_environment(project_id, name, default_agent_id, default_agent_name)
+
+    def publish_pipeline(
+        self, project_id: str, environment: str, name: str, *, published_at: float | None = None
+    ) -> None:
+        """Publish a pipeline in an environment (the first closes the environment)."""
+        if published_at is not None and (
+            isinstance(published_at, bool) or not isinstance(published_at, (int, float))
+        ):
+            raise MaiaValidationError("published_at must be clock seconds or None")
+        with self.lock:
+            when = self.clock.now() if published_at is None else float(published_at)
+            self.catalog.publish(project_id, environment, name, when)
+
+    def script_pipeline(
+        self,
+        pipeline_name: str,
+        statuses: Step | Iterable[Step],
+        *,
+        every: float | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+        once: bool = False,
+    ) -> None:
+        """What executing ``pipeline_name`` does from now on (in any project), or with
+        ``once`` what its next execution does (queued in call order)."""
+        if not isinstance(pipeline_name, str) or not pipeline_name:
+            raise MaiaValidationError("pipeline_name must be a non-empty string")
+        entry = (script(statuses), check_every(every), check_message(message), parse_steps(steps))
+        with self.lock:
+            if once:
+                self._once.setdefault(pipeline_name, deque()).append(entry)
+            else:
+                self._scripts[pipeline_name] = entry
+
+    def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
+        """Executing ``pipeline_name`` is refused as disabled (or no longer)."""
+        if not isinstance(pipeline_name, str) or not pipeline_name:
+            raise MaiaValidationError("pipeline_name must be a non-empty string")
+        with self.lock:
+            (self._disabled.add if disabled else self._disabled.discard)(pipeline_name)
+
+    def fail_next(self, step: ErrorStep, times: int) -> None:
+        """Queue ``step`` for the next ``times`` requests."""
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise MaiaValidationError(f"times must be an integer >= 1, got {times!r}")
+        with self.lock:
+            self._faults.extend([step] * times)
+
+    def reset(self) -> None:
+        """Forget everything scripted or started; the clock and OAuth clients stay."""
+        with self.lock:
+            self.catalog.reset()
+            self._executions.clear()
+            self._scripts.clear()
+            self._once.clear()
+            self._disabled.clear()
+            self._faults.clear()
+            self._polls.clear()
+            self.tokens.reset()
+
+    # -- operations (the caller holds the lock) ------------------------------------
+
+    def next_fault(self) -> ErrorStep | None:
+        """The queued fault answering this request instead, if any."""
+        return self._faults.popleft() if self._faults else None
+
+    def authorize(self, credential: str | None, now: float) -> Verdict | None:
+        """The verdict on a bearer credential; None when there is none."""
+        return None if credential is None else self.tokens.verdict(credential, now)
+
+    def issue_token(
+        self, client_id: str, client_secret: str, audience: str | None, now: float
+    ) -> str:
+        """A token for a known client (Invalid for a wrong audience, else Refused)."""
+        if audience is not None and audience != AUDIENCE:
+            raise Invalid(f"the audience must be {AUDIENCE}")
+        if not self.tokens.valid_client(client_id, client_secret):
+            raise Refused("unknown client or wrong client secret")
+        return self.tokens.issue(now)
+
+    def start_execution(self, project_id: str, info: RunInfo, now: float) -> str:
+        """Start ``info.pipeline_name`` in a project's environment; the new id."""
+        name, environment = info.pipeline_name, info.environment_name
+        self.catalog.check_published(project_id, environment, name)
+        if name in self._disabled:
+            raise Gone(f"Pipeline {name!r} is disabled")
+        tag = info.execution_tag
+        for other in self._executions.values():
+            if (
+                tag is not None
+                and other.info is not None
+                and other.project_id == project_id
+                and other.info.execution_tag == tag
+                and other.info.environment_name == environment
+                and not other.current(now).is_terminal
+            ):
+                raise Conflict(
+                    f"An execution tagged {tag!r} is already running in environment "
+                    f"{environment!r}: {other.execution_id}"
+                )
+        queued = self._once.get(name)
+        standing = self._scripts.get(name, DEFAULT_PIPELINE_SCRIPT)
+        steps, every, message, plan = queued.popleft() if queued else standing
+        execution_id = str(uuid.uuid4())
+        execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
+        self._register(execution, plan, now)
+        return execution_id
+
+    def find(self, project_id: str, execution_id: str) -> Execution:
+        """The execution ``execution_id`` (canonical) in ``project_id``, else NotFound."""
+        if not self.catalog.known(project_id):
+            raise NotFound(f"Project {project_id!r} not found")
+        execution = self._executions.get(execution_id)
+        if execution is None or execution.project_id != project_id:
+            raise NotFound(f"Pipeline execution {execution_id} not found in project {project_id!r}")
+        return execution
+
+    def count_poll(self, project_id: str, execution_id: str) -> None:
+        """Count a status or details read of an execution (whatever it is answered)."""
+        execution = self._executions.get(execution_id)
+        if execution is not None and execution.project_id == project_id:
+            self._polls[execution_id] = self._polls.get(execution_id, 0) + 1
+
+    def poll(self, project_id: str, execution_id: str, now: float) -> Execution:
+        """Read an execution: its lifecycle moves one step (Scripted for an error step)."""
+        execution = self.find(project_id, execution_id)
+        step = execution.next_step(now)
+        if step.error is not None:
+            raise Scripted(step.error)
+        return execution
+
+    def cancel(self, project_id: str, execution_id: str, force: bool, now: float) -> None:
+        """Cancel a running execution (Conflict once it has finished)."""
+        execution = self.find(project_id, execution_id)
+        status = execution.current(now)
+        if status.is_terminal:
+            raise Conflict(
+                f"Pipeline execution {execution_id} has already finished ({status.value})"
+            )
+        execution.cancel(force)
+
+    def steps(self, project_id: str, execution_id: str, now: float) -> list[StepView]:
+        """The steps of an execution: none until it has finished."""
+        return step_views(self.find(project_id, execution_id), now)
+
+    def executions_of(self, project_id: str, pipeline_name: str | None) -> list[Execution]:
+        """A project's executions, most recent first."""
+        if not self.catalog.known(project_id):
+            raise NotFound(f"Project {project_id!r} not found")
+        found = [
+            e
+            for e in self._executions.values()
+            if e.project_id == project_id
+            and (pipeline_name is None or e.pipeline_name == pipeline_name)
+        ]
+        found.reverse()  # stable: the later of two starts at one instant comes first
+        found.sort(key=lambda e: e.started, reverse=True)
+        return found
+
+    def published(self, project_id: str, environment: str) -> list[tuple[str, float]]:
+        """Published pipelines (name, clock time) of an environment; an open one lists
+        the scripted pipelines too."""
+        env = self.catalog.environment(project_id, environment, keep=False)
+        items = dict(env.pipelines)
+        if not env.closed:
+            for name in self._scripts:
+                items.setdefault(name, 0.0)
+        return list(items.items())
+
+    # -- inspection -------------------------------------------------------------------
+
+    def records(self, project_id: str | None, now: float) -> list[ExecutionRecord]:
+        """Executions started through the API, oldest first."""
+        return [
+            ExecutionRecord.of(e, e.info, now)
+            for e in self._executions.values()
+            if e.info is not None and (project_id is None or e.project_id == project_id)
+        ]
+
+    def polls(self, execution_id: str) -> int:
+        """Reads of an execution's status or details since the last reset."""
+        return self._polls.get(execution_id, 0)
+
+    def project_of(self, execution_id: str) -> str | None:
+        """The project an execution is in, or None."""
+        execution = self._executions.get(execution_id)
+        return None if execution is None else execution.project_id
+
+    def all_executions(self) -> list[Execution]:
+        """Every execution, oldest first."""
+        return list(self._executions.values())
+
+    def __len__(self) -> int:
+        return len(self._executions)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _register(
+        self, execution: Execution, plan: tuple[StepScript, ...] | None, now: float
+    ) -> None:
+        self._executions[execution.execution_id] = execution
+        if plan is None:
+            return
+        attached: list[tuple[StepScript, Execution | None]] = []
+        for step in plan:
+            child_execution = None
+            if step.child is not None:
+                child = step.child
+                child_execution = Execution(
+                    execution.project_id,
+                    str(uuid.uuid4()),
+                    child.statuses,
+                    None,
+                    now,
+                    name=child.pipeline_name,
+                    message=child.message,
+                )
+                self._register(child_execution, child.steps, now)
+            attached.append((step, child_execution))
+        execution.step_plan = tuple(attached)

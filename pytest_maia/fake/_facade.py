@@ -1,0 +1,336 @@
+"""FakeMaia, the fake's public face: composes the account, the HTTP mapping, the adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pytest_maia.clock import Clock, VirtualClock
+from pytest_maia.endpoints import TOKEN_URL
+from pytest_maia.fake._account import Account
+from pytest_maia.fake._api import HttpApi
+from pytest_maia.fake._execution import ExecutionRecord
+from pytest_maia.fake._http import Call, Request, Response
+from pytest_maia.fake._script import DROP, make_error_step
+from pytest_maia.fake._tokens import DEFAULT_TOKEN_LIFETIME, Tokens, check_static_token
+from pytest_maia.models import ErrorStep, Step
+from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_maia.cassette.model import Cassette
+    from pytest_maia.client import MaiaClient
+    from pytest_maia.fake._responses import InProcessAdapter
+    from pytest_maia.fake.server import FakeServer
+
+DEFAULT_BASE_URL = "https://eu1.api.matillion.com/dpc"
+
+
+class FakeMaia:
+    """The fake Maia API: script an account and executions, inject faults, inspect calls.
+
+    As a context manager it intercepts `requests` calls to ``base_url`` and to the OAuth
+    token URL (other URLs pass through); :meth:`serve` runs it on a loopback HTTP server
+    instead (or as well: the state is shared). :meth:`client` builds a
+    :class:`~pytest_maia.MaiaClient` that waits on this fake's ``clock``.
+
+    Zero-config, every project, environment and pipeline name exists; :meth:`add_project`,
+    :meth:`add_environment` and :meth:`publish_pipeline` make a realistic account
+    instead. Any token-shaped bearer token is accepted unless ``token`` is given (then
+    only it and issued tokens) or ``strict`` is true (then only issued tokens, and
+    ``token``). Issued tokens expire after ``token_lifetime`` clock seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        token: str | None = None,
+        clock: Clock | None = None,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+        strict: bool = False,
+    ) -> None:
+        base = check_base_url(base_url)
+        parts = urlsplit(base)
+        self._origin = f"{parts.scheme}://{parts.netloc}".lower()
+        self._base_path = parts.path.rstrip("/")
+        self.base_url = self._origin + self._base_path
+        """The base URL this fake answers in-process (scheme and host lower-cased)."""
+        self.token_url = TOKEN_URL
+        """The OAuth token URL it answers in-process."""
+        self.clock: Clock = clock if clock is not None else VirtualClock()
+        """The clock of its lifecycles and tokens: a ``VirtualClock`` unless given."""
+        tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
+        self._account = Account(self.clock, tokens)
+        self._api = HttpApi(self._account, self._base_path)
+        self._adapter: InProcessAdapter | None = None
+
+    # -- scripting ------------------------------------------------------------------
+
+    @staticmethod
+    def error(
+        code: int, *, detail: str | None = None, retry_after: float | None = None
+    ) -> ErrorStep:
+        """A step answering with HTTP ``code`` (400..599, a ProblemDetail body), with
+        ``detail`` and a ``Retry-After`` header of ``retry_after`` seconds."""
+        return make_error_step(code, detail=detail, retry_after=retry_after)
+
+    @staticmethod
+    def dropped_connection() -> ErrorStep:
+        """A step that closes the connection without any response: the one way to script
+        a drop, in a lifecycle or in :meth:`fail_next` (JSON: ``{"drop": true}``)."""
+        return DROP
+
+    def add_execution(
+        self,
+        project_id: str,
+        statuses: Step | Iterable[Step],
+        *,
+        execution_id: str | None = None,
+        every: float | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+        pipeline_name: str | None = None,
+    ) -> str:
+        """Script an execution's lifecycle and return its id (a fresh uuid4 by default).
+
+        Each read of its status or details moves one step on, or with ``every`` one step
+        per ``every`` clock seconds from now; the last step repeats. A step is a status
+        or :meth:`error` / :meth:`dropped_connection`. ``message`` is served in the
+        details once it has finished; ``steps`` (``{"name", "status", "message"?,
+        "child"?}``) are what its ``/steps`` lists then (default: one step named after the
+        pipeline with its final status and message). ``pipeline_name`` is what the
+        details and the executions list show (default ``scripted-execution``).
+        """
+        return self._account.add_execution(
+            project_id,
+            statuses,
+            execution_id=execution_id,
+            every=every,
+            message=message,
+            steps=steps,
+            pipeline_name=pipeline_name,
+        )
+
+    def script_pipeline(
+        self,
+        pipeline_name: str,
+        statuses: Step | Iterable[Step],
+        *,
+        every: float | None = None,
+        message: str | None = None,
+        steps: Iterable[Mapping[str, object]] | None = None,
+        once: bool = False,
+    ) -> None:
+        """Script what executing ``pipeline_name`` does from now on (in any project),
+        as for :meth:`add_execution` (``every`` counts from each start). Unscripted
+        pipelines go RUNNING, then SUCCESS. With ``once=True`` the script is for the
+        next execution only (several queue up in call order, before the standing one)."""
+        self._account.script_pipeline(
+            pipeline_name, statuses, every=every, message=message, steps=steps, once=once
+        )
+
+    def load_cassette(self, path: str | Path, *, project_id: str | None = None) -> Cassette:
+        """Script this fake from a cassette recorded with ``--maia-record``: each
+        execution answers its reads as it did live, poll for poll (see the cassettes
+        page); runs the test started are queued per pipeline. Returns the cassette."""
+        from pytest_maia.cassette.replay import load_into
+
+        return load_into(self, path, project_id=project_id)
+
+    def add_project(
+        self, project_id: str, *, name: str | None = None, description: str | None = None
+    ) -> None:
+        """Add a project. From the first one on, only added projects exist: any other
+        is a 404, to execute into as to read from."""
+        self._account.add_project(project_id, name, description)
+
+    def add_environment(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        default_agent_id: str | None = None,
+        default_agent_name: str | None = None,
+    ) -> None:
+        """Add an environment to a project. From the first one on, the project has only
+        its added environments (executing into another is a 404)."""
+        self._account.add_environment(
+            project_id,
+            name,
+            default_agent_id=default_agent_id,
+            default_agent_name=default_agent_name,
+        )
+
+    def publish_pipeline(
+        self,
+        project_id: str,
+        environment: str,
+        pipeline_name: str,
+        *,
+        published_at: float | None = None,
+    ) -> None:
+        """Publish a pipeline in an environment (at clock time ``published_at``, default
+        now). From the first one on, executing an unpublished pipeline there is a 404."""
+        self._account.publish_pipeline(
+            project_id, environment, pipeline_name, published_at=published_at
+        )
+
+    def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
+        """Make executing ``pipeline_name`` answer 410 Gone (``disabled=False`` undoes it)."""
+        self._account.disable_pipeline(pipeline_name, disabled)
+
+    def add_credentials(self, client_id: str, client_secret: str) -> None:
+        """Register an OAuth client for the token endpoint. Until one is registered, the
+        token endpoint accepts any non-empty pair."""
+        with self._account.lock:
+            self._account.tokens.add_client(client_id, client_secret)
+
+    def fail_next(
+        self,
+        code: int | ErrorStep,
+        *,
+        times: int = 1,
+        detail: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests (any route, the token endpoint included)
+        with HTTP ``code``, or with a step (``fail_next(FakeMaia.dropped_connection())``).
+
+        Faults queue up in order and come before authentication and routing.
+        """
+        if isinstance(code, ErrorStep):
+            step = (
+                code
+                if code == DROP
+                else make_error_step(code.code, detail=code.detail, retry_after=code.retry_after)
+            )
+            if detail is not None or retry_after is not None:
+                step = make_error_step(step.code, detail=detail, retry_after=retry_after)
+        else:
+            step = make_error_step(code, detail=detail, retry_after=retry_after)
+        self._account.fail_next(step, times)
+
+    def reset(self) -> None:
+        """Forget the account (projects, environments, pipelines, scripts), executions,
+        queued faults, calls, poll counts and issued tokens. The clock, the static
+        token and registered credentials stay."""
+        with self._account.lock:
+            self._account.reset()
+            self._api.reset()
+
+    # -- inspection ---------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """A copy of the request log, oldest first, credentials redacted."""
+        with self._account.lock:
+            return list(self._api.calls)
+
+    def executions(self, project_id: str | None = None) -> list[ExecutionRecord]:
+        """Executions started through the execute endpoint (in ``project_id``, or all),
+        oldest first: what was asked for and where each stands now."""
+        with self._account.lock:
+            return self._account.records(project_id, self.clock.now())
+
+    def polls(self, execution_id: str) -> int:
+        """How many status or details reads named ``execution_id`` in its project,
+        whatever the answer (faults and 401s included), since the last reset."""
+        canonical = check_execution_id(execution_id)
+        with self._account.lock:
+            return self._account.polls(canonical)
+
+    def project_of(self, execution_id: str) -> str | None:
+        """The project an execution is in, or None when it is nowhere (or not a UUID)."""
+        try:
+            canonical = check_execution_id(execution_id)
+        except Exception:
+            return None
+        with self._account.lock:
+            return self._account.project_of(canonical)
+
+    @property
+    def tokens_issued(self) -> int:
+        """How many tokens the token endpoint has issued since the last reset."""
+        with self._account.lock:
+            return self._account.tokens.issued_count
+
+    # -- serving ------------------------------------------------------------------------
+
+    def handle(self, request: Request, *, control: bool = False) -> Response:
+        """Answer one request without any transport (what the adapters call).
+        ``control``: also answer the control API under ``/_fake/``."""
+        return self._api.handle(request, control=control)
+
+    def start(self) -> FakeMaia:
+        """Start intercepting `requests` in-process (what ``with`` does); returns self."""
+        from pytest_maia.fake._responses import InProcessAdapter
+
+        if self._adapter is None:
+            self._adapter = InProcessAdapter(self.handle, self._origin, self._base_path)
+        self._adapter.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting; a no-op when not started."""
+        if self._adapter is not None:
+            self._adapter.stop()
+
+    @property
+    def active(self) -> bool:
+        """True while intercepting `requests` in-process."""
+        return self._adapter is not None and self._adapter.active
+
+    def __enter__(self) -> FakeMaia:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[FakeServer]:
+        """A context manager running this fake on a loopback HTTP server, with the
+        control API under ``/_fake/``. It yields a :class:`FakeServer` whose ``url`` is
+        the base URL, path prefix included (``http://127.0.0.1:PORT/dpc``)."""
+        from pytest_maia.fake.server import serve
+
+        return serve(self, self._base_path, host, port)
+
+    def client(self, **kwargs: Any) -> MaiaClient:
+        """A MaiaClient for this fake: its base URL, a token it accepts, its clock.
+
+        Keywords go to :class:`~pytest_maia.MaiaClient` (``base_url=`` included); pass
+        ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
+        """
+        from pytest_maia.client import MaiaClient
+
+        base_url = kwargs.pop("base_url", self.base_url)
+        if kwargs.get("client_id") is None:
+            kwargs.setdefault("token", self._account.tokens.own_token())
+        kwargs.setdefault("token_url", self.token_url)
+        kwargs.setdefault("clock", self.clock)
+        return MaiaClient(base_url, **kwargs)
+
+    def status_url(self, project_id: str, execution_id: str) -> str:
+        """The full URL of an execution's status endpoint on this fake."""
+        return (
+            f"{self.base_url}/v1/projects/{check_project_id(project_id)}"
+            f"/pipeline-executions/{check_execution_id(execution_id)}/status"
+        )
+
+    def __repr__(self) -> str:
+        # No lock: a repr may be asked for while the lock is held (debuggers, tracebacks).
+        token = "'***'" if self._account.tokens.static is not None else "None"
+        return (
+            f"FakeMaia(base_url={self.base_url!r}, token={token}, "
+            f"executions={len(self._account)}, calls={len(self._api.calls)}, "
+            f"clock={self.clock!r})"
+        )

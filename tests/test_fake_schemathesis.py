@@ -1,0 +1,76 @@
+"""schemathesis against the status endpoint of the loopback fake with a strict token: every
+check passes, ``ignored_auth`` included (a fake that accepts bad auth is a false pass).
+
+Bounded: a few derandomized examples, loopback only, time-limited by pytest-timeout.
+"""
+
+from __future__ import annotations
+
+import traceback
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import ignored_auth
+
+from pytest_maia.fake import FakeMaia
+
+TOKEN = "st-token-9c4e"
+SPEC = Path(__file__).parent / "spec" / "pipeline-execution-status.openapi.yaml"
+schema = schemathesis.openapi.from_path(str(SPEC))
+KNOWN_PROJECT = "proj"
+KNOWN = "0b0e6a61-4f8f-4b27-9d3b-7f0c5a2f9d10"
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    fake = FakeMaia(token=TOKEN, strict=True)
+    fake.add_execution(KNOWN_PROJECT, ["RUNNING", "SUCCESS"], execution_id=KNOWN)
+    with fake.serve() as server:
+        yield server.url
+
+
+@pytest.mark.timeout(120)
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_status_endpoint_passes_every_check(case: schemathesis.Case, base_url: str) -> None:
+    components = case.meta.components if case.meta is not None else {}
+    negative = {str(loc.value) for loc, c in components.items() if c.mode.is_negative}
+    positive_path = "path" not in negative and case.path_parameters is not None
+    if positive_path and zlib.crc32(repr(case.path_parameters).encode()) % 2:
+        # Half the valid cases read an execution that exists: a 200 is where
+        # ignored_auth probes the same request without and with a wrong token.
+        case.path_parameters.update(projectId=KNOWN_PROJECT, pipelineExecutionId=KNOWN)
+    # A case generated without its required Authorization header is sent so.
+    headers = None if "header" in negative else {"Authorization": f"Bearer {TOKEN}"}
+    case.call_and_validate(
+        base_url=base_url, headers=headers, additional_checks=[ignored_auth], timeout=10
+    )
+
+
+@pytest.mark.timeout(60)
+def test_the_check_catches_a_fake_that_accepts_any_token() -> None:
+    operation = schema["/v1/projects/{projectId}/pipeline-executions/{pipelineExecutionId}/status"]
+    lenient = FakeMaia()  # zero-config: any well-formed token passes
+    lenient.add_execution(KNOWN_PROJECT, "SUCCESS", execution_id=KNOWN)
+    case = operation["GET"].Case(
+        path_parameters={"projectId": KNOWN_PROJECT, "pipelineExecutionId": KNOWN}
+    )
+    with lenient.serve() as server, pytest.raises(BaseException) as failure:
+        case.call_and_validate(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            additional_checks=[ignored_auth],
+            timeout=10,
+        )
+    # schemathesis raises a group of check failures; ST401 is ignored_auth's.
+    assert "accepts invalid authentication" in "".join(traceback.format_exception(failure.value))
