@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import enum
 import hmac
-import math
 import re
 import secrets
 
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.redact import Secret
+from pytest_maia.validation import positive_seconds
 
 DEFAULT_TOKEN_LIFETIME = 1800.0
 # What a real token can be made of: visible ASCII, no whitespace or control character
@@ -32,14 +32,7 @@ def is_token_shaped(value: str) -> bool:
 
 def check_lifetime(value: object) -> float:
     """``token_lifetime`` as seconds > 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise MaiaValidationError(f"token_lifetime must be a number of seconds > 0, got {value!r}")
-    return float(value)
+    return positive_seconds(value, "token_lifetime")
 
 
 def check_static_token(token: object) -> Secret | None:
