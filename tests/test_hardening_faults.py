@@ -285,8 +285,9 @@ def test_wait_for_on_real_time_ends_near_its_timeout_against_a_stalled_server() 
         with pytest.raises(MaiaTimeoutError):
             client.wait_for(PROJECT, EXECUTION, timeout=1.0, interval=0.1, max_interval=0.2)
         took = time.monotonic() - started
-    # The deadline is checked between polls: at most one read timeout late.
-    assert 1.0 <= took < 1.0 + 0.3 + 1.5
+    # The deadline is checked between polls: about one read timeout late at most; the
+    # slack is generous (a loaded CI machine): this bounds a hang, it does not time speed.
+    assert 1.0 <= took < 1.0 + 0.3 + 4.0
 
 
 @pytest.mark.timeout(30)
@@ -310,7 +311,7 @@ def test_wait_for_on_real_time_is_not_held_past_its_timeout_by_a_trickling_body(
         with pytest.raises(MaiaTimeoutError) as info:
             client.wait_for(PROJECT, EXECUTION, timeout=1.0, interval=0.1, max_interval=0.2)
         took = time.monotonic() - started
-    assert took < 1.0 + 0.5 + 1.5
+    assert took < 1.0 + 0.5 + 4.0  # generous slack: this bounds a hang, not speed
     assert all(isinstance(e, MaiaConnectionError) for e in info.value.result.errors)
 
 
