@@ -181,6 +181,7 @@ def test_record_live_then_replay_offline(
         "--maia-backend=live",
         f"--maia-record={tapes}",
         "--maia-record-scrub=api_key",
+        "--maia-poll-interval=0.05",  # real time: the teardown cancel polls at this pace
         f"--junitxml={live_xml}",
         "-o",
         "junit_family=xunit1",
