@@ -6,8 +6,13 @@ directory on ``sys.path`` and this file is the last ``conftest`` it imports).
 
 from __future__ import annotations
 
+import contextlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import responses
@@ -42,6 +47,28 @@ settings.register_profile(
     "pytest-maia-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("pytest-maia-tests")
+
+
+@contextlib.contextmanager
+def fake_server_process(script: dict[str, object], directory: Path) -> Iterator[tuple[str, str]]:
+    """``maia-status fake-server --script`` in its own process: (base URL, token URL line)."""
+    path = directory / "script.json"
+    path.write_text(json.dumps(script))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_maia", "fake-server", "--script", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
+    try:
+        yield url, proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)  # closes the pipes too
+    assert proc.returncode == 0  # SIGTERM stops the server cleanly
 
 
 @pytest.fixture

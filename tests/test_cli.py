@@ -18,6 +18,7 @@ from unittest import mock
 
 import pytest
 
+from conftest import fake_server_process
 from pytest_maia.cli import main
 
 TOKEN = "tok-CLI-SEKRIT-90ab"
@@ -46,21 +47,8 @@ SCRIPT = {
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    script = tmp_path_factory.mktemp("cli") / "script.json"
-    script.write_text(json.dumps(SCRIPT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_maia", "fake-server", "--script", str(script)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
-    yield url
-    proc.terminate()
-    proc.communicate(timeout=10)  # closes the pipes too
-    assert proc.returncode == 0
+    with fake_server_process(SCRIPT, tmp_path_factory.mktemp("cli")) as (url, _):
+        yield url
 
 
 def cli(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import fake_server_process
 from pytest_maia import MaiaClient
 from pytest_maia.cli import loopback_token_url
 
@@ -46,20 +47,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    script = tmp_path_factory.mktemp("cli-why") / "script.json"
-    script.write_text(json.dumps(SCRIPT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_maia", "fake-server", "--script", str(script)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    token_line = proc.stdout.readline().strip()
-    yield url, token_line
-    proc.terminate()
-    proc.communicate(timeout=10)
+    with fake_server_process(SCRIPT, tmp_path_factory.mktemp("cli-why")) as served:
+        yield served
 
 
 def test_fake_server_prints_its_base_and_token_urls_in_text_mode(
