@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import child_env
 from pytest_maia import SystemClock
 from pytest_maia.fake import FakeMaia
 
@@ -27,7 +27,7 @@ def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
     fake = FakeMaia(token=TOKEN, clock=SystemClock())
     fake.script_pipeline("slow", ["RUNNING"])  # never ends by itself
     (tmp_path / "test_slow.py").write_text(INNER)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
+    env = {k: v for k, v in child_env().items() if not k.startswith("MAIA_")}
     env["MAIA_TOKEN"] = TOKEN
     with fake.serve() as server:
         proc = subprocess.Popen(

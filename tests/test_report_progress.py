@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import child_env
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.report.progress import CLEAR, Progress
 
@@ -109,7 +110,7 @@ def live_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Pa
 def run_in_pty(directory: Path, *args: str) -> str:
     """Run pytest with stdout on a pseudo-terminal; return everything it wrote."""
     main, child = pty.openpty()
-    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env = child_env(COLUMNS="120", TERM="xterm")
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=directory,
