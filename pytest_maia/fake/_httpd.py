@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import selectors
 import socket
 import socketserver
 import sys
@@ -167,14 +168,37 @@ class ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     request_queue_size = 64
 
+    timeout = 0  # handle_request() is only called once select() said a client is waiting
+
     def __init__(self, address: tuple[str, int], app: WSGIApp) -> None:
         self.app = app
         self.closing = False
         self._live: dict[socket.socket, threading.Thread] = {}
         self._live_lock = threading.Lock()
+        self._wake_read, self._wake_write = socket.socketpair()
         super().__init__(address, _Handler)
         self.host = str(self.server_address[0])
         self.port = int(self.server_address[1])
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until :meth:`stop` is called.
+
+        Not ``serve_forever``: it notices ``shutdown()`` only at its next poll, which kept
+        every server open up to a poll interval after its block ended.
+        """
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fileobj is self._wake_read for key, _ in ready):
+                    return
+                self.handle_request()
+
+    def stop(self) -> None:
+        """End :meth:`serve_until_stopped` at once (from any thread)."""
+        with contextlib.suppress(OSError):
+            self._wake_write.send(b"\0")
 
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(
@@ -204,6 +228,8 @@ class ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def server_close(self) -> None:
         super().server_close()
+        self._wake_read.close()
+        self._wake_write.close()
         with self._live_lock:
             self.closing = True
             live = list(self._live.items())

@@ -129,8 +129,7 @@ def serve(
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{bound}{base_path}"
         thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=server.serve_until_stopped,
             name=f"FakeMaia server :{bound}",
             daemon=True,
         )
@@ -138,7 +137,7 @@ def serve(
         try:
             yield FakeServer(url, host, bound, fake)
         finally:
-            server.shutdown()
+            server.stop()
             thread.join()
     finally:
         server.server_close()
