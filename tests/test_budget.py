@@ -110,36 +110,41 @@ from pytest_maia.budget import RequestBudget
 from pytest_maia.clock import SystemClock
 from pytest_maia.shared_state import FileState
 
-budget = RequestBudget(20, per=1.0, clock=SystemClock(), state=FileState(sys.argv[1]))
-go = Path(sys.argv[1]) / "go"
+directory, name = Path(sys.argv[1]), sys.argv[2]
+budget = RequestBudget(20, per=0.25, clock=SystemClock(), state=FileState(directory))
+(directory / name).touch()
+go = directory / "go"
 while not go.exists():
-    time.sleep(0.01)
+    time.sleep(0.005)
 print(json.dumps([budget.acquire() for _ in range(15)]))
 """
 
 
 def test_two_processes_share_one_budget_through_a_lock_dir(tmp_path: Path) -> None:
-    # 20 requests a second between them: each alone (15) would stay under it, both
-    # together would not, unless they share the bucket.
+    # 20 requests a quarter second between them: each alone (15) would stay under it,
+    # both together would not, unless they share the bucket.
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", WORKER, str(tmp_path), name], stdout=subprocess.PIPE, text=True
         )
-        for _ in range(2)
+        for name in ("ready-a", "ready-b")
     ]
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / name).exists() for name in ("ready-a", "ready-b")):
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.005)
     (tmp_path / "go").touch()
     outputs = [proc.communicate(timeout=60)[0] for proc in procs]
     assert all(proc.returncode == 0 for proc in procs)
     times = [t for out in outputs for t in json.loads(out)]
     assert len(times) == 30
     # time.monotonic is machine-wide, so the two processes' grant times compare.
-    assert most_in_any_window(times, 1.0) <= 20
+    assert most_in_any_window(times, 0.25) <= 20
 
 
 def test_real_clock_budget_is_shared_by_two_objects_on_one_file(tmp_path: Path) -> None:
     clock = SystemClock()
     budgets = [RequestBudget(20, per=1.0, clock=clock, state=FileState(tmp_path)) for _ in "ab"]
-    budgets[0].pause(0.3)
+    budgets[0].pause(0.1)
     started = clock.now()
-    assert budgets[1].acquire() >= started + 0.3 - 1e-6
+    assert budgets[1].acquire() >= started + 0.1 - 1e-6
