@@ -258,19 +258,19 @@ def test_wait_for_times_out_with_history_when_every_answer_is_cut() -> None:
 @pytest.mark.timeout(30)
 def test_a_stalled_server_is_a_connection_error_after_the_read_timeout() -> None:
     with ScriptedServer([stall]).running() as server:
-        client = client_for(server, max_retries=1, timeout=0.2)
+        client = client_for(server, max_retries=1, timeout=0.1)
         started = time.monotonic()
         with pytest.raises(MaiaConnectionError, match="timed out"):
             client.get_status(PROJECT, EXECUTION)
         took = time.monotonic() - started
     assert server.connections == 2
-    assert took < 5  # two 0.2 s read timeouts, with room for a slow machine
+    assert took < 5  # two 0.1 s read timeouts, with room for a slow machine
 
 
 @pytest.mark.timeout(30)
 def test_wait_for_rides_out_stalls_on_the_virtual_clock() -> None:
     with ScriptedServer([stall, stall, answer("SUCCESS")]).running() as server:
-        client = client_for(server, timeout=0.2)
+        client = client_for(server, timeout=0.1)
         result = client.wait_for(PROJECT, EXECUTION, timeout=600, interval=5, max_interval=5)
     assert result.status is ExecutionStatus.SUCCESS
     assert result.polls == 3
@@ -280,19 +280,19 @@ def test_wait_for_rides_out_stalls_on_the_virtual_clock() -> None:
 @pytest.mark.timeout(30)
 def test_wait_for_on_real_time_ends_near_its_timeout_against_a_stalled_server() -> None:
     with ScriptedServer([stall]).running() as server:
-        client = client_for(server, timeout=0.3, clock=SystemClock())
+        client = client_for(server, timeout=0.15, clock=SystemClock())
         started = time.monotonic()
         with pytest.raises(MaiaTimeoutError):
-            client.wait_for(PROJECT, EXECUTION, timeout=1.0, interval=0.1, max_interval=0.2)
+            client.wait_for(PROJECT, EXECUTION, timeout=0.4, interval=0.05, max_interval=0.1)
         took = time.monotonic() - started
     # The deadline is checked between polls: about one read timeout late at most; the
     # slack is generous (a loaded CI machine): this bounds a hang, it does not time speed.
-    assert 1.0 <= took < 1.0 + 0.3 + 4.0
+    assert 0.4 <= took < 0.4 + 0.15 + 4.0
 
 
 @pytest.mark.timeout(30)
 def test_slow_answers_within_the_read_timeout_are_fine() -> None:
-    script = [answer("RUNNING", delay=0.2), answer("SUCCESS", delay=0.3)]
+    script = [answer("RUNNING", delay=0.1), answer("SUCCESS", delay=0.15)]
     with ScriptedServer(script).running() as server:
         client = client_for(server, timeout=2)
         result = client.wait_for(PROJECT, EXECUTION, timeout=60, interval=5, max_interval=5)
@@ -303,15 +303,15 @@ def test_slow_answers_within_the_read_timeout_are_fine() -> None:
 
 @pytest.mark.timeout(30)
 def test_wait_for_on_real_time_is_not_held_past_its_timeout_by_a_trickling_body() -> None:
-    """Each byte comes within the read timeout but the body takes 6 s: the wait must
+    """Each byte comes within the read timeout but the body takes 2.4 s: the wait must
     still end within its own timeout plus one request timeout."""
-    with ScriptedServer([trickle(0.1)]).running() as server:
-        client = client_for(server, timeout=0.5, clock=SystemClock(), max_retries=0)
+    with ScriptedServer([trickle(0.04)]).running() as server:
+        client = client_for(server, timeout=0.2, clock=SystemClock(), max_retries=0)
         started = time.monotonic()
         with pytest.raises(MaiaTimeoutError) as info:
-            client.wait_for(PROJECT, EXECUTION, timeout=1.0, interval=0.1, max_interval=0.2)
+            client.wait_for(PROJECT, EXECUTION, timeout=0.4, interval=0.05, max_interval=0.1)
         took = time.monotonic() - started
-    assert took < 1.0 + 0.5 + 4.0  # generous slack: this bounds a hang, not speed
+    assert took < 0.4 + 0.2 + 4.0  # generous slack: this bounds a hang, not speed
     assert all(isinstance(e, MaiaConnectionError) for e in info.value.result.errors)
 
 
