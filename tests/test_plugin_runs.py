@@ -234,7 +234,7 @@ def test_under_xdist_live_workers_share_one_queue(
     monkeypatch.setenv("MAIA_TOKEN", "suite-token")
     fake = FakeMaia(clock=SystemClock(), token="suite-token")
     for i in range(5):
-        fake.script_pipeline(f"load-{i}", ["RUNNING", "SUCCESS"], every=0.5)
+        fake.script_pipeline(f"load-{i}", ["RUNNING", "SUCCESS"], every=0.15)
     with fake.serve() as server:
         result = pytester.runpytest(
             "-p",
@@ -248,7 +248,7 @@ def test_under_xdist_live_workers_share_one_queue(
             "--maia-project=proj",
             "--maia-environment=env",
             "--maia-max-concurrent=3",
-            "--maia-poll-interval=0.2",
+            "--maia-poll-interval=0.05",
         )
     result.assert_outcomes(passed=5)
     records = fake.executions()
@@ -292,7 +292,7 @@ def test_under_xdist_live_the_controller_cancels_what_never_ran(
     five_marked(pytester)
     monkeypatch.setenv("MAIA_TOKEN", "suite-token")
     fake = FakeMaia(clock=SystemClock(), token="suite-token")
-    fake.script_pipeline("load-0", ["RUNNING", "FAILED"], every=0.2)
+    fake.script_pipeline("load-0", ["RUNNING", "FAILED"], every=0.05)
     for i in range(1, 5):
         fake.script_pipeline(f"load-{i}", ["RUNNING"])
     with fake.serve() as server:
@@ -308,8 +308,8 @@ def test_under_xdist_live_the_controller_cancels_what_never_ran(
             f"--maia-base-url={server.url}",
             "--maia-project=proj",
             "--maia-environment=env",
-            "--maia-timeout=1",  # the stuck runs' waits; cancelling is the subject
-            "--maia-poll-interval=0.2",
+            "--maia-timeout=0.4",  # the stuck runs' waits; cancelling is the subject
+            "--maia-poll-interval=0.05",
         )
     # xdist reports a -x stop as an interruption.
     assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
