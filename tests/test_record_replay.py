@@ -64,7 +64,7 @@ def test_new_status(maia_client, maia_project_id, record_property):
 
 def test_timeout(maia_client, maia_project_id, record_property):
     with pytest.raises(MaiaTimeoutError) as info:
-        maia_client.wait_for(maia_project_id, "{STUCK}", timeout=0.3, **FAST)
+        maia_client.wait_for(maia_project_id, "{STUCK}", timeout=0.15, **FAST)
     record_property("outcome", f"TIMEOUT {{info.value.result.status.value}}")
 
 
@@ -177,7 +177,7 @@ def test_record_live_then_replay_offline(
     pytester.makepyfile(test_flow=INNER)
     live_env(monkeypatch, server)
     live_xml = pytester.path / "live.xml"
-    live = pytester.runpytest_subprocess(
+    live = pytester.runpytest(
         "--maia-backend=live",
         f"--maia-record={tapes}",
         "--maia-record-scrub=api_key",
@@ -187,7 +187,6 @@ def test_record_live_then_replay_offline(
         "junit_family=xunit1",
         "-p",
         "no:cacheprovider",
-        timeout=120,
     )
     live.assert_outcomes(passed=7, failed=2)
     live_out = live.stdout.str()
@@ -292,10 +291,10 @@ def test_nested_result_is_drift_and_strict_contract_fails_the_run(
     pytester.makepyfile(test_strict=STRICT_INNER)
     with fake.serve() as server:
         live_env(monkeypatch, server)
-        lenient = pytester.runpytest_subprocess(
+        lenient = pytester.runpytest(
             "--maia-backend=live", f"--maia-record={tapes}", "-p", "no:cacheprovider"
         )
-        strict = pytester.runpytest_subprocess(
+        strict = pytester.runpytest(
             "--maia-backend=live",
             f"--maia-record={tapes}",
             "--maia-strict-contract",
