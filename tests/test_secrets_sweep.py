@@ -69,7 +69,7 @@ def test_failed(maia_status, maia_settings, maia_client):
 
 def test_timeout(maia_status, maia_client):
     provider = maia_client._provider
-    maia_status.wait("{STUCK}", timeout=0.3)
+    maia_status.wait("{STUCK}", timeout=0.15)
 
 
 def test_not_found(maia_status):
@@ -78,7 +78,7 @@ def test_not_found(maia_status):
 
 def test_pipeline_cancelled_at_teardown(maia_pipeline):
     run = maia_pipeline.run("never-ends", environment="prod", variables={{"x": "1"}})
-    run.wait(timeout=0.3)
+    run.wait(timeout=0.15)
 
 
 def test_fake_fixture_skips_live(maia_fake):
@@ -109,7 +109,7 @@ def test_sweep_pytest_live_run_every_report_format(
         "--maia-backend=live",
         f"--maia-base-url={server.url}",
         "--maia-environment=prod",  # a live run using maia_pipeline must name one
-        "--maia-poll-interval=0.1",  # the teardown cancel polls at it on real time
+        "--maia-poll-interval=0.05",  # the teardown cancel polls at it on real time
         "-vv",
         "--showlocals",
         "--tb=long",
@@ -128,7 +128,7 @@ def test_sweep_pytest_live_run_every_report_format(
     assert "auth=client credentials" in out
     assert "fetched an access token" in out
     assert f"pipeline execution {BAD} ended FAILED" in out
-    assert "MaiaTimeoutError: timed out after 0.3s" in out
+    assert "MaiaTimeoutError: timed out after 0.15s" in out
     assert "NotFoundError: HTTP 404" in out
     assert "maia pipeline runs cancelled at teardown: 1" in out
     assert "using MaiaClient(" in out
@@ -137,7 +137,8 @@ def test_sweep_pytest_live_run_every_report_format(
     assert_no_secret(fake, out, xml, *(repr(c) for c in fake.calls), repr(fake))
 
 
-def cli(server: FakeServer, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(server: FakeServer, *args: str) -> subprocess.Popen[str]:
+    """``maia-status *args`` started in its own process with client credentials."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
     env.update(
         MAIA_CLIENT_ID=CLIENT_ID,
@@ -146,19 +147,19 @@ def cli(server: FakeServer, *args: str) -> subprocess.CompletedProcess[str]:
         MAIA_TOKEN_URL=server.token_url,
         MAIA_PROJECT_ID=PROJECT,
     )
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "pytest_maia", *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
-        timeout=60,
     )
 
 
 def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> None:
     fake, server = api
     fast = ("--interval", "0.05", "--max-interval", "0.05")
-    runs = [
+    started = [  # side by side: each is its own process and its own token
         (cli(server, "get", PROJECT, OK, "--json"), 0),
         (cli(server, "wait", PROJECT, BAD, "--json", *fast), 1),
         (cli(server, "wait", PROJECT, STUCK, "--json", "--timeout", "0.2", *fast), 3),
@@ -166,10 +167,12 @@ def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> No
         (cli(server, "get", PROJECT, MISSING), 4),
         (cli(server, "run", "daily", "--environment", "prod", "--wait", "--json", *fast), 0),
     ]
-    for result, code in runs:
-        assert result.returncode == code, result.stderr
-    json.loads(runs[0][0].stdout)  # machine output is JSON
-    texts = [r.stdout + r.stderr for r, _ in runs]
+    texts = []
+    for process, code in started:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == code, err
+        texts.append(out + err)
+    json.loads(texts[0])  # machine output is JSON
     assert_no_secret(fake, *texts)
 
 
