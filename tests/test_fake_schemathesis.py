@@ -2,6 +2,8 @@
 check passes, ``ignored_auth`` included (a fake that accepts bad auth is a false pass).
 
 Bounded: a few derandomized examples, loopback only, time-limited by pytest-timeout.
+schemathesis is imported by a fixture, not at collection, and its pytest plugin is off
+(pyproject's addopts): loading it cost every xdist worker about a second before any test.
 """
 
 from __future__ import annotations
@@ -10,19 +12,27 @@ import traceback
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import ignored_auth
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_maia.fake import FakeMaia
 
 TOKEN = "st-token-9c4e"
 SPEC = Path(__file__).parent / "spec" / "pipeline-execution-status.openapi.yaml"
-schema = schemathesis.openapi.from_path(str(SPEC))
+STATUS_PATH = "/v1/projects/{projectId}/pipeline-executions/{pipelineExecutionId}/status"
 KNOWN_PROJECT = "proj"
 KNOWN = "0b0e6a61-4f8f-4b27-9d3b-7f0c5a2f9d10"
+
+
+@pytest.fixture(scope="module")
+def status_operation() -> Any:
+    """The spec's status operation, as schemathesis reads it."""
+    import schemathesis
+
+    return schemathesis.openapi.from_path(str(SPEC))[STATUS_PATH]["GET"]
 
 
 @pytest.fixture(scope="module")
@@ -34,35 +44,48 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.mark.timeout(120)
-@schema.parametrize()
-@settings(
-    max_examples=25,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-def test_status_endpoint_passes_every_check(case: schemathesis.Case, base_url: str) -> None:
-    components = case.meta.components if case.meta is not None else {}
-    negative = {str(loc.value) for loc, c in components.items() if c.mode.is_negative}
-    positive_path = "path" not in negative and case.path_parameters is not None
-    if positive_path and zlib.crc32(repr(case.path_parameters).encode()) % 2:
-        # Half the valid cases read an execution that exists: a 200 is where
-        # ignored_auth probes the same request without and with a wrong token.
-        case.path_parameters.update(projectId=KNOWN_PROJECT, pipelineExecutionId=KNOWN)
-    # A case generated without its required Authorization header is sent so.
-    headers = None if "header" in negative else {"Authorization": f"Bearer {TOKEN}"}
-    case.call_and_validate(
-        base_url=base_url, headers=headers, additional_checks=[ignored_auth], timeout=10
+def test_status_endpoint_passes_every_check(status_operation: Any, base_url: str) -> None:
+    from schemathesis import GenerationMode
+    from schemathesis.checks import ignored_auth
+
+    # Valid requests and requests with an invalid path or Authorization header.
+    cases = st.one_of(
+        status_operation.as_strategy(GenerationMode.POSITIVE),
+        status_operation.as_strategy(GenerationMode.NEGATIVE),
     )
+
+    @settings(
+        max_examples=50,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases)
+    def check(case: Any) -> None:
+        components = case.meta.components if case.meta is not None else {}
+        negative = {str(loc.value) for loc, c in components.items() if c.mode.is_negative}
+        positive_path = "path" not in negative and case.path_parameters is not None
+        if positive_path and zlib.crc32(repr(case.path_parameters).encode()) % 2:
+            # Half the valid cases read an execution that exists: a 200 is where
+            # ignored_auth probes the same request without and with a wrong token.
+            case.path_parameters.update(projectId=KNOWN_PROJECT, pipelineExecutionId=KNOWN)
+        # A case generated without its required Authorization header is sent so.
+        headers = None if "header" in negative else {"Authorization": f"Bearer {TOKEN}"}
+        case.call_and_validate(
+            base_url=base_url, headers=headers, additional_checks=[ignored_auth], timeout=10
+        )
+
+    check()
 
 
 @pytest.mark.timeout(60)
-def test_the_check_catches_a_fake_that_accepts_any_token() -> None:
-    operation = schema["/v1/projects/{projectId}/pipeline-executions/{pipelineExecutionId}/status"]
+def test_the_check_catches_a_fake_that_accepts_any_token(status_operation: Any) -> None:
+    from schemathesis.checks import ignored_auth
+
     lenient = FakeMaia()  # zero-config: any well-formed token passes
     lenient.add_execution(KNOWN_PROJECT, "SUCCESS", execution_id=KNOWN)
-    case = operation["GET"].Case(
+    case = status_operation.Case(
         path_parameters={"projectId": KNOWN_PROJECT, "pipelineExecutionId": KNOWN}
     )
     with lenient.serve() as server, pytest.raises(BaseException) as failure:
