@@ -196,7 +196,7 @@ def test_secret_stays_out_of_a_failing_tests_showlocals(
         """
     )
     monkeypatch.setenv("LEAK_TOKEN", TOKEN)
-    result = pytester.runpytest_subprocess("--showlocals", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--showlocals", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     output = result.stdout.str() + result.stderr.str()
     assert "ForbiddenError" in output

@@ -56,7 +56,7 @@ def test_live_run_over_loopback_never_shows_the_token(
     monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
     pytester.makepyfile(test_live=INNER)
     xml_path = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--maia-backend=live",
         f"--maia-base-url={server.url}",
         "-vv",
@@ -101,7 +101,7 @@ def test_live_run_with_wrong_token_fails_with_401(
             maia_status.get("{OK}")
         """
     )
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--maia-backend=live", f"--maia-base-url={server.url}", "--showlocals"
     )
     result.assert_outcomes(failed=1)
