@@ -41,7 +41,7 @@ def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
                 f"--maia-base-url={server.url}",
                 "--maia-project=p",
                 "--maia-environment=test",
-                "--maia-poll-interval=0.2",
+                "--maia-poll-interval=0.05",
                 "test_slow.py",
             ],
             cwd=tmp_path,
@@ -56,7 +56,7 @@ def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the test never started its wait"
                 assert proc.poll() is None, proc.communicate()[0]
                 time.sleep(0.05)
-            time.sleep(0.2)  # inside the wait's sleep or its next poll: either will do
+            time.sleep(0.05)  # inside the wait's sleep or its next poll: either will do
             proc.send_signal(signal.SIGINT)
             out, _ = proc.communicate(timeout=120)
         finally:
