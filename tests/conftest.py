@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import responses
-from hypothesis import HealthCheck, settings
 
 from pytest_maia import FakeMaia, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
@@ -41,13 +40,21 @@ def add_token(api: responses.RequestsMock, token: str, expires_in: object = 1800
     )
 
 
-# No test asserts wall-clock speed (speed budgets live in bench/run.py): Hypothesis' 200 ms
-# per-example deadline and its too-slow health check are such assertions, and fail on a
-# loaded machine. Tests that want other settings still pass them with @settings(...).
-settings.register_profile(
-    "pytest-maia-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile("pytest-maia-tests")
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the Hypothesis profile of these tests, where tests run.
+
+    No test asserts wall-clock speed (speed budgets live in bench/run.py): Hypothesis' 200 ms
+    per-example deadline and its too-slow health check are such assertions, and fail on a
+    loaded machine. Tests that want other settings still pass them with @settings(...).
+    """
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return  # the xdist controller runs no test: importing Hypothesis costs it 0.5 s
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "pytest-maia-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.load_profile("pytest-maia-tests")
 
 
 @contextlib.contextmanager
