@@ -79,10 +79,14 @@ def fake_server_process(script: dict[str, object], directory: Path) -> Iterator[
     assert proc.returncode == 0  # SIGTERM stops the server cleanly
 
 
-# Pytest plugins our test extra installs for its own tests that generated test runs never
-# use. Each pytest process that loads them re-rewrites ~300 of their modules when bytecode
-# is not written (PYTHONDONTWRITEBYTECODE, set on these machines): 1.1 s a process.
-UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:hypothesispytest")
+# Pytest plugins our test extra installs (for schemathesis, Hypothesis and the benchmarks'
+# baseline) that generated test runs never use. Each pytest process that loads them
+# re-rewrites ~300 of their modules when bytecode is not written (PYTHONDONTWRITEBYTECODE,
+# set on these machines): 1.2 s a process.
+UNUSED_PLUGINS = (
+    *("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:hypothesispytest"),
+    *("-p", "no:pytest_httpserver"),
+)
 
 
 def child_env(**extra: str) -> dict[str, str]:
