@@ -4,6 +4,7 @@ and the fields of their items. Pure checks, no I/O."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Set
 from urllib.parse import urlsplit
 
 from pytest_maia.cassette.model import Finding
@@ -61,22 +62,28 @@ def list_endpoint(method: str, path: str) -> str | None:
     return next((name for name, pattern, _, _ in _LISTS if pattern.match(bare)), None)
 
 
+def _fields(
+    endpoint: str, what: str, body: dict[str, object], required: Iterable[str], known: Set[str]
+) -> list[Finding]:
+    """The required fields ``body`` lacks and the fields it has that are not ``known``."""
+    found = [
+        Finding(endpoint, "missing-field", f"{what} has no {n!r}")
+        for n in required
+        if n not in body
+    ]
+    return found + [
+        Finding(endpoint, "extra-field", f"{what} has a field {n!r} the fake does not serve")
+        for n in sorted(set(body) - known)
+    ]
+
+
 def _envelope(endpoint: str, body: dict[str, object]) -> list[Finding]:
     required: tuple[str, ...]
     if endpoint == "GET /v1/pipeline-executions":
         required, known = ("results",), frozenset({"results", "more"})
     else:
         required, known = tuple(sorted(_NUMBERED)), _NUMBERED
-    out = [
-        Finding(endpoint, "missing-field", f"the page has no {n!r}")
-        for n in required
-        if n not in body
-    ]
-    out += [
-        Finding(endpoint, "extra-field", f"the page has a field {n!r} the fake does not serve")
-        for n in sorted(set(body) - known)
-    ]
-    return out
+    return _fields(endpoint, "the page", body, required, known)
 
 
 def check_list(endpoint: str, code: int, body: object, statuses: frozenset[str]) -> list[Finding]:
@@ -95,15 +102,7 @@ def check_list(endpoint: str, code: int, body: object, statuses: frozenset[str])
         if not isinstance(item, dict):
             found.append(Finding(endpoint, "wrong-shape", f"{what} is not an object"))
             continue
-        found += [
-            Finding(endpoint, "missing-field", f"{what} has no {n!r}")
-            for n in required
-            if n not in item
-        ]
-        found += [
-            Finding(endpoint, "extra-field", f"{what} has a field {n!r} the fake does not serve")
-            for n in sorted(set(item) - known)
-        ]
+        found += _fields(endpoint, what, item, required, known)
         status = item.get("status")
         if "status" in required and isinstance(status, str) and status not in statuses:
             found.append(

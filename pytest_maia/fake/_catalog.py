@@ -56,6 +56,12 @@ def _optional(value: object, what: str) -> str | None:
     return value
 
 
+def _absent(scripting: bool, mistake: str, not_found: str) -> Exception:
+    """What a lookup of something a closed account lacks raises: a test's mistake when
+    it is scripting (MaiaValidationError), else the API's 404 (NotFound)."""
+    return MaiaValidationError(mistake) if scripting else NotFound(not_found)
+
+
 class Catalog:
     """Projects, environments and published pipelines; not thread-safe alone."""
 
@@ -107,12 +113,12 @@ class Catalog:
         if found is not None:
             return found
         if self.closed:
-            if scripting:
-                raise MaiaValidationError(
-                    f"project {project_id!r} is not in the fake account: add_project() it "
-                    "first (or add no project at all: then every project exists)"
-                )
-            raise NotFound(f"Project {project_id!r} not found")
+            raise _absent(
+                scripting,
+                f"project {project_id!r} is not in the fake account: add_project() it "
+                "first (or add no project at all: then every project exists)",
+                f"Project {project_id!r} not found",
+            )
         project = Project(project_id, project_id)
         project.environments[FAKE_ENVIRONMENT] = Environment(FAKE_ENVIRONMENT)
         if keep:
@@ -133,12 +139,12 @@ class Catalog:
         if found is not None:
             return found
         if project.closed:
-            if scripting:
-                raise MaiaValidationError(
-                    f"environment {name!r} is not in project {project_id!r}: "
-                    "add_environment() it first"
-                )
-            raise NotFound(f"Environment {name!r} not found in project {project_id!r}")
+            raise _absent(
+                scripting,
+                f"environment {name!r} is not in project {project_id!r}: "
+                "add_environment() it first",
+                f"Environment {name!r} not found in project {project_id!r}",
+            )
         env = Environment(name)
         if keep:
             project.environments[name] = env

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.models import ErrorStep, ExecutionStatus, Step
@@ -149,17 +150,28 @@ def check_message(message: object, where: str = "message") -> str | None:
     return message
 
 
+def _mapping(raw: object, where: str, keys: set[str], shape: str) -> Mapping[str, Any]:
+    """``raw`` when it is a mapping with no key but ``keys``; else MaiaValidationError
+    naming ``shape``, what a well-formed one looks like."""
+    if not isinstance(raw, Mapping):
+        raise MaiaValidationError(f"{where}: {shape}, got {type(raw).__name__}")
+    unknown = set(raw) - keys
+    if unknown:
+        listed = ", ".join(sorted(map(str, unknown)))
+        raise MaiaValidationError(f"{where}: unknown key(s) {listed} ({shape})")
+    return raw
+
+
 def _child(
     raw: object, default_status: ExecutionStatus, name: str, where: str, depth: int
 ) -> ChildScript:
-    if not isinstance(raw, Mapping):
-        raise MaiaValidationError(
-            f"{where}: a child is a scripted execution, a mapping with 'statuses' and "
-            f"optional 'message', 'steps', 'pipeline', got {type(raw).__name__}"
-        )
-    unknown = set(raw) - {"statuses", "message", "steps", "pipeline"}
-    if unknown:
-        raise MaiaValidationError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    raw = _mapping(
+        raw,
+        where,
+        {"statuses", "message", "steps", "pipeline"},
+        "a child is a scripted execution, a mapping with 'statuses' and optional "
+        "'message', 'steps', 'pipeline'",
+    )
     pipeline = raw.get("pipeline", name)
     if not isinstance(pipeline, str) or not pipeline:
         raise MaiaValidationError(f"{where}.pipeline must be a non-empty string")
@@ -173,17 +185,12 @@ def _child(
 
 
 def _step(raw: object, where: str, depth: int) -> StepScript:
-    if not isinstance(raw, Mapping):
-        raise MaiaValidationError(
-            f"{where}: a step is a mapping {{'name', 'status', 'message'?, 'child'?}}, "
-            f"got {type(raw).__name__}"
-        )
-    unknown = set(raw) - {"name", "status", "message", "child"}
-    if unknown:
-        raise MaiaValidationError(
-            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-            "(a step has 'name', 'status', 'message' and 'child')"
-        )
+    raw = _mapping(
+        raw,
+        where,
+        {"name", "status", "message", "child"},
+        "a step is a mapping {'name', 'status', 'message'?, 'child'?}",
+    )
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise MaiaValidationError(f"{where}.name must be a non-empty string")
