@@ -13,7 +13,7 @@ import pytest_maia
 PACKAGE = Path(pytest_maia.__file__).parent
 FAKE = PACKAGE / "fake"
 # The domain never sees HTTP; the adapters never see the domain.
-DOMAIN = {"_account", "_catalog", "_errors", "_execution", "_script", "_tokens"}
+DOMAIN = {"_account", "_catalog", "_errors", "_execution", "_ledger", "_script", "_tokens"}
 HTTP_MAPPING = {"_api", "_routes", "_oauth", "_views", "_control", "_documents"}
 ADAPTERS = {"_responses", "server", "_httpd", "_wire"}
 

@@ -2,9 +2,9 @@
 
 Three layers and no import circle (moto's shape): the account's state and operations,
 which never see HTTP (``_account``, ``_catalog``, ``_errors``, ``_execution``,
-``_script``, ``_tokens``); one mapping from HTTP to them and back (``_api`` with
-``_routes``, ``_oauth``, ``_views``, ``_control``, ``_documents``); and adapters that
-only move bytes (``_responses`` in-process, ``server`` on loopback). :class:`FakeMaia`
+``_ledger``, ``_script``, ``_tokens``); one mapping from HTTP to them and back (``_api``
+with ``_routes``, ``_oauth``, ``_views``, ``_control``, ``_documents``); and adapters
+that only move bytes (``_responses`` in-process, ``server`` on loopback). :class:`FakeMaia`
 (``_facade``) is the façade over them, by composition.
 """
 

@@ -235,14 +235,14 @@ class FakeMaia:
         """Executions started through the execute endpoint (in ``project_id``, or all),
         oldest first: what was asked for and where each stands now."""
         with self._account.lock:
-            return self._account.records(project_id, self.clock.now())
+            return self._account.ledger.records(project_id, self.clock.now())
 
     def polls(self, execution_id: str) -> int:
         """How many status or details reads named ``execution_id`` in its project,
         whatever the answer (faults and 401s included), since the last reset."""
         canonical = check_execution_id(execution_id)
         with self._account.lock:
-            return self._account.polls(canonical)
+            return self._account.ledger.polls(canonical)
 
     def project_of(self, execution_id: str) -> str | None:
         """The project an execution is in, or None when it is nowhere (or not a UUID)."""
@@ -251,7 +251,7 @@ class FakeMaia:
         except Exception:
             return None
         with self._account.lock:
-            return self._account.project_of(canonical)
+            return self._account.ledger.project_of(canonical)
 
     @property
     def tokens_issued(self) -> int:
@@ -331,6 +331,6 @@ class FakeMaia:
         token = "'***'" if self._account.tokens.static is not None else "None"
         return (
             f"FakeMaia(base_url={self.base_url!r}, token={token}, "
-            f"executions={len(self._account)}, calls={len(self._api.calls)}, "
+            f"executions={len(self._account.ledger)}, calls={len(self._api.calls)}, "
             f"clock={self.clock!r})"
         )
