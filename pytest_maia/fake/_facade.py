@@ -14,7 +14,7 @@ from pytest_maia.fake._account import Account
 from pytest_maia.fake._api import HttpApi
 from pytest_maia.fake._execution import ExecutionRecord
 from pytest_maia.fake._http import Call, Request, Response
-from pytest_maia.fake._script import DROP, make_error_step
+from pytest_maia.fake._script import DROP, fault_step, make_error_step
 from pytest_maia.fake._tokens import DEFAULT_TOKEN_LIFETIME, Tokens, check_static_token
 from pytest_maia.models import ErrorStep, Step
 from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
@@ -203,16 +203,7 @@ class FakeMaia:
 
         Faults queue up in order and come before authentication and routing.
         """
-        if isinstance(code, ErrorStep):
-            step = (
-                code
-                if code == DROP
-                else make_error_step(code.code, detail=code.detail, retry_after=code.retry_after)
-            )
-            if detail is not None or retry_after is not None:
-                step = make_error_step(step.code, detail=detail, retry_after=retry_after)
-        else:
-            step = make_error_step(code, detail=detail, retry_after=retry_after)
+        step = fault_step(code, detail=detail, retry_after=retry_after)
         self._account.fail_next(step, times)
 
     def reset(self) -> None:
