@@ -6,28 +6,25 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pytest_maia.clock import Clock, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._api import HttpApi
 from pytest_maia.fake._execution import ExecutionRecord
+from pytest_maia.fake._hosting import DEFAULT_BASE_URL, Hosting
 from pytest_maia.fake._http import Call, Request, Response
 from pytest_maia.fake._script import DROP, fault_step, make_error_step
 from pytest_maia.fake._tokens import DEFAULT_TOKEN_LIFETIME, Tokens, check_static_token
 from pytest_maia.models import ErrorStep, Step
-from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
+from pytest_maia.validation import check_execution_id, check_project_id
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_maia.cassette.model import Cassette
     from pytest_maia.client import MaiaClient
-    from pytest_maia.fake._responses import InProcessAdapter
     from pytest_maia.fake.server import FakeServer
-
-DEFAULT_BASE_URL = "https://eu1.api.matillion.com/dpc"
 
 
 class FakeMaia:
@@ -54,11 +51,8 @@ class FakeMaia:
         token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
         strict: bool = False,
     ) -> None:
-        base = check_base_url(base_url)
-        parts = urlsplit(base)
-        self._origin = f"{parts.scheme}://{parts.netloc}".lower()
-        self._base_path = parts.path.rstrip("/")
-        self.base_url = self._origin + self._base_path
+        self._hosting = Hosting(base_url)
+        self.base_url = self._hosting.base_url
         """The base URL this fake answers in-process (scheme and host lower-cased)."""
         self.token_url = TOKEN_URL
         """The OAuth token URL it answers in-process."""
@@ -66,8 +60,7 @@ class FakeMaia:
         """The clock of its lifecycles and tokens: a ``VirtualClock`` unless given."""
         tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
         self._account = Account(self.clock, tokens)
-        self._api = HttpApi(self._account, self._base_path)
-        self._adapter: InProcessAdapter | None = None
+        self._api = HttpApi(self._account, self._hosting.base_path)
 
     # -- scripting ------------------------------------------------------------------
 
@@ -259,22 +252,17 @@ class FakeMaia:
 
     def start(self) -> FakeMaia:
         """Start intercepting `requests` in-process (what ``with`` does); returns self."""
-        from pytest_maia.fake._responses import InProcessAdapter
-
-        if self._adapter is None:
-            self._adapter = InProcessAdapter(self.handle, self._origin, self._base_path)
-        self._adapter.start()
+        self._hosting.start(self.handle)
         return self
 
     def stop(self) -> None:
         """Stop intercepting; a no-op when not started."""
-        if self._adapter is not None:
-            self._adapter.stop()
+        self._hosting.stop()
 
     @property
     def active(self) -> bool:
         """True while intercepting `requests` in-process."""
-        return self._adapter is not None and self._adapter.active
+        return self._hosting.active
 
     def __enter__(self) -> FakeMaia:
         return self.start()
@@ -291,9 +279,7 @@ class FakeMaia:
         """A context manager running this fake on a loopback HTTP server, with the
         control API under ``/_fake/``. It yields a :class:`FakeServer` whose ``url`` is
         the base URL, path prefix included (``http://127.0.0.1:PORT/dpc``)."""
-        from pytest_maia.fake.server import serve
-
-        return serve(self, self._base_path, host, port)
+        return self._hosting.serve(self, host, port)
 
     def client(self, **kwargs: Any) -> MaiaClient:
         """A MaiaClient for this fake: its base URL, a token it accepts, its clock.
