@@ -153,6 +153,11 @@ class Account:
         with self.lock:
             (self._disabled.add if disabled else self._disabled.discard)(pipeline_name)
 
+    def add_client(self, client_id: object, client_secret: object) -> None:
+        """Register an OAuth client for the token endpoint (see :mod:`._tokens`)."""
+        with self.lock:
+            self.tokens.add_client(client_id, client_secret)
+
     def fail_next(self, step: ErrorStep, times: int) -> None:
         """Queue ``step`` for the next ``times`` requests."""
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:

@@ -180,8 +180,7 @@ class FakeMaia:
     def add_credentials(self, client_id: str, client_secret: str) -> None:
         """Register an OAuth client for the token endpoint. Until one is registered, the
         token endpoint accepts any non-empty pair."""
-        with self._account.lock:
-            self._account.tokens.add_client(client_id, client_secret)
+        self._account.add_client(client_id, client_secret)
 
     def fail_next(
         self,
