@@ -195,8 +195,7 @@ class FakeMaia:
 
         Faults queue up in order and come before authentication and routing.
         """
-        step = fault_step(code, detail=detail, retry_after=retry_after)
-        self._account.fail_next(step, times)
+        self._account.fail_next(fault_step(code, detail=detail, retry_after=retry_after), times)
 
     def reset(self) -> None:
         """Forget the account (projects, environments, pipelines, scripts), executions,
