@@ -2,10 +2,11 @@
 
 Three layers and no import circle (moto's shape): the account's state and operations,
 which never see HTTP (``_account``, ``_catalog``, ``_errors``, ``_execution``,
-``_script``, ``_tokens``); one mapping from HTTP to them and back (``_api`` with
-``_routes``, ``_oauth``, ``_views``, ``_control``, ``_documents``); and adapters that
-only move bytes (``_responses`` in-process, ``server`` on loopback). :class:`FakeMaia`
-(``_facade``) is the façade over them, by composition.
+``_ledger``, ``_script``, ``_tokens``); one mapping from HTTP to them and back (``_api``
+with ``_routes``, ``_oauth``, ``_views``, ``_control``, ``_documents``); and adapters
+that only move bytes (``_responses`` in-process, ``server`` on loopback). :class:`FakeMaia`
+(``_facade``) is the façade over them, by composition; ``_hosting`` is its transport
+side (the base URL, which adapter answers there).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_maia.fake._execution import ExecutionRecord
-from pytest_maia.fake._facade import DEFAULT_BASE_URL, FakeMaia
+from pytest_maia.fake._facade import FakeMaia
+from pytest_maia.fake._hosting import DEFAULT_BASE_URL
 from pytest_maia.fake._http import Call, Request, Response
 
 if TYPE_CHECKING:

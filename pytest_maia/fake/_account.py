@@ -1,8 +1,11 @@
 """The fake Maia account: state and domain operations. Never sees HTTP.
 
-One lock (re-entrant) guards everything; the HTTP layer holds it around a whole request
-so that a request sees one moment. Operations raise the domain errors of
-:mod:`._errors` (NotFound, Conflict, ...) or :class:`Scripted` for a scripted fault.
+The account composes its catalogue (:mod:`._catalog`), its executions
+(:mod:`._ledger`) and its tokens (:mod:`._tokens`), keeps the pipeline scripts and the
+queued faults, and holds the rules that span them. One lock (re-entrant) guards
+everything; the HTTP layer holds it around a whole request so that a request sees one
+moment. Operations raise the domain errors of :mod:`._errors` (NotFound, Conflict, ...)
+or :class:`Scripted` for a scripted fault.
 """
 
 from __future__ import annotations
@@ -17,13 +20,8 @@ from pytest_maia.endpoints import AUDIENCE
 from pytest_maia.errors import MaiaValidationError
 from pytest_maia.fake._catalog import Catalog
 from pytest_maia.fake._errors import Conflict, Gone, Invalid, NotFound, Refused, Scripted
-from pytest_maia.fake._execution import (
-    Execution,
-    ExecutionRecord,
-    RunInfo,
-    StepView,
-    step_views,
-)
+from pytest_maia.fake._execution import Execution, RunInfo, StepView, step_views
+from pytest_maia.fake._ledger import Ledger
 from pytest_maia.fake._script import (
     ScriptedStep,
     StepScript,
@@ -56,12 +54,11 @@ class Account:
         self.tokens = tokens
         self.lock = threading.RLock()
         self.catalog = Catalog()
-        self._executions: dict[str, Execution] = {}  # id -> execution, oldest first
+        self.ledger = Ledger()
         self._scripts: dict[str, PipelineScript] = {}
         self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
         self._disabled: set[str] = set()
         self._faults: deque[ErrorStep] = deque()
-        self._polls: dict[str, int] = {}
 
     # -- scripting ------------------------------------------------------------------
 
@@ -85,7 +82,7 @@ class Account:
         canonical = str(uuid.uuid4()) if execution_id is None else check_execution_id(execution_id)
         with self.lock:
             self.catalog.project(project_id, scripting=True)
-            old = self._executions.get(canonical)
+            old = self.ledger.get(canonical)
             if old is not None:
                 raise MaiaValidationError(
                     f"execution {canonical} is already scripted (in project {old.project_id!r})"
@@ -94,7 +91,7 @@ class Account:
             execution = Execution(
                 project_id, canonical, lifecycle, seconds, now, message=text, name=pipeline_name
             )
-            self._register(execution, plan, now)
+            self.ledger.add(execution, plan, now)
         return canonical
 
     def add_project(
@@ -156,6 +153,11 @@ class Account:
         with self.lock:
             (self._disabled.add if disabled else self._disabled.discard)(pipeline_name)
 
+    def add_client(self, client_id: object, client_secret: object) -> None:
+        """Register an OAuth client for the token endpoint (see :mod:`._tokens`)."""
+        with self.lock:
+            self.tokens.add_client(client_id, client_secret)
+
     def fail_next(self, step: ErrorStep, times: int) -> None:
         """Queue ``step`` for the next ``times`` requests."""
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
@@ -167,12 +169,11 @@ class Account:
         """Forget everything scripted or started; the clock and OAuth clients stay."""
         with self.lock:
             self.catalog.reset()
-            self._executions.clear()
+            self.ledger.reset()
             self._scripts.clear()
             self._once.clear()
             self._disabled.clear()
             self._faults.clear()
-            self._polls.clear()
             self.tokens.reset()
 
     # -- operations (the caller holds the lock) ------------------------------------
@@ -202,41 +203,28 @@ class Account:
         if name in self._disabled:
             raise Gone(f"Pipeline {name!r} is disabled")
         tag = info.execution_tag
-        for other in self._executions.values():
-            if (
-                tag is not None
-                and other.info is not None
-                and other.project_id == project_id
-                and other.info.execution_tag == tag
-                and other.info.environment_name == environment
-                and not other.current(now).is_terminal
-            ):
-                raise Conflict(
-                    f"An execution tagged {tag!r} is already running in environment "
-                    f"{environment!r}: {other.execution_id}"
-                )
+        other = self.ledger.running_with_tag(project_id, environment, tag, now)
+        if other is not None:
+            raise Conflict(
+                f"An execution tagged {tag!r} is already running in environment "
+                f"{environment!r}: {other.execution_id}"
+            )
         queued = self._once.get(name)
         standing = self._scripts.get(name, DEFAULT_PIPELINE_SCRIPT)
         steps, every, message, plan = queued.popleft() if queued else standing
         execution_id = str(uuid.uuid4())
         execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
-        self._register(execution, plan, now)
+        self.ledger.add(execution, plan, now)
         return execution_id
 
     def find(self, project_id: str, execution_id: str) -> Execution:
         """The execution ``execution_id`` (canonical) in ``project_id``, else NotFound."""
         if not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
-        execution = self._executions.get(execution_id)
+        execution = self.ledger.get(execution_id)
         if execution is None or execution.project_id != project_id:
             raise NotFound(f"Pipeline execution {execution_id} not found in project {project_id!r}")
         return execution
-
-    def count_poll(self, project_id: str, execution_id: str) -> None:
-        """Count a status or details read of an execution (whatever it is answered)."""
-        execution = self._executions.get(execution_id)
-        if execution is not None and execution.project_id == project_id:
-            self._polls[execution_id] = self._polls.get(execution_id, 0) + 1
 
     def poll(self, project_id: str, execution_id: str, now: float) -> Execution:
         """Read an execution: its lifecycle moves one step (Scripted for an error step)."""
@@ -264,15 +252,7 @@ class Account:
         """A project's executions, most recent first."""
         if not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
-        found = [
-            e
-            for e in self._executions.values()
-            if e.project_id == project_id
-            and (pipeline_name is None or e.pipeline_name == pipeline_name)
-        ]
-        found.reverse()  # stable: the later of two starts at one instant comes first
-        found.sort(key=lambda e: e.started, reverse=True)
-        return found
+        return self.ledger.of(project_id, pipeline_name)
 
     def published(self, project_id: str, environment: str) -> list[tuple[str, float]]:
         """Published pipelines (name, clock time) of an environment; an open one lists
@@ -283,55 +263,3 @@ class Account:
             for name in self._scripts:
                 items.setdefault(name, 0.0)
         return list(items.items())
-
-    # -- inspection -------------------------------------------------------------------
-
-    def records(self, project_id: str | None, now: float) -> list[ExecutionRecord]:
-        """Executions started through the API, oldest first."""
-        return [
-            ExecutionRecord.of(e, e.info, now)
-            for e in self._executions.values()
-            if e.info is not None and (project_id is None or e.project_id == project_id)
-        ]
-
-    def polls(self, execution_id: str) -> int:
-        """Reads of an execution's status or details since the last reset."""
-        return self._polls.get(execution_id, 0)
-
-    def project_of(self, execution_id: str) -> str | None:
-        """The project an execution is in, or None."""
-        execution = self._executions.get(execution_id)
-        return None if execution is None else execution.project_id
-
-    def all_executions(self) -> list[Execution]:
-        """Every execution, oldest first."""
-        return list(self._executions.values())
-
-    def __len__(self) -> int:
-        return len(self._executions)
-
-    # -- internals ----------------------------------------------------------------------
-
-    def _register(
-        self, execution: Execution, plan: tuple[StepScript, ...] | None, now: float
-    ) -> None:
-        self._executions[execution.execution_id] = execution
-        if plan is None:
-            return
-        attached: list[tuple[StepScript, Execution | None]] = []
-        for step in plan:
-            child_execution = None
-            if step.child is not None:
-                child = step.child
-                child_execution = Execution(
-                    execution.project_id,
-                    str(uuid.uuid4()),
-                    child.statuses,
-                    None,
-                    now,
-                    name=child.pipeline_name,
-                    message=child.message,
-                )
-                self._register(child_execution, child.steps, now)
-            attached.append((step, child_execution))
-        execution.step_plan = tuple(attached)

@@ -118,7 +118,7 @@ class HttpApi:
             execution_id = execution_of(match)
         except DomainError:
             return
-        self.account.count_poll(project_of(match), execution_id)
+        self.account.ledger.count_poll(project_of(match), execution_id)
 
     def reset(self) -> None:
         """Forget the call log."""

@@ -40,10 +40,10 @@ def _calls(calls: list[Call]) -> list[dict[str, object]]:
 def _executions(account: Account) -> list[dict[str, object]]:
     now = account.clock.now()
     out = []
-    for execution in account.all_executions():
+    for execution in account.ledger.all():
         execution.current(now)
         item = views.details(execution)
-        item["polls"] = account.polls(execution.execution_id)
+        item["polls"] = account.ledger.polls(execution.execution_id)
         if execution.info is not None:
             item["scalarVariables"] = execution.info.scalar_variables
             item["gridVariables"] = execution.info.grid_variables

@@ -84,8 +84,7 @@ def _statuses(entry: dict[str, Any], where: str) -> list[Step]:
 def add_client(account: Account, entry: object, where: str = "client") -> None:
     """``{"client_id", "client_secret"}``: an OAuth client the token endpoint accepts."""
     data = _keys(entry, where, ("client_id", "client_secret"))
-    with account.lock:
-        account.tokens.add_client(data.get("client_id"), data.get("client_secret"))
+    account.add_client(data.get("client_id"), data.get("client_secret"))
 
 
 def add_project(account: Account, entry: object, where: str = "project") -> None:

@@ -6,28 +6,25 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pytest_maia.clock import Clock, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._api import HttpApi
 from pytest_maia.fake._execution import ExecutionRecord
+from pytest_maia.fake._hosting import DEFAULT_BASE_URL, Hosting
 from pytest_maia.fake._http import Call, Request, Response
-from pytest_maia.fake._script import DROP, make_error_step
+from pytest_maia.fake._script import DROP, fault_step, make_error_step
 from pytest_maia.fake._tokens import DEFAULT_TOKEN_LIFETIME, Tokens, check_static_token
 from pytest_maia.models import ErrorStep, Step
-from pytest_maia.validation import check_base_url, check_execution_id, check_project_id
+from pytest_maia.validation import check_execution_id, check_project_id
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_maia.cassette.model import Cassette
     from pytest_maia.client import MaiaClient
-    from pytest_maia.fake._responses import InProcessAdapter
     from pytest_maia.fake.server import FakeServer
-
-DEFAULT_BASE_URL = "https://eu1.api.matillion.com/dpc"
 
 
 class FakeMaia:
@@ -54,11 +51,8 @@ class FakeMaia:
         token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
         strict: bool = False,
     ) -> None:
-        base = check_base_url(base_url)
-        parts = urlsplit(base)
-        self._origin = f"{parts.scheme}://{parts.netloc}".lower()
-        self._base_path = parts.path.rstrip("/")
-        self.base_url = self._origin + self._base_path
+        self._hosting = Hosting(base_url)
+        self.base_url = self._hosting.base_url
         """The base URL this fake answers in-process (scheme and host lower-cased)."""
         self.token_url = TOKEN_URL
         """The OAuth token URL it answers in-process."""
@@ -66,8 +60,7 @@ class FakeMaia:
         """The clock of its lifecycles and tokens: a ``VirtualClock`` unless given."""
         tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
         self._account = Account(self.clock, tokens)
-        self._api = HttpApi(self._account, self._base_path)
-        self._adapter: InProcessAdapter | None = None
+        self._api = HttpApi(self._account, self._hosting.base_path)
 
     # -- scripting ------------------------------------------------------------------
 
@@ -187,8 +180,7 @@ class FakeMaia:
     def add_credentials(self, client_id: str, client_secret: str) -> None:
         """Register an OAuth client for the token endpoint. Until one is registered, the
         token endpoint accepts any non-empty pair."""
-        with self._account.lock:
-            self._account.tokens.add_client(client_id, client_secret)
+        self._account.add_client(client_id, client_secret)
 
     def fail_next(
         self,
@@ -203,17 +195,7 @@ class FakeMaia:
 
         Faults queue up in order and come before authentication and routing.
         """
-        if isinstance(code, ErrorStep):
-            step = (
-                code
-                if code == DROP
-                else make_error_step(code.code, detail=code.detail, retry_after=code.retry_after)
-            )
-            if detail is not None or retry_after is not None:
-                step = make_error_step(step.code, detail=detail, retry_after=retry_after)
-        else:
-            step = make_error_step(code, detail=detail, retry_after=retry_after)
-        self._account.fail_next(step, times)
+        self._account.fail_next(fault_step(code, detail=detail, retry_after=retry_after), times)
 
     def reset(self) -> None:
         """Forget the account (projects, environments, pipelines, scripts), executions,
@@ -235,14 +217,14 @@ class FakeMaia:
         """Executions started through the execute endpoint (in ``project_id``, or all),
         oldest first: what was asked for and where each stands now."""
         with self._account.lock:
-            return self._account.records(project_id, self.clock.now())
+            return self._account.ledger.records(project_id, self.clock.now())
 
     def polls(self, execution_id: str) -> int:
         """How many status or details reads named ``execution_id`` in its project,
         whatever the answer (faults and 401s included), since the last reset."""
         canonical = check_execution_id(execution_id)
         with self._account.lock:
-            return self._account.polls(canonical)
+            return self._account.ledger.polls(canonical)
 
     def project_of(self, execution_id: str) -> str | None:
         """The project an execution is in, or None when it is nowhere (or not a UUID)."""
@@ -251,7 +233,7 @@ class FakeMaia:
         except Exception:
             return None
         with self._account.lock:
-            return self._account.project_of(canonical)
+            return self._account.ledger.project_of(canonical)
 
     @property
     def tokens_issued(self) -> int:
@@ -268,22 +250,17 @@ class FakeMaia:
 
     def start(self) -> FakeMaia:
         """Start intercepting `requests` in-process (what ``with`` does); returns self."""
-        from pytest_maia.fake._responses import InProcessAdapter
-
-        if self._adapter is None:
-            self._adapter = InProcessAdapter(self.handle, self._origin, self._base_path)
-        self._adapter.start()
+        self._hosting.start(self.handle)
         return self
 
     def stop(self) -> None:
         """Stop intercepting; a no-op when not started."""
-        if self._adapter is not None:
-            self._adapter.stop()
+        self._hosting.stop()
 
     @property
     def active(self) -> bool:
         """True while intercepting `requests` in-process."""
-        return self._adapter is not None and self._adapter.active
+        return self._hosting.active
 
     def __enter__(self) -> FakeMaia:
         return self.start()
@@ -300,9 +277,7 @@ class FakeMaia:
         """A context manager running this fake on a loopback HTTP server, with the
         control API under ``/_fake/``. It yields a :class:`FakeServer` whose ``url`` is
         the base URL, path prefix included (``http://127.0.0.1:PORT/dpc``)."""
-        from pytest_maia.fake.server import serve
-
-        return serve(self, self._base_path, host, port)
+        return self._hosting.serve(self, host, port)
 
     def client(self, **kwargs: Any) -> MaiaClient:
         """A MaiaClient for this fake: its base URL, a token it accepts, its clock.
@@ -331,6 +306,6 @@ class FakeMaia:
         token = "'***'" if self._account.tokens.static is not None else "None"
         return (
             f"FakeMaia(base_url={self.base_url!r}, token={token}, "
-            f"executions={len(self._account)}, calls={len(self._api.calls)}, "
+            f"executions={len(self._account.ledger)}, calls={len(self._api.calls)}, "
             f"clock={self.clock!r})"
         )

@@ -32,6 +32,23 @@ def make_error_step(
 DROP = ErrorStep(0)  # the one dropped connection: FakeMaia.dropped_connection()
 
 
+def fault_step(
+    code: int | ErrorStep, *, detail: object = None, retry_after: object = None
+) -> ErrorStep:
+    """The validated step ``FakeMaia.fail_next`` queues: an error step of HTTP ``code``,
+    or ``code`` itself when it is a step (``detail``/``retry_after`` then replace its own)."""
+    if isinstance(code, ErrorStep):
+        step = (
+            code
+            if code == DROP
+            else make_error_step(code.code, detail=code.detail, retry_after=code.retry_after)
+        )
+        if detail is not None or retry_after is not None:
+            step = make_error_step(step.code, detail=detail, retry_after=retry_after)
+        return step
+    return make_error_step(code, detail=detail, retry_after=retry_after)
+
+
 def check_error_step(step: ErrorStep, *, where: str = "error step") -> ErrorStep:
     """``step`` itself when its fields are valid, else MaiaValidationError naming the field."""
     code = step.code
