@@ -85,3 +85,19 @@ def test_a_slow_token_endpoint_does_not_stretch_a_wait(attack: object) -> None:
         )
         elapsed, _ = timed_wait(client, timeout=0.2)
     assert elapsed < 0.2 + SLACK
+
+
+def test_polls_reuse_one_kept_alive_connection() -> None:
+    # The body is read under a deadline, and the connection still goes back to the pool.
+    from pytest_maia.fake import FakeMaia
+
+    fake = FakeMaia()
+    run = fake.add_execution("p", ["RUNNING"] * 5 + ["SUCCESS"])
+    with fake.serve() as server:
+        client = server.client()
+        result = client.wait_for("p", run, interval=1, max_interval=1)
+        pools = client._session.get_adapter(server.url).poolmanager.pools
+        (key,) = list(pools.keys())  # the container itself is not iterable
+        pool = pools[key]
+    assert result.polls == 6
+    assert pool.num_connections == 1
