@@ -1,5 +1,7 @@
-"""Hardening, secrets (issue 10, items 1-4): no token or client secret in any message,
-traceback local or proxy, whatever the attacker puts in a credential or a response."""
+"""Secrets held out of sight (pytest_maia.redact): checked by name, never shown by value,
+scrubbed from what a response echoes, kept out of traceback locals, and a Secret that
+survives pickling (issue 10, items 1-3: whatever the attacker puts in a credential or a
+response)."""
 
 from __future__ import annotations
 
