@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from fake_target import Target
 
 from pytest_maia import FakeMaia, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
@@ -140,3 +141,10 @@ def served(request: pytest.FixtureRequest, fake_to_serve: FakeMaia) -> Iterator[
     else:
         with fake.serve() as server:
             yield Served(fake, server.url, server.token_url)
+
+
+@pytest.fixture
+def target(served: Served) -> Target:
+    """``served`` driven with plain requests (tests/fake_target.py); a module that uses it
+    overrides ``fake_to_serve``."""
+    return Target(served.fake, served.base_url, served.token_url)
