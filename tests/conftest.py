@@ -27,6 +27,22 @@ BASE = "https://eu1.api.matillion.com/dpc"
 PROJECT = "proj-1"
 EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 STATUS_URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXECUTION}/status"
+# Bearer values no real token can be: control characters, whitespace, placeholders.
+BAD_BEARERS = [
+    b"abc\r",
+    b"ab\rc",
+    b"abc\n",
+    b"ab\nc",
+    b"ab\x00c",
+    b"abc\t",
+    b"ab\tc",
+    b"abc ",
+    b"ab c",
+    b"None",
+    b"null",
+    b"undefined",
+    b"",
+]
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:

@@ -1,19 +1,23 @@
 """The fake's OAuth token endpoint (pytest_maia.fake._oauth, ._tokens): the form it checks,
 the tokens it issues and expires on the virtual clock, and clients that fetch and refresh
-them, in-process and over the loopback server."""
+them, in-process and over the loopback server; a bearer value no real token can be is a
+401 (issue 10, item 1; over the wire: test_fake_wire.py)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from fake_target import AUTH, FORM, SECRET, Target
 
+from conftest import BAD_BEARERS
 from pytest_maia import ExecutionStatus, MaiaValidationError, UnauthorizedError, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
 from pytest_maia.fake import FakeMaia
+from pytest_maia.fake._http import Request
 
 
 @pytest.fixture
@@ -178,3 +182,18 @@ def test_fake_client_helpers_use_the_token_endpoint_with_credentials() -> None:
 def test_token_lifetime_must_be_positive_seconds(lifetime: Any) -> None:
     with pytest.raises(MaiaValidationError, match="token_lifetime"):
         FakeMaia(token_lifetime=lifetime)
+
+
+# -- item 1: the fake answers a bearer value no token can be with 401 ----------------------
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("value", BAD_BEARERS, ids=repr)
+def test_the_in_process_fake_refuses_a_bearer_value_no_token_can_be(value: bytes) -> None:
+    fake = FakeMaia()
+    run = fake.add_execution("p", "RUNNING")
+    path = urlsplit(fake.status_url("p", run)).path
+    bad = Request("GET", path, {"Authorization": "Bearer " + value.decode()})
+    assert fake.handle(bad).status == 401
+    good = Request("GET", path, {"Authorization": "Bearer good-token"})
+    assert fake.handle(good).status == 200
