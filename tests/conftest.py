@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from fake_target import Target
 
 from pytest_maia import FakeMaia, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
@@ -26,6 +27,22 @@ BASE = "https://eu1.api.matillion.com/dpc"
 PROJECT = "proj-1"
 EXECUTION = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 STATUS_URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions/{EXECUTION}/status"
+# Bearer values no real token can be: control characters, whitespace, placeholders.
+BAD_BEARERS = [
+    b"abc\r",
+    b"ab\rc",
+    b"abc\n",
+    b"ab\nc",
+    b"ab\x00c",
+    b"abc\t",
+    b"ab\tc",
+    b"abc ",
+    b"ab c",
+    b"None",
+    b"null",
+    b"undefined",
+    b"",
+]
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
@@ -140,3 +157,10 @@ def served(request: pytest.FixtureRequest, fake_to_serve: FakeMaia) -> Iterator[
     else:
         with fake.serve() as server:
             yield Served(fake, server.url, server.token_url)
+
+
+@pytest.fixture
+def target(served: Served) -> Target:
+    """``served`` driven with plain requests (tests/fake_target.py); a module that uses it
+    overrides ``fake_to_serve``."""
+    return Target(served.fake, served.base_url, served.token_url)

@@ -1,8 +1,10 @@
 """Tokens (pytest_maia.auth) through the client: OAuth client credentials fetched once,
-refreshed before expiry and once on a 401; a static token is never refreshed."""
+refreshed before expiry and once on a 401 (one refresh for every thread that hit it);
+a static token is never refreshed."""
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import parse_qs
 
 import pytest
@@ -11,6 +13,7 @@ import responses
 from conftest import EXECUTION, PROJECT, STATUS_URL, add_token, problem
 from pytest_maia import MaiaClient, MaiaResponseError, UnauthorizedError, VirtualClock
 from pytest_maia.endpoints import TOKEN_URL
+from pytest_maia.fake import FakeMaia
 
 CLIENT_SECRET = "cs-SEKRIT-auth-41c7"
 
@@ -117,3 +120,41 @@ def test_expires_in_garbage_falls_back_to_default(
     clock.advance(1700)
     client.get_status(PROJECT, EXECUTION)
     assert len([c for c in api.calls if c.request.url == TOKEN_URL]) == 1
+
+
+# -- 12. one token refresh serves every thread that hit the same 401 ----------------------
+
+
+@pytest.mark.timeout(120)
+def test_sixty_four_threads_hitting_a_401_together_fetch_one_token() -> None:
+    fake = FakeMaia(token_lifetime=600)
+    run = fake.add_execution(PROJECT, ["RUNNING"])
+    with fake.serve() as server:
+        # The client's own clock: it believes its token fresh when the fake expires it.
+        client = MaiaClient(
+            server.url,
+            client_id="id",
+            client_secret="secret",
+            token_url=server.token_url,
+            clock=VirtualClock(),
+        )
+        assert client.get_status(PROJECT, run) == "RUNNING"
+        issued = fake.tokens_issued
+        fake.clock.advance(1200)  # every request now carries an expired token
+        barrier = threading.Barrier(64)
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            barrier.wait()
+            try:
+                assert client.get_status(PROJECT, run) == "RUNNING"
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(64)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert fake.tokens_issued - issued == 1

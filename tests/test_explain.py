@@ -1,5 +1,5 @@
 """Why an execution failed (pytest_maia.explain), read from the fake. The assertions'
-use of it is in test_plugin_why.py."""
+use of it is in test_assertions.py."""
 
 from __future__ import annotations
 

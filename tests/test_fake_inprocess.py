@@ -1,4 +1,5 @@
-"""The in-process adapter: only the base URL is intercepted; clocks; lifecycle; imports."""
+"""The in-process adapter (pytest_maia.fake._responses): only the base URL is intercepted, and
+another Maia host under the fake fails at once; clocks; lifecycle; imports."""
 
 from __future__ import annotations
 
@@ -116,3 +117,31 @@ def test_importing_the_package_and_fake_stays_light() -> None:
         "pytest_maia.fake.FakeMaia().add_execution('p', 'SUCCESS')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_another_maia_host_under_the_fake_fails_at_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import requests
+        from pytest_maia import MaiaClient, MaiaConfigError
+
+        def test_other_region(maia_fake):
+            client = MaiaClient(region="us1", token="t")
+            client.get_status("p", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
+
+        def test_other_hosts_pass_through(maia_fake):
+            with pytest.raises(requests.ConnectionError):
+                requests.get("http://127.0.0.1:9/nothing", timeout=5)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E       pytest_maia.errors.MaiaConfigError: the fake Maia API serves "
+            "https://eu1.api.matillion.com/dpc, but this request went to "
+            "https://us1.api.matillion.com/dpc/v1/projects/p/*: point the client at the fake*"
+        ]
+    )

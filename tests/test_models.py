@@ -174,3 +174,11 @@ def test_details_from_json_prefers_the_top_level_and_ignores_unknown_keys() -> N
     assert details.message == "m"
     assert ExecutionDetails.from_json(None) is None
     assert ExecutionDetails.from_json({"status": "  "}) is None
+
+
+@pytest.mark.parametrize("status", ["²", "٣", "1" * 5000, "4o4"])
+def test_a_problem_status_that_is_not_ascii_digits_keeps_the_problem(status: str) -> None:
+    problem = ProblemDetail.from_json({"status": status, "title": "Kept", "detail": "here"})
+    assert problem is not None
+    assert problem.status is None
+    assert problem.title == "Kept"

@@ -327,3 +327,63 @@ def test_failure_text_shows_the_last_problem(pytester: pytest.Pytester) -> None:
             "*last error: HTTP 503 Service Unavailable from GET *: *warehouse is resuming",
         ]
     )
+
+
+# -- mistakes fail fast --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("project", ["a/b", ".."])
+def test_a_malformed_project_is_a_usage_error_at_start(
+    pytester: pytest.Pytester, project: str
+) -> None:
+    pytester.makepyfile("def test_a(): pass\ndef test_b(): pass")
+    result = pytester.runpytest(f"--maia-project={project}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pytest-maia: --maia-project: project id *"])
+    assert "passed" not in result.stdout.str()
+
+
+def test_help_names_the_secret_variables(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    text = result.stdout.str()
+    group = text[text.index("Maia pipeline testing (pytest-maia):") :]
+    group = group[: group.index("\n\n")]
+    for name in ("MAIA_TOKEN", "MAIA_CLIENT_ID", "MAIA_CLIENT_SECRET"):
+        assert name in group
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+def test_reruns_report_each_attempt_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_flaky(maia_fake, maia_status, maia_project_id):
+            ex = maia_fake.add_execution(maia_project_id, ["RUNNING", "FAILED"])
+            maia_status.assert_success(ex)
+        """
+    )
+    xml_path = pytester.path / "junit.xml"
+    result = pytester.runpytest("-p", "rerunfailures", "--reruns", "2", f"--junitxml={xml_path}")
+    outcomes = result.parseoutcomes()
+    assert (outcomes["failed"], outcomes["rerun"]) == (1, 2)
+    result.stdout.fnmatch_lines(["*- maia executions waited on: 3 -*"])
+    cases = list(ET.parse(xml_path).getroot().iter("testcase"))
+    assert len(cases) == 3
+    for case in cases:
+        names = [p.get("name") for p in case.iter("property")]
+        assert names.count("maia_execution_id") == 1, names
+        assert names.count("maia_failure") == 1, names
+
+
+def test_the_summary_says_elapsed_time_is_virtual_under_the_fake(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_x(maia_fake, maia_status, maia_project_id):
+            maia_status.assert_success(maia_fake.add_execution(maia_project_id, "SUCCESS"))
+        """
+    )
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["test *execution id *status *elapsed (virtual) *polls"])

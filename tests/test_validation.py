@@ -1,10 +1,13 @@
-"""Checks made before any request (pytest_maia.validation)."""
+"""Checks made before any request (pytest_maia.validation): on their own, and through
+MaiaClient (issue 10: malformed input is a validation error, item 8; no credential goes
+over plain http to a host that is not loopback, item 4)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_maia import ExecutionStatus, MaiaValidationError
+from conftest import EXECUTION
+from pytest_maia import ExecutionStatus, MaiaClient, MaiaValidationError, VirtualClock
 from pytest_maia.validation import (
     check_execution_id,
     check_project_id,
@@ -12,6 +15,9 @@ from pytest_maia.validation import (
     positive_seconds,
     suggest_status,
 )
+
+TOKEN = "tok-CLIENT-SEKRIT"
+SECRET = "cs-HARDEN-SEKRIT-2b7"
 
 
 def test_execution_id_canonicalised() -> None:
@@ -48,3 +54,36 @@ def test_status_checks_suggest_only_what_is_close() -> None:
     for bad in ("", "  ", "A\nB"):
         with pytest.raises(ValueError, match="non-empty string without control"):
             ExecutionStatus.unrecognised(bad)
+
+
+# -- 8. malformed input is a validation error ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[::1/dpc", "http://127.0.0.1:99999/dpc", "http://127.0.0.1:0/dpc"]
+)
+def test_a_malformed_base_url_is_a_validation_error(url: str) -> None:
+    with pytest.raises(MaiaValidationError, match="base_url"):
+        MaiaClient(url, token=TOKEN)
+
+
+def test_a_project_id_with_a_lone_surrogate_is_a_validation_error() -> None:
+    client = MaiaClient("http://127.0.0.1:9/dpc", token=TOKEN, clock=VirtualClock())
+    with pytest.raises(MaiaValidationError, match="project id"):
+        client.get_status("proj\udcff", EXECUTION)
+
+
+# -- 4. never a bearer over plain http to a host that is not loopback ------------------
+
+
+@pytest.mark.parametrize("field", ["base_url", "token_url"])
+def test_no_credential_goes_over_plain_http_to_a_host_that_is_not_loopback(field: str) -> None:
+    kwargs: dict[str, object] = {"client_id": "id", "client_secret": SECRET}
+    url = "http://maia.example.com/dpc"
+    if field == "base_url":
+        args: tuple[str, ...] = (url,)
+    else:
+        args, kwargs["token_url"] = ("http://127.0.0.1:9/dpc",), url + "/token"
+    with pytest.raises(MaiaValidationError, match="plain http") as info:
+        MaiaClient(*args, **kwargs)  # type: ignore[arg-type]
+    assert SECRET not in str(info.value)

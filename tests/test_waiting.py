@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import itertools
 import logging
+import socket
+import threading
 
 import pytest
 import requests
 import responses
+from hostile_server import HostileServer, respond
 
 from conftest import EXECUTION, PROJECT, STATUS_URL
 from pytest_maia import (
     ExecutionStatus,
     ForbiddenError,
     MaiaClient,
+    MaiaResponseError,
     MaiaTimeoutError,
     MaiaValidationError,
     NotFoundError,
@@ -22,6 +26,7 @@ from pytest_maia import (
 )
 
 S = ExecutionStatus
+TOKEN = "tok-CLIENT-SEKRIT"
 
 
 @pytest.fixture
@@ -224,3 +229,22 @@ def test_wait_result_describe_lists_the_timeline() -> None:
     assert "0.0s  RUNNING" in text
     assert "12.5s  FAILED" in text
     assert text.count("RUNNING") == 1
+
+
+# -- 10. a wait that ends on a bad answer says what it saw ---------------------------------
+
+
+def test_a_response_error_during_a_wait_carries_the_wait_result() -> None:
+    answers = iter([b'{"status": "RUNNING"}', b'{"status": "RUNNING"}', b"<html>oops</html>"])
+
+    def script(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+        respond(conn, 200, next(answers, b"<html>oops</html>"))
+
+    with HostileServer(script) as server:
+        client = MaiaClient(server.url, token=TOKEN, clock=VirtualClock())
+        with pytest.raises(MaiaResponseError, match="not JSON") as info:
+            client.wait_for(PROJECT, EXECUTION, timeout=600, interval=1, max_interval=1)
+    result = info.value.wait_result
+    assert result is not None
+    assert [s for _, s in result.history] == ["RUNNING", "RUNNING"]
+    assert result.polls == 3

@@ -1,4 +1,4 @@
-"""Hardening: 16 threads share one MaiaClient and one fake, and each sees only its own run.
+"""MaiaClient across threads: 16 share one client and one fake, each sees only its own run.
 
 Every thread waits on a different scripted execution (different lengths, final
 statuses and transient faults); each thread's history must equal its own script, and

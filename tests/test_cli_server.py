@@ -1,4 +1,7 @@
-"""maia-status and its fake server: loopback token URL, script mistakes, plain error text."""
+"""``maia-status fake-server`` (pytest_maia.cli_server) as other processes meet it: the URLs
+it prints, what its ``--script`` serves, script mistakes (a deeply nested one included)
+that exit 2; and maia-status against that scripted server: the loopback token URL and
+plain error text."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 
 from conftest import fake_server_process
 from pytest_maia import MaiaClient
-from pytest_maia.cli import loopback_token_url
+from pytest_maia.cli import loopback_token_url, main
 
 PROJECT = "cli-why"
 BAD = "cccccccc-0000-4000-8000-000000000002"
@@ -137,3 +140,20 @@ def test_script_mistakes_exit_2_with_the_fix(
     result = run("fake-server", "--script", str(path))
     assert result.returncode == 2
     assert needle in result.stderr
+
+
+# -- issue 10, item 8: a deeply nested script is a usage error ----------------------------
+
+
+@pytest.mark.parametrize("depth", [10_000, 200_000])
+def test_a_deeply_nested_fake_server_script_is_a_usage_error(
+    depth: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "deep.json"
+    script.write_text('{"executions": [{"project_id": "p", "statuses": [' + "[" * depth)
+    script.write_text(script.read_text() + "]" * depth + "]}]}")
+    assert main(["fake-server", "--port", "0", "--script", str(script)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "RecursionError" not in err
+    assert "script" in err

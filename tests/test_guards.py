@@ -1,4 +1,7 @@
-"""Ctrl-C during a wait: pytest in a subprocess, SIGINT, a loopback fake on real time."""
+"""The plugin's guards (pytest_maia.guards): Ctrl-C during a wait cancels the runs in
+progress and says so (pytest in a subprocess, SIGINT, a loopback fake on real time), and
+mistakes that fail fast at start-up (pytester runs as users run them).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+# In-process runs forget modules first imported inside them: keep one copy of requests.
+import pytest_maia.client  # noqa: F401
 from conftest import child_env
 from pytest_maia import SystemClock
 from pytest_maia.fake import FakeMaia
@@ -20,9 +25,10 @@ def test_slow(maia_pipeline):
     maia_pipeline.run("slow").wait()
 """
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
     fake = FakeMaia(token=TOKEN, clock=SystemClock())
     fake.script_pipeline("slow", ["RUNNING"])  # never ends by itself
@@ -73,3 +79,51 @@ def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
     (record,) = fake.executions()
     assert record.cancel_force is False and record.status == "CANCELLED"
     assert TOKEN not in out
+
+
+# -- mistakes fail fast --------------------------------------------------------------------
+
+
+def test_a_misspelt_status_in_the_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.maia_script("RUNNING", "SUCESS")
+        def test_x(maia_pipeline):
+            maia_pipeline.run("p").assert_success()
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*test_x: @pytest.mark.maia_script: statuses[[]1]: 'SUCESS' is not an execution "
+            "status: did you mean 'SUCCESS'?*"
+        ]
+    )
+
+
+def test_live_maia_pipeline_without_an_environment_is_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAIA_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("MAIA_TOKEN", "t")
+    pytester.makepyfile(
+        """
+        def test_a(maia_pipeline): pass
+        def test_b(maia_pipeline): pass
+        def test_c(maia_status): pass
+        """
+    )
+    result = pytester.runpytest("--maia-backend=live", "--maia-project=p")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest-maia: test_live_maia_pipeline_without_an_environment_is_one_usage_error"
+            ".py::test_a (and 1 more) use maia_pipeline, which runs pipelines in an "
+            "environment: set --maia-environment, MAIA_ENVIRONMENT or the maia_environment "
+            "ini key"
+        ]
+    )
+    assert result.stderr.str().count("ERROR") == 1

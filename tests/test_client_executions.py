@@ -1,4 +1,5 @@
-"""MaiaClient's execute, details and cancel against `responses` registrations."""
+"""MaiaClient's execute, details and cancel (pytest_maia.client, with the bodies and parsing
+of pytest_maia.endpoints) against `responses` registrations."""
 
 from __future__ import annotations
 

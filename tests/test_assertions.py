@@ -1,4 +1,7 @@
-"""Why a pipeline failed, and mistakes that fail fast: pytester runs as users run them."""
+"""The assertions of maia_status and pipeline runs (pytest_maia.assertions) in pytester runs
+as users run them: why a pipeline failed (messages, the failing step path, assert_failed's
+match, read best effort), mistakes in what a test expects or where it looks (a misspelt
+status, the 404 hint), and tracebacks that show the user's line, not the library's."""
 
 from __future__ import annotations
 
@@ -161,26 +164,6 @@ def test_reading_why_is_best_effort(pytester: pytest.Pytester) -> None:
 # -- mistakes fail fast --------------------------------------------------------------------
 
 
-def test_a_misspelt_status_in_the_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.maia_script("RUNNING", "SUCESS")
-        def test_x(maia_pipeline):
-            maia_pipeline.run("p").assert_success()
-        """
-    )
-    result = pytester.runpytest()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
-            "*test_x: @pytest.mark.maia_script: statuses[[]1]: 'SUCESS' is not an execution "
-            "status: did you mean 'SUCCESS'?*"
-        ]
-    )
-
-
 def test_misspelt_statuses_in_scripts_and_expected_say_what_was_meant(
     pytester: pytest.Pytester,
 ) -> None:
@@ -246,113 +229,7 @@ def test_the_404_hint_names_the_project_the_execution_is_in(pytester: pytest.Pyt
     assert "script it first" in out
 
 
-@pytest.mark.parametrize("project", ["a/b", ".."])
-def test_a_malformed_project_is_a_usage_error_at_start(
-    pytester: pytest.Pytester, project: str
-) -> None:
-    pytester.makepyfile("def test_a(): pass\ndef test_b(): pass")
-    result = pytester.runpytest(f"--maia-project={project}")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*pytest-maia: --maia-project: project id *"])
-    assert "passed" not in result.stdout.str()
-
-
-def test_live_maia_pipeline_without_an_environment_is_one_usage_error(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("MAIA_ENVIRONMENT", raising=False)
-    monkeypatch.setenv("MAIA_TOKEN", "t")
-    pytester.makepyfile(
-        """
-        def test_a(maia_pipeline): pass
-        def test_b(maia_pipeline): pass
-        def test_c(maia_status): pass
-        """
-    )
-    result = pytester.runpytest("--maia-backend=live", "--maia-project=p")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
-            "ERROR: pytest-maia: test_live_maia_pipeline_without_an_environment_is_one_usage_error"
-            ".py::test_a (and 1 more) use maia_pipeline, which runs pipelines in an "
-            "environment: set --maia-environment, MAIA_ENVIRONMENT or the maia_environment "
-            "ini key"
-        ]
-    )
-    assert result.stderr.str().count("ERROR") == 1
-
-
-def test_help_names_the_secret_variables(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--help")
-    text = result.stdout.str()
-    group = text[text.index("Maia pipeline testing (pytest-maia):") :]
-    group = group[: group.index("\n\n")]
-    for name in ("MAIA_TOKEN", "MAIA_CLIENT_ID", "MAIA_CLIENT_SECRET"):
-        assert name in group
-
-
-def test_another_maia_host_under_the_fake_fails_at_once(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-        import requests
-        from pytest_maia import MaiaClient, MaiaConfigError
-
-        def test_other_region(maia_fake):
-            client = MaiaClient(region="us1", token="t")
-            client.get_status("p", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
-
-        def test_other_hosts_pass_through(maia_fake):
-            with pytest.raises(requests.ConnectionError):
-                requests.get("http://127.0.0.1:9/nothing", timeout=5)
-        """
-    )
-    result = pytester.runpytest()
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "E       pytest_maia.errors.MaiaConfigError: the fake Maia API serves "
-            "https://eu1.api.matillion.com/dpc, but this request went to "
-            "https://us1.api.matillion.com/dpc/v1/projects/p/*: point the client at the fake*"
-        ]
-    )
-
-
-# -- reports --------------------------------------------------------------------------------
-
-
-def test_reruns_report_each_attempt_once(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        def test_flaky(maia_fake, maia_status, maia_project_id):
-            ex = maia_fake.add_execution(maia_project_id, ["RUNNING", "FAILED"])
-            maia_status.assert_success(ex)
-        """
-    )
-    xml_path = pytester.path / "junit.xml"
-    result = pytester.runpytest("-p", "rerunfailures", "--reruns", "2", f"--junitxml={xml_path}")
-    outcomes = result.parseoutcomes()
-    assert (outcomes["failed"], outcomes["rerun"]) == (1, 2)
-    result.stdout.fnmatch_lines(["*- maia executions waited on: 3 -*"])
-    cases = list(ET.parse(xml_path).getroot().iter("testcase"))
-    assert len(cases) == 3
-    for case in cases:
-        names = [p.get("name") for p in case.iter("property")]
-        assert names.count("maia_execution_id") == 1, names
-        assert names.count("maia_failure") == 1, names
-
-
-def test_the_summary_says_elapsed_time_is_virtual_under_the_fake(
-    pytester: pytest.Pytester,
-) -> None:
-    pytester.makepyfile(
-        """
-        def test_x(maia_fake, maia_status, maia_project_id):
-            maia_status.assert_success(maia_fake.add_execution(maia_project_id, "SUCCESS"))
-        """
-    )
-    result = pytester.runpytest()
-    result.stdout.fnmatch_lines(["test *execution id *status *elapsed (virtual) *polls"])
+# -- tracebacks -----------------------------------------------------------------------------
 
 
 def test_tracebacks_show_the_users_line_not_library_frames(pytester: pytest.Pytester) -> None:

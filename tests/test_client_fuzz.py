@@ -1,4 +1,4 @@
-"""Hardening: any HTTP answer at all, and only typed MaiaError subclasses escape.
+"""MaiaClient against any HTTP answer at all: only typed MaiaError subclasses escape.
 
 Hypothesis draws a status (100..599), headers (Content-Type, Retry-After,
 Content-Encoding ... with garbage values) and body bytes; a `responses` callback serves
