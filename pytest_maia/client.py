@@ -31,6 +31,7 @@ from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
     check_execution_id,
+    check_within,
     is_loopback_host,
     positive_seconds,
 )
@@ -192,14 +193,20 @@ class MaiaClient:
         body, code = self._calls.json("GET", path, None, remaining)
         return endpoints.parse_status(body, f"GET {path}", code)
 
-    def get_status(self, project_id: str, execution_id: str) -> ExecutionStatus:
+    def get_status(
+        self, project_id: str, execution_id: str, *, within: float | None = None
+    ) -> ExecutionStatus:
         """The current status of a pipeline execution.
 
         A status string the spec does not list comes back as a non-canonical
-        ``ExecutionStatus`` holding it verbatim (``is_known`` False).
+        ``ExecutionStatus`` holding it verbatim (``is_known`` False). ``within``: the
+        seconds the call may take, retries and the request budget included, when that
+        is less than ``retry_budget`` (a wait passes the time it has left).
         """
         path = endpoints.status_path(project_id, execution_id)
-        return self._calls.retrying(lambda left: self._fetch_status(path, left))
+        return self._calls.retrying(
+            lambda left: self._fetch_status(path, left), within=check_within(within)
+        )
 
     def wait_for(
         self,
@@ -248,6 +255,7 @@ class MaiaClient:
         agent_id: str | None = None,
         execution_tag: str | None = None,
         version_name: str | None = None,
+        within: float | None = None,
     ) -> str:
         """Start a published pipeline and return the new execution's id (a UUID).
 
@@ -256,8 +264,10 @@ class MaiaClient:
         (the API refused the request); a 5xx or a lost connection raises at once,
         because the run may have started: look before you start it again. 409
         (:class:`ConflictError`): the ``execution_tag`` is already running in that
-        environment; 410 (:class:`GoneError`): the pipeline is disabled.
+        environment; 410 (:class:`GoneError`): the pipeline is disabled. ``within``
+        bounds the call as for :meth:`get_status`.
         """
+        within = check_within(within)
         path = endpoints.executions_path(project_id)
         body = endpoints.execute_body(
             pipeline_name,
@@ -269,13 +279,16 @@ class MaiaClient:
             version_name=version_name,
         )
         # Fetching a token has no side effect: get it (with retries) before the POST.
-        self._calls.retrying(self._provider.token)
+        clock = self.clock
+        end = None if within is None else clock.now() + within
+        self._calls.retrying(self._provider.token, within=within)
 
         def start(remaining: float) -> str:
             answer, code = self._calls.json("POST", path, body, remaining)
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
-        return self._calls.retrying(start, idempotent=False)
+        left = None if end is None else end - clock.now()
+        return self._calls.retrying(start, idempotent=False, within=left)
 
     def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
         """The details of a pipeline execution: status, timestamps, message, and more.

@@ -93,6 +93,24 @@ def test_acquire_within_a_deadline_raises_at_once_when_no_request_comes_in_time(
     assert budget.acquire() == pytest.approx(630)  # no deadline: it waits, as before
 
 
+def test_a_call_does_not_wait_for_the_budget_past_its_retry_budget() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        budget = RequestBudget(600, clock=fake.clock)
+        run = fake.add_execution("p", ["RUNNING"])
+        budget.pause(600)  # another client met a 429 asking for ten minutes
+        with pytest.raises(BudgetExhaustedError, match=r"free in 600s"):
+            fake.client(budget=budget).get_status("p", run)  # retry_budget 120 s
+        assert fake.clock.now() == 0.0 and fake.calls == []
+        with pytest.raises(BudgetExhaustedError, match="deadline, 5s away"):
+            fake.client(budget=budget).get_status("p", run, within=5)
+        with pytest.raises(MaiaValidationError, match="within"):
+            fake.client(budget=budget).get_status("p", run, within=float("nan"))
+        # A call whose retry budget holds the pause waits it out, as before.
+        patient = fake.client(budget=budget, retry_budget=900)
+        assert patient.get_status("p", run).value == "RUNNING"
+        assert fake.clock.now() == pytest.approx(600)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"limit": 1}, {"limit": True}, {"limit": 10, "per": 0}, {"limit": 10, "burst": 10}],
