@@ -180,7 +180,7 @@ class StartAheadPlugin:
         self.client = client
         project = self.project_id
 
-        def start(key: str, spec: RunSpec) -> str:
+        def start(key: str, spec: RunSpec, within: float | None) -> str:
             environment = spec.environment or self.environment
             if not environment:
                 raise MaiaValidationError(
@@ -195,12 +195,13 @@ class StartAheadPlugin:
                 environment,
                 scalar_variables=dict(spec.variables) if spec.variables else None,
                 execution_tag=spec.tag,
+                within=within,
             )
 
         policy = s.wait_policy()
         return StartAhead(
             start,
-            lambda execution_id: client.get_status(project, execution_id),
+            lambda execution_id, within: client.get_status(project, execution_id, within=within),
             max_concurrent=limit,
             clock=client.clock,
             policy=policy,

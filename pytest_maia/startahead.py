@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_maia.clock import Clock
-from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, MaiaTimeoutError
+from pytest_maia.errors import (
+    BudgetExhaustedError,
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaTimeoutError,
+)
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.multiwait import Backoff
 from pytest_maia.pipelines import RunSpec
@@ -64,8 +70,8 @@ class StartAhead:
 
     def __init__(
         self,
-        start: Callable[[str, RunSpec], str],
-        fetch: Callable[[str], ExecutionStatus],
+        start: Callable[[str, RunSpec, float | None], str],
+        fetch: Callable[[str, float | None], ExecutionStatus],
         *,
         max_concurrent: int,
         clock: Clock,
@@ -139,11 +145,19 @@ class StartAhead:
             runs[key]["owner"] = self.owner
             return key, _spec_of(runs[key])
 
-    def _launch(self, key: str, spec: RunSpec) -> None:
+    def _left(self, end: float | None) -> float | None:
+        return None if end is None else end - self.clock.now()
+
+    def _launch(self, key: str, spec: RunSpec, within: float | None = None) -> None:
         execution_id: str | None = None
         error: str | None = None
         try:
-            execution_id = self._start(key, spec)
+            execution_id = self._start(key, spec, within)
+        except BudgetExhaustedError:
+            # Nothing was sent: the run goes back to the queue, to start when it can.
+            with self.state.transaction() as data:
+                data[_RUNS][key].update(state="queued", owner=None)
+            raise
         except MaiaError as exc:
             error = f"could not start: {exc}"
             log.warning("start-ahead of %r for %s failed: %s", spec.pipeline, key, exc)
@@ -157,18 +171,25 @@ class StartAhead:
         if execution_id is not None:
             self._backoff[key] = Backoff(self.policy, now + self.policy.interval)
 
-    def pump(self) -> list[str]:
-        """Start queued runs while the cap and the groups allow; returns their keys."""
+    def pump(self, within: float | None = None) -> list[str]:
+        """Start queued runs while the cap, the groups and the request budget (within
+        ``within`` seconds, else a call's retry budget) allow; returns their keys."""
+        end = None if within is None else self.clock.now() + within
         started: list[str] = []
         while (taken := self._take()) is not None:
-            self._launch(*taken)
+            try:
+                self._launch(*taken, self._left(end))
+            except BudgetExhaustedError:
+                break  # no request free for it yet: a later sweep tries again
             started.append(taken[0])
         return started
 
     # -- the poller -------------------------------------------------------------------
 
-    def sweep(self) -> float | None:
-        """Poll our unclaimed going runs that are due; returns when the next one is due."""
+    def sweep(self, within: float | None = None) -> float | None:
+        """Poll our unclaimed going runs that are due, each poll ending within ``within``
+        seconds (else a call's retry budget); returns when the next one is due."""
+        end = None if within is None else self.clock.now() + within
         with self._polling:
             with self.state.transaction() as data:
                 runs = dict(data.get(_RUNS, {}))
@@ -187,8 +208,8 @@ class StartAhead:
                     continue
                 error: MaiaError | None = None
                 try:
-                    status = self._fetch(runs[key]["id"])
-                except (MaiaApiError, MaiaConnectionError) as exc:
+                    status = self._fetch(runs[key]["id"], self._left(end))
+                except (MaiaApiError, MaiaConnectionError, BudgetExhaustedError) as exc:
                     if retry_delay(exc, backoff.delay) is None:
                         # The claiming test will meet it again and say so.
                         self._finish(key, f"poll failed: {exc}")
@@ -200,7 +221,7 @@ class StartAhead:
                         continue
                 backoff.polled(self.clock.now(), error)
             pending = [b.due for k in due if (b := self._backoff.get(k)) is not None]
-        self.pump()
+        self.pump(self._left(end))
         return min(pending) if pending else None
 
     def _finish(self, key: str, error: str | None) -> None:
@@ -228,8 +249,9 @@ class StartAhead:
     def claim(self, key: str, *, timeout: float) -> Claim:
         """The run planned for ``key``, started now if it was still queued.
 
-        Waits (sweeping, on the clock) while another process is starting it or another
-        run of its group is going; :class:`MaiaTimeoutError` after ``timeout``.
+        Waits (sweeping, on the clock) while another process is starting it, another
+        run of its group is going or the request budget is held; its requests end by
+        its deadline; :class:`MaiaTimeoutError` after ``timeout``.
         """
         deadline = self.clock.now() + timeout
         while True:
@@ -243,9 +265,13 @@ class StartAhead:
                     )
             taken = self._take(key)
             if taken is not None:
-                self._launch(*taken)
-                continue
-            next_due = self.sweep()
+                try:
+                    self._launch(*taken, deadline - self.clock.now())
+                except BudgetExhaustedError:
+                    pass  # back in the queue: the budget has no request for it yet
+                else:
+                    continue
+            next_due = self.sweep(deadline - self.clock.now())
             now = self.clock.now()
             if now >= deadline:
                 result = WaitResult(execution_id=key, status=ExecutionStatus.UNKNOWN)
