@@ -255,7 +255,6 @@ class MaiaClient:
         agent_id: str | None = None,
         execution_tag: str | None = None,
         version_name: str | None = None,
-        within: float | None = None,
     ) -> str:
         """Start a published pipeline and return the new execution's id (a UUID).
 
@@ -264,10 +263,8 @@ class MaiaClient:
         (the API refused the request); a 5xx or a lost connection raises at once,
         because the run may have started: look before you start it again. 409
         (:class:`ConflictError`): the ``execution_tag`` is already running in that
-        environment; 410 (:class:`GoneError`): the pipeline is disabled. ``within``
-        bounds the call as for :meth:`get_status`.
+        environment; 410 (:class:`GoneError`): the pipeline is disabled.
         """
-        within = check_within(within)
         path = endpoints.executions_path(project_id)
         body = endpoints.execute_body(
             pipeline_name,
@@ -279,16 +276,13 @@ class MaiaClient:
             version_name=version_name,
         )
         # Fetching a token has no side effect: get it (with retries) before the POST.
-        clock = self.clock
-        end = None if within is None else clock.now() + within
-        self._calls.retrying(self._provider.token, within=within)
+        self._calls.retrying(self._provider.token)
 
         def start(remaining: float) -> str:
             answer, code = self._calls.json("POST", path, body, remaining)
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
-        left = None if end is None else end - clock.now()
-        return self._calls.retrying(start, idempotent=False, within=left)
+        return self._calls.retrying(start, idempotent=False)
 
     def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
         """The details of a pipeline execution: status, timestamps, message, and more.

@@ -180,7 +180,7 @@ class StartAheadPlugin:
         self.client = client
         project = self.project_id
 
-        def start(key: str, spec: RunSpec, within: float | None) -> str:
+        def start(key: str, spec: RunSpec) -> str:
             environment = spec.environment or self.environment
             if not environment:
                 raise MaiaValidationError(
@@ -195,7 +195,6 @@ class StartAheadPlugin:
                 environment,
                 scalar_variables=dict(spec.variables) if spec.variables else None,
                 execution_tag=spec.tag,
-                within=within,
             )
 
         policy = s.wait_policy()

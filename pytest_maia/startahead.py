@@ -70,7 +70,7 @@ class StartAhead:
 
     def __init__(
         self,
-        start: Callable[[str, RunSpec, float | None], str],
+        start: Callable[[str, RunSpec], str],
         fetch: Callable[[str, float | None], ExecutionStatus],
         *,
         max_concurrent: int,
@@ -145,14 +145,11 @@ class StartAhead:
             runs[key]["owner"] = self.owner
             return key, _spec_of(runs[key])
 
-    def _left(self, end: float | None) -> float | None:
-        return None if end is None else end - self.clock.now()
-
-    def _launch(self, key: str, spec: RunSpec, within: float | None = None) -> None:
+    def _launch(self, key: str, spec: RunSpec) -> None:
         execution_id: str | None = None
         error: str | None = None
         try:
-            execution_id = self._start(key, spec, within)
+            execution_id = self._start(key, spec)
         except BudgetExhaustedError:
             # Nothing was sent: the run goes back to the queue, to start when it can.
             with self.state.transaction() as data:
@@ -171,14 +168,13 @@ class StartAhead:
         if execution_id is not None:
             self._backoff[key] = Backoff(self.policy, now + self.policy.interval)
 
-    def pump(self, within: float | None = None) -> list[str]:
-        """Start queued runs while the cap, the groups and the request budget (within
-        ``within`` seconds, else a call's retry budget) allow; returns their keys."""
-        end = None if within is None else self.clock.now() + within
+    def pump(self) -> list[str]:
+        """Start queued runs while the cap, the groups and the request budget (within a
+        call's retry budget) allow; returns their keys."""
         started: list[str] = []
         while (taken := self._take()) is not None:
             try:
-                self._launch(*taken, self._left(end))
+                self._launch(*taken)
             except BudgetExhaustedError:
                 break  # no request free for it yet: a later sweep tries again
             started.append(taken[0])
@@ -208,7 +204,8 @@ class StartAhead:
                     continue
                 error: MaiaError | None = None
                 try:
-                    status = self._fetch(runs[key]["id"], self._left(end))
+                    left = None if end is None else end - self.clock.now()
+                    status = self._fetch(runs[key]["id"], left)
                 except (MaiaApiError, MaiaConnectionError, BudgetExhaustedError) as exc:
                     if retry_delay(exc, backoff.delay) is None:
                         # The claiming test will meet it again and say so.
@@ -221,7 +218,7 @@ class StartAhead:
                         continue
                 backoff.polled(self.clock.now(), error)
             pending = [b.due for k in due if (b := self._backoff.get(k)) is not None]
-        self.pump(self._left(end))
+        self.pump()
         return min(pending) if pending else None
 
     def _finish(self, key: str, error: str | None) -> None:
@@ -250,8 +247,9 @@ class StartAhead:
         """The run planned for ``key``, started now if it was still queued.
 
         Waits (sweeping, on the clock) while another process is starting it, another
-        run of its group is going or the request budget is held; its requests end by
-        its deadline; :class:`MaiaTimeoutError` after ``timeout``.
+        run of its group is going or the request budget is held; its polls end by its
+        deadline; :class:`MaiaTimeoutError` after ``timeout``. A start is never cut
+        short (the server may have acted on it): it keeps a call's retry budget.
         """
         deadline = self.clock.now() + timeout
         while True:
@@ -266,7 +264,7 @@ class StartAhead:
             taken = self._take(key)
             if taken is not None:
                 try:
-                    self._launch(*taken, deadline - self.clock.now())
+                    self._launch(*taken)
                 except BudgetExhaustedError:
                     pass  # back in the queue: the budget has no request for it yet
                 else:

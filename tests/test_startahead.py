@@ -33,8 +33,8 @@ def most_at_once(records: list[ExecutionRecord]) -> int:
 def queue_for(fake: FakeMaia, limit: int, budget: RequestBudget | None = None) -> StartAhead:
     client = fake.client(budget=budget)
 
-    def start(key: str, spec: RunSpec, within: float | None) -> str:
-        return client.execute_pipeline(PROJECT, spec.pipeline, "env", within=within)
+    def start(key: str, spec: RunSpec) -> str:
+        return client.execute_pipeline(PROJECT, spec.pipeline, "env")
 
     return StartAhead(
         start,
