@@ -147,6 +147,20 @@ def test_a_paused_request_budget_holds_starts_back_without_failing_them() -> Non
     assert [c.error for c in claims] == [None] * 3  # ridden out, not "poll failed"
 
 
+def test_a_claim_waiting_for_its_group_polls_within_its_deadline() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        fake.script_pipeline("load", ["RUNNING", "SUCCESS"], every=20)
+        budget = RequestBudget(600, clock=fake.clock)
+        queue = queue_for(fake, 4, budget)
+        queue.plan([("a", RunSpec("load", group="g")), ("b", RunSpec("load", group="g"))])
+        assert queue.pump() == ["a"]
+        budget.pause(100)  # within a call's retry budget, beyond the claim's timeout
+        with pytest.raises(MaiaTimeoutError):
+            queue.claim("b", timeout=30)
+        assert fake.clock.now() == pytest.approx(30)  # not 100: no poll waited for it
+        assert [c.method for c in fake.calls] == ["POST"]
+
+
 def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
     from pytest_maia.multiwait import delay_after
 
