@@ -15,6 +15,7 @@ from pytest_maia.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.config import MaiaSettings
 from pytest_maia.errors import (
     BadRequestError,
+    BudgetExhaustedError,
     ConflictError,
     ForbiddenError,
     GatewayTimeoutError,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BadRequestError",
+    "BudgetExhaustedError",
     "Clock",
     "ConflictError",
     "Environment",

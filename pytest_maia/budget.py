@@ -15,6 +15,8 @@ The bucket lives in a :mod:`pytest_maia.shared_state` store: a memory store shar
 between threads, a file store between processes (xdist workers), whose clocks must
 then agree (a real monotonic clock, which is machine-wide). ``pause(seconds)`` (called
 on a 429) empties the bucket and holds every holder of the store until then.
+``acquire(within=seconds)`` never sleeps past the caller's deadline: when no token
+comes by then it raises :class:`~pytest_maia.errors.BudgetExhaustedError` at once.
 Knows nothing of pytest or HTTP.
 """
 
@@ -24,7 +26,7 @@ import math
 from typing import Any
 
 from pytest_maia.clock import Clock
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.errors import BudgetExhaustedError, MaiaValidationError
 from pytest_maia.shared_state import MemoryState, StateStore
 from pytest_maia.validation import positive_seconds
 
@@ -80,8 +82,13 @@ class RequestBudget:
         bucket["at"] = max(now, float(bucket["at"]))
         return bucket
 
-    def acquire(self) -> float:
-        """Wait (on the clock) for a token and take it; returns the clock time granted."""
+    def acquire(self, within: float | None = None) -> float:
+        """Wait (on the clock) for a token and take it; returns the clock time granted.
+
+        ``within``: the seconds the caller has left. When no token is free by then, it
+        raises :class:`BudgetExhaustedError` at once instead of sleeping; None: no limit.
+        """
+        deadline = None if within is None else self.clock.now() + max(0.0, within)
         while True:
             with self.state.transaction() as data:
                 now = self.clock.now()
@@ -92,6 +99,15 @@ class RequestBudget:
                     self.granted += 1
                     return now
                 wait = max(paused - now, (1.0 - bucket["tokens"]) / self.rate)
+            if deadline is not None and now + wait > deadline:
+                # Other holders can only make the token come later: waiting cannot help.
+                raise BudgetExhaustedError(
+                    self.limit,
+                    self.per,
+                    left=deadline - now,
+                    retry_after=wait,
+                    paused=paused > now,
+                )
             wait = max(wait, 1e-3)
             self.waited += wait
             self.clock.sleep(wait)

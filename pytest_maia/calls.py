@@ -77,20 +77,31 @@ class ApiCalls:
     def request(
         self, method: str, path: str, json_body: object = None, remaining: float | None = None
     ) -> requests.Response:
-        """One request, refreshing an OAuth token once on a 401. Raises typed errors."""
+        """One request, refreshing an OAuth token once on a 401. Raises typed errors.
+
+        ``remaining``: seconds until the caller's deadline, shared by the token fetch,
+        the wait for the request budget (which raises
+        :class:`~pytest_maia.errors.BudgetExhaustedError` if it cannot make it) and the answer.
+        """
         where = f"{method} {path}"
         budget = self._settings.budget
+        clock = self._settings.clock
+        end = None if remaining is None else clock.now() + remaining
+
+        def left() -> float | None:
+            return None if end is None else end - clock.now()
+
         for refresh in (True, False):
-            token = self.provider.token(remaining)
+            token = self.provider.token(left())
             if budget is not None:
-                budget.acquire()
+                budget.acquire(left())
             response = send(
                 self.session,
                 method,
                 self._settings.base_url + path,
                 where=where,
                 timeout=self._settings.timeout,
-                remaining=remaining,
+                remaining=left(),
                 json=json_body,
                 headers=SecretFields(
                     Accept="application/json", Authorization="Bearer " + token.reveal()
@@ -131,15 +142,22 @@ class ApiCalls:
             )
         return response
 
-    def retrying(self, call: Callable[[float], T], *, idempotent: bool = True) -> T:
+    def retrying(
+        self, call: Callable[[float], T], *, idempotent: bool = True, within: float | None = None
+    ) -> T:
         """Run ``call(remaining)``, retrying transient failures with capped backoff,
-        all within ``retry_budget`` seconds: a wait that would not fit raises at once.
+        all within ``retry_budget`` seconds (or ``within``, when less): a wait that
+        would not fit raises at once, and so does the request budget's
+        (:class:`~pytest_maia.errors.BudgetExhaustedError`).
 
         With ``idempotent=False`` only 429 is retried: the server refused that request,
         whereas after a 5xx or a lost connection it may have acted on it.
         """
         clock = self._settings.clock
-        deadline = clock.now() + self._settings.retry_budget
+        seconds = self._settings.retry_budget
+        if within is not None:
+            seconds = max(0.0, min(seconds, within))
+        deadline = clock.now() + seconds
         for attempt in range(self._settings.max_retries + 1):
             try:
                 return call(deadline - clock.now())

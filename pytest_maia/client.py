@@ -31,6 +31,7 @@ from pytest_maia.validation import (
     base_url_for_region,
     check_base_url,
     check_execution_id,
+    check_within,
     is_loopback_host,
     positive_seconds,
 )
@@ -192,14 +193,20 @@ class MaiaClient:
         body, code = self._calls.json("GET", path, None, remaining)
         return endpoints.parse_status(body, f"GET {path}", code)
 
-    def get_status(self, project_id: str, execution_id: str) -> ExecutionStatus:
+    def get_status(
+        self, project_id: str, execution_id: str, *, within: float | None = None
+    ) -> ExecutionStatus:
         """The current status of a pipeline execution.
 
         A status string the spec does not list comes back as a non-canonical
-        ``ExecutionStatus`` holding it verbatim (``is_known`` False).
+        ``ExecutionStatus`` holding it verbatim (``is_known`` False). ``within``: the
+        seconds the call may take, retries and the request budget included, when that
+        is less than ``retry_budget`` (a wait passes the time it has left).
         """
         path = endpoints.status_path(project_id, execution_id)
-        return self._calls.retrying(lambda left: self._fetch_status(path, left))
+        return self._calls.retrying(
+            lambda left: self._fetch_status(path, left), within=check_within(within)
+        )
 
     def wait_for(
         self,

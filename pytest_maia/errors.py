@@ -166,15 +166,55 @@ def error_for_status(status_code: int) -> type[MaiaApiError]:
     return MaiaApiError
 
 
-class MaiaTimeoutError(MaiaError):
-    """A wait ran out of time before a terminal status; ``result`` holds what it saw."""
+class BudgetExhaustedError(MaiaError):
+    """The request budget has no free request before the deadline of the call or wait.
 
-    def __init__(self, result: WaitResult, timeout: float) -> None:
+    Raised at once, instead of sleeping past the deadline; no request was sent.
+    ``retry_after``: seconds until the next request is free; ``left``: seconds that were
+    left before the deadline. A wait it ends raises :class:`MaiaTimeoutError` from it.
+    """
+
+    def __init__(
+        self, limit: int, per: float, *, left: float, retry_after: float, paused: bool
+    ) -> None:
+        self.limit = limit
+        self.per = per
+        self.left = left
+        self.retry_after = retry_after
+        self.paused = paused
+        super().__init__(self.reason("the deadline"))
+
+    def reason(self, deadline: str) -> str:
+        """What happened, naming the deadline (``"the wait's deadline"``)."""
+        held = " (held after a 429 until then)" if self.paused else ""
+        return (
+            f"the request budget ({self.limit} requests per {self.per:g}s) has no free "
+            f"request before {deadline}, {_seconds(self.left)}s away; the next one is free "
+            f"in {_seconds(self.retry_after)}s{held}"
+        )
+
+
+def _seconds(value: float) -> str:
+    return f"{round(max(value, 0.0), 1):g}"
+
+
+class MaiaTimeoutError(MaiaError):
+    """A wait ran out of time before a terminal status; ``result`` holds what it saw.
+
+    ``reason`` says why it ended before its timeout was spent, when it did (the request
+    budget had no free request before the deadline).
+    """
+
+    def __init__(self, result: WaitResult, timeout: float, *, reason: str | None = None) -> None:
         self.result = result
+        self.wait_result = result
         self.timeout = timeout
         self.history = result.history
         last = result.status.value if result.history else "no status read"
-        super().__init__(
-            f"timed out after {timeout:g}s waiting for execution {result.execution_id} "
-            f"(last status: {last}, {result.polls} poll(s))\n{result.describe()}"
-        )
+        if reason is None:
+            head = f"timed out after {timeout:g}s waiting for execution {result.execution_id} "
+            head += f"(last status: {last}, {result.polls} poll(s))"
+        else:
+            head = f"timed out waiting for execution {result.execution_id} (timeout {timeout:g}s, "
+            head += f"last status: {last}, {result.polls} poll(s)): {reason}"
+        super().__init__(f"{head}\n{result.describe()}")

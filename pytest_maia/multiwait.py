@@ -4,7 +4,9 @@ The schedule per execution is ``wait_for``'s (see :mod:`pytest_maia.waiting`): a
 once, then every ``interval`` seconds growing 1.5 times up to ``max_interval``; a transient
 error (429, 5xx, a dropped connection) is ridden out, waiting at least its Retry-After.
 Each execution ends with its own :class:`WaitResult`; one that fails (a non-transient
-error, or the timeout) does not stop the others. Knows nothing of HTTP or pytest.
+error, or the timeout) does not stop the others. A poll the request budget cannot serve
+before the deadline ends that execution's wait at once with the timeout error; one it can
+serve later is put off until then. Knows nothing of HTTP or pytest.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pytest_maia.clock import Clock
-from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, MaiaTimeoutError
+from pytest_maia.errors import (
+    BudgetExhaustedError,
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaTimeoutError,
+)
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.retry import retry_delay
 from pytest_maia.waiting import BACKOFF_FACTOR, WaitPolicy
@@ -76,6 +84,19 @@ def poll_once(
     error: MaiaError | None = None
     try:
         status = fetch(result.execution_id)
+    except BudgetExhaustedError as exc:
+        # No request was sent; as in wait_for, none before the deadline ends the wait.
+        now = clock.now()
+        result.elapsed = now - started
+        if now + exc.retry_after > started + policy.timeout:
+            outcome.error = MaiaTimeoutError(
+                result, policy.timeout, reason=exc.reason("the wait's deadline")
+            )
+            outcome.error.__cause__ = exc
+            outcome.backoff = None
+            return True
+        result.errors.append(exc)
+        error = exc
     except (MaiaApiError, MaiaConnectionError) as exc:
         result.polls += 1
         result.elapsed = clock.now() - started

@@ -251,9 +251,13 @@ class PipelineRunner:
             max_interval=self.checker.max_interval,
         )
         by_id = {run.id: run for run in runs}
+        clock = self.client.clock
+        deadline = clock.now() + policy.timeout
 
         def fetch(execution_id: str) -> ExecutionStatus:
-            return self.client.get_status(self.project_id, execution_id)
+            # A poll (its retries and its wait for the request budget) ends by the deadline.
+            left = deadline - clock.now()
+            return self.client.get_status(self.project_id, execution_id, within=left)
 
         def done(outcome: Outcome) -> None:
             run = by_id[outcome.result.execution_id]
@@ -261,7 +265,7 @@ class PipelineRunner:
             self.checker.note(outcome.result, outcome_text(outcome))
 
         outcomes = wait_many(
-            fetch, [run.id for run in runs], policy=policy, clock=self.client.clock, on_done=done
+            fetch, [run.id for run in runs], policy=policy, clock=clock, on_done=done
         )
         return [outcome.result for outcome in outcomes]
 

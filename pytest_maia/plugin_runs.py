@@ -200,7 +200,7 @@ class StartAheadPlugin:
         policy = s.wait_policy()
         return StartAhead(
             start,
-            lambda execution_id: client.get_status(project, execution_id),
+            lambda execution_id, within: client.get_status(project, execution_id, within=within),
             max_concurrent=limit,
             clock=client.clock,
             policy=policy,

@@ -7,7 +7,7 @@ ask :func:`retry_delay`; none decides for itself.
 
 from __future__ import annotations
 
-from pytest_maia.errors import MaiaApiError, MaiaConnectionError
+from pytest_maia.errors import BudgetExhaustedError, MaiaApiError, MaiaConnectionError
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "backoff", "retry_delay"]
 
@@ -27,10 +27,11 @@ def retry_delay(
 ) -> float | None:
     """Seconds to wait before trying again after ``exc``, or None: do not retry.
 
-    Transient: 429, 5xx, and a connection error a retry can mend (not a TLS failure or
-    a bad URL). A request that is not ``idempotent`` (starting a run) is retried only
-    after 429: the server refused it, whereas after a 5xx or a lost connection it may
-    have acted on it. The wait is the server's ``Retry-After`` when it sent one, else
+    Transient: 429, 5xx, a connection error a retry can mend (not a TLS failure or
+    a bad URL), and the request budget's refusal (nothing was sent). A request that is
+    not ``idempotent`` (starting a run) is retried only after 429: the server refused
+    it, whereas after a 5xx or a lost connection it may have acted on it. The wait is
+    the server's ``Retry-After`` (the budget's ``retry_after``) when there is one, else
     ``pause`` (the caller's backoff), and never less than ``at_least`` (a wait's poll
     schedule: a 429 must not make it poll sooner than it would have).
     """
@@ -40,6 +41,8 @@ def retry_delay(
             pause = exc.retry_after
     elif isinstance(exc, MaiaConnectionError):
         transient = idempotent and exc.is_transient
+    elif isinstance(exc, BudgetExhaustedError):
+        transient, pause = True, exc.retry_after  # nothing was sent; the budget says when
     else:
         transient = False
     return max(pause, at_least) if transient else None

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_maia.clock import Clock
-from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaError, MaiaTimeoutError
+from pytest_maia.errors import (
+    BudgetExhaustedError,
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaTimeoutError,
+)
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.multiwait import Backoff
 from pytest_maia.pipelines import RunSpec
@@ -65,7 +71,7 @@ class StartAhead:
     def __init__(
         self,
         start: Callable[[str, RunSpec], str],
-        fetch: Callable[[str], ExecutionStatus],
+        fetch: Callable[[str, float | None], ExecutionStatus],
         *,
         max_concurrent: int,
         clock: Clock,
@@ -144,6 +150,11 @@ class StartAhead:
         error: str | None = None
         try:
             execution_id = self._start(key, spec)
+        except BudgetExhaustedError:
+            # Nothing was sent: the run goes back to the queue, to start when it can.
+            with self.state.transaction() as data:
+                data[_RUNS][key].update(state="queued", owner=None)
+            raise
         except MaiaError as exc:
             error = f"could not start: {exc}"
             log.warning("start-ahead of %r for %s failed: %s", spec.pipeline, key, exc)
@@ -158,17 +169,23 @@ class StartAhead:
             self._backoff[key] = Backoff(self.policy, now + self.policy.interval)
 
     def pump(self) -> list[str]:
-        """Start queued runs while the cap and the groups allow; returns their keys."""
+        """Start queued runs while the cap, the groups and the request budget (within a
+        call's retry budget) allow; returns their keys."""
         started: list[str] = []
         while (taken := self._take()) is not None:
-            self._launch(*taken)
+            try:
+                self._launch(*taken)
+            except BudgetExhaustedError:
+                break  # no request free for it yet: a later sweep tries again
             started.append(taken[0])
         return started
 
     # -- the poller -------------------------------------------------------------------
 
-    def sweep(self) -> float | None:
-        """Poll our unclaimed going runs that are due; returns when the next one is due."""
+    def sweep(self, within: float | None = None) -> float | None:
+        """Poll our unclaimed going runs that are due, each poll ending within ``within``
+        seconds (else a call's retry budget); returns when the next one is due."""
+        end = None if within is None else self.clock.now() + within
         with self._polling:
             with self.state.transaction() as data:
                 runs = dict(data.get(_RUNS, {}))
@@ -187,8 +204,9 @@ class StartAhead:
                     continue
                 error: MaiaError | None = None
                 try:
-                    status = self._fetch(runs[key]["id"])
-                except (MaiaApiError, MaiaConnectionError) as exc:
+                    left = None if end is None else end - self.clock.now()
+                    status = self._fetch(runs[key]["id"], left)
+                except (MaiaApiError, MaiaConnectionError, BudgetExhaustedError) as exc:
                     if retry_delay(exc, backoff.delay) is None:
                         # The claiming test will meet it again and say so.
                         self._finish(key, f"poll failed: {exc}")
@@ -228,8 +246,10 @@ class StartAhead:
     def claim(self, key: str, *, timeout: float) -> Claim:
         """The run planned for ``key``, started now if it was still queued.
 
-        Waits (sweeping, on the clock) while another process is starting it or another
-        run of its group is going; :class:`MaiaTimeoutError` after ``timeout``.
+        Waits (sweeping, on the clock) while another process is starting it, another
+        run of its group is going or the request budget is held; its polls end by its
+        deadline; :class:`MaiaTimeoutError` after ``timeout``. A start is never cut
+        short (the server may have acted on it): it keeps a call's retry budget.
         """
         deadline = self.clock.now() + timeout
         while True:
@@ -243,9 +263,13 @@ class StartAhead:
                     )
             taken = self._take(key)
             if taken is not None:
-                self._launch(*taken)
-                continue
-            next_due = self.sweep()
+                try:
+                    self._launch(*taken)
+                except BudgetExhaustedError:
+                    pass  # back in the queue: the budget has no request for it yet
+                else:
+                    continue
+            next_due = self.sweep(deadline - self.clock.now())
             now = self.clock.now()
             if now >= deadline:
                 result = WaitResult(execution_id=key, status=ExecutionStatus.UNKNOWN)

@@ -18,6 +18,7 @@ __all__ = [
     "check_execution_id",
     "check_project_id",
     "check_status",
+    "check_within",
     "is_loopback_host",
     "positive_seconds",
 ]
@@ -37,6 +38,16 @@ def positive_seconds(value: object, name: str) -> float:
     ):
         raise MaiaValidationError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
+
+
+def check_within(value: object) -> float | None:
+    """None, or the seconds a call may still take: a number, where a deadline already
+    past counts as 0 (a wait passes ``deadline - now``); else a MaiaValidationError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise MaiaValidationError(f"within must be a number of seconds, got {value!r}")
+    return max(0.0, float(value))
 
 
 def base_url_for_region(region: str) -> str:

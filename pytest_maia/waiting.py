@@ -1,7 +1,8 @@
 """Polling until a terminal status: backoff, Retry-After, transient errors, timeout.
 
 Knows nothing of HTTP: it calls a ``fetch()`` that returns a status or raises a
-typed error, and waits on an injected clock.
+typed error, and waits on an injected clock. A fetch that the request budget cannot
+serve before the deadline ends the wait at once with :class:`MaiaTimeoutError`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pytest_maia.clock import Clock
-from pytest_maia.errors import MaiaError, MaiaTimeoutError, MaiaValidationError
+from pytest_maia.errors import (
+    BudgetExhaustedError,
+    MaiaError,
+    MaiaTimeoutError,
+    MaiaValidationError,
+)
 from pytest_maia.models import ExecutionStatus, WaitResult
 from pytest_maia.retry import retry_delay
 from pytest_maia.validation import positive_seconds
@@ -90,6 +96,14 @@ def wait(
             status = fetch()
         except MaiaTimeoutError:
             raise
+        except BudgetExhaustedError as exc:
+            # No request was sent: when none can be before the deadline, the wait is over.
+            if clock.now() + exc.retry_after > deadline:
+                result.elapsed = clock.now() - start
+                reason = exc.reason("the wait's deadline")
+                raise MaiaTimeoutError(result, policy.timeout, reason=reason) from exc
+            result.errors.append(exc)
+            pause = max(exc.retry_after, delay)
         except MaiaError as exc:
             result.polls += 1
             result.elapsed = clock.now() - start

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_maia import FakeMaia, MaiaValidationError, RateLimitedError
+from pytest_maia import BudgetExhaustedError, FakeMaia, MaiaValidationError, RateLimitedError
 from pytest_maia.budget import RequestBudget, default_burst
 from pytest_maia.clock import SystemClock, VirtualClock
 from pytest_maia.shared_state import FileState, MemoryState
@@ -70,6 +70,45 @@ def test_a_pause_holds_every_holder_of_the_store() -> None:
     assert second.acquire() >= 7.0
     first.pause(None)  # no Retry-After: the default pause
     assert first.paused_until() is not None
+
+
+def test_acquire_within_a_deadline_raises_at_once_when_no_request_comes_in_time() -> None:
+    clock = VirtualClock()
+    budget = RequestBudget(4, per=60.0, clock=clock)  # a burst of 2, then one every 30 s
+    assert [budget.acquire(within=0), budget.acquire(within=0)] == [0.0, 0.0]
+    with pytest.raises(BudgetExhaustedError) as info:
+        budget.acquire(within=10)
+    assert clock.now() == 0.0  # it did not sleep at all
+    assert info.value.retry_after == pytest.approx(30)
+    assert str(info.value) == (
+        "the request budget (4 requests per 60s) has no free request before the deadline, "
+        "10s away; the next one is free in 30s"
+    )
+    assert budget.acquire(within=31) == pytest.approx(30)  # in time: it waits for it
+    budget.pause(600)
+    with pytest.raises(BudgetExhaustedError, match=r"free in 600s \(held after a 429"):
+        budget.acquire(within=599)
+    assert clock.now() == pytest.approx(30)
+    assert budget.granted == 3
+    assert budget.acquire() == pytest.approx(630)  # no deadline: it waits, as before
+
+
+def test_a_call_does_not_wait_for_the_budget_past_its_retry_budget() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        budget = RequestBudget(600, clock=fake.clock)
+        run = fake.add_execution("p", ["RUNNING"])
+        budget.pause(600)  # another client met a 429 asking for ten minutes
+        with pytest.raises(BudgetExhaustedError, match=r"free in 600s"):
+            fake.client(budget=budget).get_status("p", run)  # retry_budget 120 s
+        assert fake.clock.now() == 0.0 and fake.calls == []
+        with pytest.raises(BudgetExhaustedError, match="deadline, 5s away"):
+            fake.client(budget=budget).get_status("p", run, within=5)
+        with pytest.raises(MaiaValidationError, match="within"):
+            fake.client(budget=budget).get_status("p", run, within=float("nan"))
+        # A call whose retry budget holds the pause waits it out, as before.
+        patient = fake.client(budget=budget, retry_budget=900)
+        assert patient.get_status("p", run).value == "RUNNING"
+        assert fake.clock.now() == pytest.approx(600)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import pytest
 
 from pytest_maia import FakeMaia, MaiaTimeoutError
 from pytest_maia.assertions import StatusChecker
+from pytest_maia.budget import RequestBudget
+from pytest_maia.clock import VirtualClock
 from pytest_maia.multiwait import wait_many
 from pytest_maia.pipelines import PipelineRunner, RunSpec
 from pytest_maia.waiting import WaitPolicy
@@ -14,8 +16,8 @@ from pytest_maia.waiting import WaitPolicy
 PROJECT = "p"
 
 
-def runner_for(fake: FakeMaia) -> PipelineRunner:
-    client = fake.client()
+def runner_for(fake: FakeMaia, budget: RequestBudget | None = None) -> PipelineRunner:
+    client = fake.client(budget=budget)
     checker = StatusChecker(client, PROJECT, timeout=3600, backend="fake")
     return PipelineRunner(client, checker, PROJECT, default_environment="env")
 
@@ -51,6 +53,37 @@ def test_one_failing_run_does_not_stop_the_others() -> None:
     assert forever.status.value == "RUNNING"  # out of time, last status kept
     notes = {r.execution_id: r for r in runner.checker.results}
     assert set(notes) == {run.id for run in runs}
+
+
+def test_wait_all_ends_at_its_deadline_when_the_request_budget_is_paused() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        fake.script_pipeline("forever", ["RUNNING"])
+        budget = RequestBudget(600, clock=fake.clock)
+        client = fake.client(budget=budget)
+        notes: list[str] = []
+        checker = StatusChecker(
+            client, PROJECT, timeout=3600, backend="fake", record=lambda _, n: notes.append(n)
+        )
+        runner = PipelineRunner(client, checker, PROJECT, default_environment="env")
+        runs = runner.run_many(["forever", "forever"])
+        budget.pause(100)  # within the calls' retry budget, beyond the wait's timeout
+        results = runner.wait_all(runs, timeout=30)
+        assert fake.clock.now() <= 30  # not 100: the polls did not wait for the budget
+        assert [c.method for c in fake.calls] == ["POST", "POST"]  # no poll was sent
+    assert [r.polls for r in results] == [0, 0]
+    assert notes == ["TIMEOUT (no status)"] * 2
+
+
+def test_wait_all_rides_out_a_budget_pause_longer_than_a_call_may_wait() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        fake.script_pipeline("short", ["RUNNING", "SUCCESS"], every=60)
+        budget = RequestBudget(600, clock=fake.clock)
+        runner = runner_for(fake, budget)
+        runs = runner.run_many(["short", "short"])
+        budget.pause(600)  # beyond a call's 120 s retry budget, within the wait's timeout
+        results = runner.wait_all(runs, timeout=3600)
+    assert [r.status.value for r in results] == ["SUCCESS", "SUCCESS"]
+    assert all(r.history[0][0] >= 600 for r in results)
 
 
 def test_wait_many_reports_a_timeout_per_execution() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_maia import FakeMaia, MaiaTimeoutError
+from pytest_maia.budget import RequestBudget
+from pytest_maia.clock import VirtualClock
 from pytest_maia.fake import ExecutionRecord
 from pytest_maia.pipelines import RunSpec
 from pytest_maia.startahead import StartAhead
@@ -28,15 +30,15 @@ def most_at_once(records: list[ExecutionRecord]) -> int:
     return best
 
 
-def queue_for(fake: FakeMaia, limit: int) -> StartAhead:
-    client = fake.client()
+def queue_for(fake: FakeMaia, limit: int, budget: RequestBudget | None = None) -> StartAhead:
+    client = fake.client(budget=budget)
 
     def start(key: str, spec: RunSpec) -> str:
         return client.execute_pipeline(PROJECT, spec.pipeline, "env")
 
     return StartAhead(
         start,
-        lambda i: client.get_status(PROJECT, i),
+        lambda i, within: client.get_status(PROJECT, i, within=within),
         max_concurrent=limit,
         clock=fake.clock,
         policy=WaitPolicy.checked(timeout=3600, interval=5, max_interval=30),
@@ -118,6 +120,45 @@ def test_a_claim_that_cannot_start_in_time_raises() -> None:
         queue.pump()
         with pytest.raises(MaiaTimeoutError):
             queue.claim("b", timeout=120)
+
+
+def test_a_paused_request_budget_holds_starts_back_without_failing_them() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        fake.script_pipeline("load", ["RUNNING", "SUCCESS"], every=60)
+        budget = RequestBudget(600, clock=fake.clock)
+        queue = queue_for(fake, 4, budget)
+        queue.plan([("a", RunSpec("load")), ("b", RunSpec("load")), ("c", RunSpec("load"))])
+        budget.pause(600)  # another worker met a 429 asking for ten minutes
+        assert queue.pump() == []  # a start may not wait that long: they stay queued
+        assert queue.counts() == {"queued": 3}
+        # A claim that cannot start its run before its deadline times out at it.
+        with pytest.raises(MaiaTimeoutError):
+            queue.claim("c", timeout=30)
+        assert fake.clock.now() == pytest.approx(30)
+        assert fake.calls == []
+        fake.clock.sleep(570)
+        assert queue.pump() == ["a", "b", "c"]
+        budget.pause(600)
+        assert queue.sweep() is not None  # the polls wait for the budget, on the backoff
+        assert queue.counts() == {"active": 3}
+        drain(queue, fake)
+        assert fake.clock.now() >= 1200  # the next polls came after the pause
+        claims = [queue.claim(key, timeout=1) for key in "abc"]
+    assert [c.error for c in claims] == [None] * 3  # ridden out, not "poll failed"
+
+
+def test_a_claim_waiting_for_its_group_polls_within_its_deadline() -> None:
+    with FakeMaia(clock=VirtualClock()) as fake:
+        fake.script_pipeline("load", ["RUNNING", "SUCCESS"], every=20)
+        budget = RequestBudget(600, clock=fake.clock)
+        queue = queue_for(fake, 4, budget)
+        queue.plan([("a", RunSpec("load", group="g")), ("b", RunSpec("load", group="g"))])
+        assert queue.pump() == ["a"]
+        budget.pause(100)  # within a call's retry budget, beyond the claim's timeout
+        with pytest.raises(MaiaTimeoutError):
+            queue.claim("b", timeout=30)
+        assert fake.clock.now() == pytest.approx(30)  # not 100: no poll waited for it
+        assert [c.method for c in fake.calls] == ["POST"]
 
 
 def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:

@@ -14,7 +14,9 @@ from hostile_server import HostileServer, respond
 
 from conftest import EXECUTION, PROJECT, STATUS_URL
 from pytest_maia import (
+    BudgetExhaustedError,
     ExecutionStatus,
+    FakeMaia,
     ForbiddenError,
     MaiaClient,
     MaiaResponseError,
@@ -24,6 +26,8 @@ from pytest_maia import (
     VirtualClock,
     WaitResult,
 )
+from pytest_maia.budget import RequestBudget
+from pytest_maia.waiting import WaitPolicy, wait
 
 S = ExecutionStatus
 TOKEN = "tok-CLIENT-SEKRIT"
@@ -173,6 +177,62 @@ def test_retry_after_longer_than_timeout_still_ends_on_time(
     with pytest.raises(MaiaTimeoutError):
         client.wait_for(PROJECT, EXECUTION, timeout=100)
     assert clock.now() == pytest.approx(1100)
+
+
+def test_a_paused_request_budget_ends_the_wait_at_its_deadline(clock: VirtualClock) -> None:
+    with FakeMaia(clock=clock) as fake:
+        budget = RequestBudget(600, clock=clock)
+        client = fake.client(budget=budget)
+        run = fake.add_execution(
+            PROJECT, ["RUNNING", FakeMaia.error(429, retry_after=600), "SUCCESS"]
+        )
+        with pytest.raises(MaiaTimeoutError) as info:
+            client.wait_for(PROJECT, run, timeout=30, interval=5)
+        calls = [c.status_code for c in fake.calls]
+    # The 429 at 5 s held the budget until 305 s (Retry-After is capped at 300 s): the
+    # wait ended at its deadline, 30 s, instead of sleeping in the budget until 305 s.
+    assert clock.now() == pytest.approx(1030)
+    assert calls == [200, 429]
+    exc = info.value
+    assert exc.wait_result is exc.result
+    assert exc.history == [(0.0, S.RUNNING)]
+    assert isinstance(exc.__cause__, BudgetExhaustedError)
+    assert str(exc).splitlines()[0] == (
+        f"timed out waiting for execution {run} (timeout 30s, last status: RUNNING, "
+        "2 poll(s)): the request budget (600 requests per 60s) has no free request before "
+        "the wait's deadline, 0s away; the next one is free in 275s (held after a 429 until "
+        "then)"
+    )
+
+
+def test_a_wait_that_cannot_poll_before_its_deadline_ends_at_once(clock: VirtualClock) -> None:
+    with FakeMaia(clock=clock) as fake:
+        budget = RequestBudget(600, clock=clock)
+        run = fake.add_execution(PROJECT, ["RUNNING"])
+        budget.pause(3600)  # another client of the budget met a 429 asking for an hour
+        with pytest.raises(MaiaTimeoutError, match="no status read") as info:
+            fake.client(budget=budget).wait_for(PROJECT, run, timeout=60)
+        assert fake.calls == []
+    assert clock.now() == 1000.0  # nothing could be learnt before the deadline: no sleep
+    assert info.value.result.polls == 0
+    assert "the next one is free in 3600s" in str(info.value)
+
+
+def test_a_budget_refusal_the_wait_can_outlast_is_ridden_out(clock: VirtualClock) -> None:
+    # A fetch bound tighter than the wait (wait_all's calls): the budget frees in 40 s.
+    refusals = [BudgetExhaustedError(600, 60.0, left=10, retry_after=40, paused=True)]
+
+    def fetch() -> ExecutionStatus:
+        if refusals:
+            raise refusals.pop()
+        return S.SUCCESS
+
+    policy = WaitPolicy.checked(timeout=120, interval=5, max_interval=30)
+    result = wait(fetch, execution_id=EXECUTION, policy=policy, clock=clock)
+    assert result.status is S.SUCCESS
+    assert result.polls == 1  # the refusal sent nothing
+    assert result.elapsed == pytest.approx(40)
+    assert len(result.errors) == 1
 
 
 @pytest.mark.parametrize(
