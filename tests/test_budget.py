@@ -184,6 +184,6 @@ def test_two_processes_share_one_budget_through_a_lock_dir(tmp_path: Path) -> No
 def test_real_clock_budget_is_shared_by_two_objects_on_one_file(tmp_path: Path) -> None:
     clock = SystemClock()
     budgets = [RequestBudget(20, per=1.0, clock=clock, state=FileState(tmp_path)) for _ in "ab"]
+    started = clock.now()  # before the pause: it holds the budget 0.1 s from its own now
     budgets[0].pause(0.1)
-    started = clock.now()
     assert budgets[1].acquire() >= started + 0.1 - 1e-6
