@@ -92,7 +92,8 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-days", "1"),
             *("-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)),
         ],
         check=True,
