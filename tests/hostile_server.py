@@ -10,6 +10,9 @@ import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
+from pytest_maia import MaiaClient
+from pytest_maia.clock import Clock
+
 Handler = Callable[[socket.socket, bytes, threading.Event], None]
 
 
@@ -104,3 +107,15 @@ def listener() -> Iterator[HostileServer]:
     """A server that records who connects and closes at once (e.g. a would-be proxy)."""
     with HostileServer(lambda conn, request, stop: None) as server:
         yield server
+
+
+def token_endpoint_client(tokens: HostileServer, clock: Clock) -> MaiaClient:
+    """A client with client credentials whose token endpoint is ``tokens`` (the API's own
+    port is closed: any failure comes from the token endpoint)."""
+    return MaiaClient(
+        "http://127.0.0.1:9/dpc",
+        client_id="id",
+        client_secret="secret",
+        token_url=tokens.url + "/token",
+        clock=clock,
+    )

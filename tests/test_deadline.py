@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from hostile_server import HostileServer
+from hostile_server import HostileServer, token_endpoint_client
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient, SystemClock
@@ -76,13 +76,7 @@ def test_wait_for_ends_near_its_timeout_whatever_the_server_does(attack: object)
 @pytest.mark.parametrize("attack", [stall, trickle_headers, trickle_body], ids=lambda a: a.__name__)
 def test_a_slow_token_endpoint_does_not_stretch_a_wait(attack: object) -> None:
     with HostileServer(attack) as tokens:  # type: ignore[arg-type]
-        client = MaiaClient(
-            "http://127.0.0.1:9/dpc",
-            client_id="id",
-            client_secret="secret",
-            token_url=tokens.url + "/token",
-            clock=SystemClock(),
-        )
+        client = token_endpoint_client(tokens, SystemClock())
         elapsed, _ = timed_wait(client, timeout=0.2)
     assert elapsed < 0.2 + SLACK
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from hostile_server import HostileServer, listener, respond
+from hostile_server import HostileServer, listener, respond, token_endpoint_client
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient, VirtualClock, __version__
@@ -71,13 +71,7 @@ def flood(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
 @pytest.mark.timeout(60)
 def test_a_flooding_token_endpoint_is_cut_at_the_size_cap() -> None:
     with HostileServer(flood) as tokens:
-        client = MaiaClient(
-            "http://127.0.0.1:9/dpc",
-            client_id="id",
-            client_secret="secret",
-            token_url=tokens.url + "/token",
-            clock=VirtualClock(),
-        )
+        client = token_endpoint_client(tokens, VirtualClock())
         with pytest.raises(MaiaResponseError, match=f"over {MAX_BODY_BYTES} bytes"):
             client.get_status(PROJECT, EXECUTION)
     assert tokens.connections == 1  # a body over the cap is not retried
