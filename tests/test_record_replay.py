@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from pytest_maia import ExecutionStatus
@@ -212,12 +211,14 @@ def test_record_live_then_replay_offline(
     )
     assert all(f.parent == tapes / "test_flow" for f in files)
     # the secrets sweep over the cassettes: no credential, token or scrubbed value
+    from jsonschema import validate  # here, not at collection: only this test uses it
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     issued = list(fake._account.tokens._issued)  # what it issued: must stay hidden
     assert issued
     for path in files:
         text = path.read_text(encoding="utf-8")
-        jsonschema.validate(json.loads(text), schema)
+        validate(json.loads(text), schema)
         assert text.endswith("}\n") and '\n  "version": 1\n' in text
         for secret in (CLIENT_ID, CLIENT_SECRET, SCRUB_VALUE, *issued):
             assert secret not in text, path.name
