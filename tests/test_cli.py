@@ -241,7 +241,7 @@ def test_run_without_project_is_usage_error(server_url: str) -> None:
 def test_fake_server_rejects_bad_scripts(tmp_path: Path, script: str, needle: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(script)
-    result = cli(None, "fake-server", "--script", str(path), process=True)
+    result = cli(None, "fake-server", "--script", str(path))  # refused before serving
     assert result.returncode == 2
     assert needle in result.stderr
 

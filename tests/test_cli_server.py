@@ -133,13 +133,12 @@ def test_the_script_serves_messages_steps_and_unrecognised_statuses(
     ],
 )
 def test_script_mistakes_exit_2_with_the_fix(
-    tmp_path: Path, script: dict[str, object], needle: str
+    tmp_path: Path, script: dict[str, object], needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(script))
-    result = run("fake-server", "--script", str(path))
-    assert result.returncode == 2
-    assert needle in result.stderr
+    assert main(["fake-server", "--script", str(path)]) == 2  # refused before serving
+    assert needle in capsys.readouterr().err
 
 
 # -- issue 10, item 8: a deeply nested script is a usage error ----------------------------
