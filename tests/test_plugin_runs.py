@@ -13,6 +13,7 @@ import pytest_maia.fake
 import pytest_maia.startahead  # noqa: F401
 from pytest_maia.clock import SystemClock
 from pytest_maia.fake import FakeMaia
+from pytest_maia.fake.server import FakeServer
 
 # Writes what the queue looked like right after collection, and the session fake's
 # executions at the very end, into queue.json and executions.json.
@@ -61,6 +62,22 @@ def pytest_collection_modifyitems(items):
 """
     )
     pytester.makepyfile(test_five=FIVE)
+
+
+def run_live_under_xdist(
+    pytester: pytest.Pytester, server: FakeServer, *args: str
+) -> pytest.RunResult:
+    """The five marked tests on two xdist workers, live against ``server`` (real time:
+    polls every 0.05 s)."""
+    return pytester.runpytest(
+        *("-p", "xdist", "-n", "2", "-p", "no:cacheprovider"),
+        "--maia-backend=live",
+        f"--maia-base-url={server.url}",
+        "--maia-project=proj",
+        "--maia-environment=env",
+        "--maia-poll-interval=0.05",
+        *args,
+    )
 
 
 def read(pytester: pytest.Pytester, name: str) -> object:
@@ -236,20 +253,7 @@ def test_under_xdist_live_workers_share_one_queue(
     for i in range(5):
         fake.script_pipeline(f"load-{i}", ["RUNNING", "SUCCESS"], every=0.15)
     with fake.serve() as server:
-        result = pytester.runpytest(
-            "-p",
-            "xdist",
-            "-n",
-            "2",
-            "-p",
-            "no:cacheprovider",
-            "--maia-backend=live",
-            f"--maia-base-url={server.url}",
-            "--maia-project=proj",
-            "--maia-environment=env",
-            "--maia-max-concurrent=3",
-            "--maia-poll-interval=0.05",
-        )
+        result = run_live_under_xdist(pytester, server, "--maia-max-concurrent=3")
     result.assert_outcomes(passed=5)
     records = fake.executions()
     # Each run started once for the whole suite, never more than 3 at a time.
@@ -296,20 +300,11 @@ def test_under_xdist_live_the_controller_cancels_what_never_ran(
     for i in range(1, 5):
         fake.script_pipeline(f"load-{i}", ["RUNNING"])
     with fake.serve() as server:
-        result = pytester.runpytest(
+        result = run_live_under_xdist(
+            pytester,
+            server,
             "-x",
-            "-p",
-            "xdist",
-            "-n",
-            "2",
-            "-p",
-            "no:cacheprovider",
-            "--maia-backend=live",
-            f"--maia-base-url={server.url}",
-            "--maia-project=proj",
-            "--maia-environment=env",
             "--maia-timeout=0.4",  # the stuck runs' waits; cancelling is the subject
-            "--maia-poll-interval=0.05",
         )
     # xdist reports a -x stop as an interruption.
     assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
