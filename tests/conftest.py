@@ -96,14 +96,18 @@ def fake_server_process(script: dict[str, object], directory: Path) -> Iterator[
     assert proc.returncode == 0  # SIGTERM stops the server cleanly
 
 
-# Pytest plugins our test extra installs (for schemathesis, Hypothesis and the benchmarks'
-# baseline) that generated test runs never use. Each pytest process that loads them
-# re-rewrites ~300 of their modules when bytecode is not written (PYTHONDONTWRITEBYTECODE,
-# set on these machines): 1.2 s a process.
+# Pytest plugins our test extra installs (for schemathesis, Hypothesis, pytest-html and the
+# benchmarks' baseline) that generated test runs do not use unless they ask (PYTEST_HTML,
+# ``-p rerunfailures``). Each pytest process that loads them pays for it: schemathesis and
+# anyio 1.1 s without written bytecode; the rest 80 ms a process, 8 ms an in-process run.
 UNUSED_PLUGINS = (
     *("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:hypothesispytest"),
-    *("-p", "no:pytest_httpserver"),
+    *("-p", "no:pytest_httpserver", "-p", "no:platformdirs", "-p", "no:xdist.looponfail"),
+    *("-p", "no:html", "-p", "no:html_fixtures", "-p", "no:metadata"),
+    *("-p", "no:rerunfailures", "-p", "no:timeout"),
 )
+# What a generated run that writes a pytest-html page asks for (pytest-html needs metadata).
+PYTEST_HTML = ("-p", "metadata", "-p", "html", "-p", "html_fixtures")
 
 
 def child_env(**extra: str) -> dict[str, str]:

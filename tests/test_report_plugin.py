@@ -15,6 +15,7 @@ import pytest
 import pytest_maia.client
 import pytest_maia.fake
 import pytest_maia.plugin
+from conftest import PYTEST_HTML
 from pytest_maia.errors import MaiaError
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -164,7 +165,7 @@ class JsonBlob(HTMLParser):
 def test_pytest_html_rows_carry_the_executions(pytester: pytest.Pytester) -> None:
     pytest.importorskip("pytest_html")
     pytester.makepyfile(test_suite=SUITE)
-    pytester.runpytest("--html=report.html", "--self-contained-html")
+    pytester.runpytest(*PYTEST_HTML, "--html=report.html", "--self-contained-html")
     page = (pytester.path / "report.html").read_text(encoding="utf-8")
     assert '<th class="col-maia">Maia executions</th>' in page
     parser = JsonBlob()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conftest import PYTEST_HTML
 from pytest_maia.fake import FakeMaia
 from pytest_maia.fake.server import FakeServer
 
@@ -103,9 +104,16 @@ def test_sweep_pytest_live_run_every_report_format(
     monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
     monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "summary.md"))
     pytester.makepyfile(test_sweep=INNER)
     xml_path = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess(
+        *PYTEST_HTML,
+        "--html=pytest-html.html",
+        "--self-contained-html",
+        "--maia-report=timeline.html",
+        "--maia-report-json=timeline.json",
         "--maia-backend=live",
         f"--maia-base-url={server.url}",
         "--maia-environment=prod",  # a live run using maia_pipeline must name one
@@ -124,6 +132,13 @@ def test_sweep_pytest_live_run_every_report_format(
     result.assert_outcomes(passed=2, failed=4, skipped=1)
     out = result.stdout.str() + result.stderr.str()
     xml = xml_path.read_text(encoding="utf-8")
+    reports = {
+        name: (pytester.path / name).read_text(encoding="utf-8")
+        for name in ("pytest-html.html", "timeline.html", "timeline.json", "summary.md")
+    }
+    # every report holds the runs (so the sweep over it means something)
+    for name, text in reports.items():
+        assert BAD in text and "FAILED" in text, name
     # every path really ran: auth, failure text, timeout, 404, teardown cancel, logs
     assert "auth=client credentials" in out
     assert "fetched an access token" in out
@@ -134,7 +149,7 @@ def test_sweep_pytest_live_run_every_report_format(
     assert "using MaiaClient(" in out
     assert "maia_execution_id" in xml
     assert any(c.method == "PATCH" for c in fake.calls)
-    assert_no_secret(fake, out, xml, *(repr(c) for c in fake.calls), repr(fake))
+    assert_no_secret(fake, out, xml, *reports.values(), *(repr(c) for c in fake.calls), repr(fake))
 
 
 def cli(server: FakeServer, *args: str) -> subprocess.Popen[str]:
