@@ -58,7 +58,6 @@ class HostileServer:
         self.connections = 0
         self.stop = threading.Event()
         self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.05)
         self.port = self._sock.getsockname()[1]
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}/dpc"
@@ -74,11 +73,14 @@ class HostileServer:
             self.handler(conn, request, self.stop)
 
     def _loop(self) -> None:
-        while not self.stop.is_set():
+        while True:
             try:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
+            if self.stop.is_set():  # the wake-up connection of __exit__
+                conn.close()
+                return
             self.connections += 1
             thread = threading.Thread(target=self._serve_one, args=(conn,), daemon=True)
             thread.start()
@@ -96,6 +98,9 @@ class HostileServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop.set()
+        # A blocking accept() sees the stop only with a new connection: make one (no poll).
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 5):
+            pass
         self._loop_thread.join(5)
         for thread in self._threads:
             thread.join(5)

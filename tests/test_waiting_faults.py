@@ -9,16 +9,16 @@ timeout; ``pytest.mark.timeout`` only guards against a hang.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hostile_server import HostileServer
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient
@@ -109,64 +109,19 @@ def trickle(seconds_per_byte: float, size: int = 60) -> Action:
     return act
 
 
-class ScriptedServer:
-    """Loopback HTTP/1.1 server: connection ``n`` runs ``actions[n]`` (the last repeats)."""
+def scripted(actions: list[Action]) -> HostileServer:
+    """A loopback server whose connection ``n`` runs ``actions[n]`` (the last repeats)."""
+    lock, served = threading.Lock(), itertools.count()
 
-    def __init__(self, actions: list[Action]) -> None:
-        self.actions = actions
-        self.connections = 0
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/dpc"
-        self._threads: list[threading.Thread] = []
+    def handle(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+        with lock:
+            action = actions[min(next(served), len(actions) - 1)]
+        action(conn, stop)
 
-    def _next(self) -> Action:
-        with self._lock:
-            index = min(self.connections, len(self.actions) - 1)
-            self.connections += 1
-            return self.actions[index]
-
-    def _serve_one(self, conn: socket.socket, action: Action) -> None:
-        with conn:
-            conn.settimeout(5)
-            request = b""
-            with contextlib.suppress(OSError):
-                while b"\r\n\r\n" not in request and len(request) < 65536:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    request += chunk
-                with contextlib.suppress(OSError):
-                    action(conn, self.stop)
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            thread = threading.Thread(target=self._serve_one, args=(conn, self._next()))
-            thread.daemon = True
-            thread.start()
-            self._threads.append(thread)
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[ScriptedServer]:
-        loop = threading.Thread(target=self._loop, daemon=True)
-        loop.start()
-        try:
-            yield self
-        finally:
-            self.stop.set()
-            loop.join(5)
-            for thread in self._threads:
-                thread.join(5)
-            self._sock.close()
+    return HostileServer(handle)
 
 
-def client_for(server: ScriptedServer, **kwargs: Any) -> MaiaClient:
+def client_for(server: HostileServer, **kwargs: Any) -> MaiaClient:
     kwargs.setdefault("clock", VirtualClock())
     return MaiaClient(server.url, token=TOKEN, **kwargs)
 
@@ -181,7 +136,7 @@ BROKEN = [cut_body, close_silently, reset]
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("broken", BROKEN, ids=lambda a: a.__name__)
 def test_get_status_gives_up_with_a_connection_error(broken: Action) -> None:
-    with ScriptedServer([broken]).running() as server:
+    with scripted([broken]) as server:
         client = client_for(server, max_retries=2, timeout=5)
         with pytest.raises(MaiaConnectionError) as info:
             client.get_status(PROJECT, EXECUTION)
@@ -192,7 +147,7 @@ def test_get_status_gives_up_with_a_connection_error(broken: Action) -> None:
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("broken", BROKEN, ids=lambda a: a.__name__)
 def test_get_status_rides_out_a_drop_mid_response(broken: Action) -> None:
-    with ScriptedServer([broken, broken, answer("RUNNING")]).running() as server:
+    with scripted([broken, broken, answer("RUNNING")]) as server:
         client = client_for(server, max_retries=2, timeout=5)
         assert client.get_status(PROJECT, EXECUTION) is ExecutionStatus.RUNNING
     assert server.connections == 3
@@ -208,7 +163,7 @@ def test_wait_for_sees_through_drops_to_the_final_status() -> None:
         reset,
         answer("FAILED"),
     ]
-    with ScriptedServer(script).running() as server:
+    with scripted(script) as server:
         client = client_for(server, timeout=5)
         result = client.wait_for(PROJECT, EXECUTION, timeout=600, interval=5, max_interval=5)
     assert result.status is ExecutionStatus.FAILED
@@ -224,7 +179,7 @@ def test_wait_for_sees_through_drops_to_the_final_status() -> None:
 
 @pytest.mark.timeout(30)
 def test_a_response_cut_inside_its_headers_is_a_typed_error() -> None:
-    with ScriptedServer([answer("RUNNING"), cut_headers, answer("SUCCESS")]).running() as server:
+    with scripted([answer("RUNNING"), cut_headers, answer("SUCCESS")]) as server:
         client = client_for(server, timeout=5)
         error: MaiaError | None = None
         try:
@@ -242,7 +197,7 @@ def test_a_response_cut_inside_its_headers_is_a_typed_error() -> None:
 
 @pytest.mark.timeout(30)
 def test_wait_for_times_out_with_history_when_every_answer_is_cut() -> None:
-    with ScriptedServer([answer("RUNNING"), cut_body]).running() as server:
+    with scripted([answer("RUNNING"), cut_body]) as server:
         client = client_for(server, timeout=5)
         with pytest.raises(MaiaTimeoutError) as info:
             client.wait_for(PROJECT, EXECUTION, timeout=60, interval=5, max_interval=10)
@@ -258,7 +213,7 @@ def test_wait_for_times_out_with_history_when_every_answer_is_cut() -> None:
 
 @pytest.mark.timeout(30)
 def test_a_stalled_server_is_a_connection_error_after_the_read_timeout() -> None:
-    with ScriptedServer([stall]).running() as server:
+    with scripted([stall]) as server:
         client = client_for(server, max_retries=1, timeout=0.1)
         started = time.monotonic()
         with pytest.raises(MaiaConnectionError, match="timed out"):
@@ -270,7 +225,7 @@ def test_a_stalled_server_is_a_connection_error_after_the_read_timeout() -> None
 
 @pytest.mark.timeout(30)
 def test_wait_for_rides_out_stalls_on_the_virtual_clock() -> None:
-    with ScriptedServer([stall, stall, answer("SUCCESS")]).running() as server:
+    with scripted([stall, stall, answer("SUCCESS")]) as server:
         client = client_for(server, timeout=0.1)
         result = client.wait_for(PROJECT, EXECUTION, timeout=600, interval=5, max_interval=5)
     assert result.status is ExecutionStatus.SUCCESS
@@ -280,7 +235,7 @@ def test_wait_for_rides_out_stalls_on_the_virtual_clock() -> None:
 
 @pytest.mark.timeout(30)
 def test_wait_for_on_real_time_ends_near_its_timeout_against_a_stalled_server() -> None:
-    with ScriptedServer([stall]).running() as server:
+    with scripted([stall]) as server:
         client = client_for(server, timeout=0.15, clock=SystemClock())
         started = time.monotonic()
         with pytest.raises(MaiaTimeoutError):
@@ -294,7 +249,7 @@ def test_wait_for_on_real_time_ends_near_its_timeout_against_a_stalled_server() 
 @pytest.mark.timeout(30)
 def test_slow_answers_within_the_read_timeout_are_fine() -> None:
     script = [answer("RUNNING", delay=0.1), answer("SUCCESS", delay=0.15)]
-    with ScriptedServer(script).running() as server:
+    with scripted(script) as server:
         client = client_for(server, timeout=2)
         result = client.wait_for(PROJECT, EXECUTION, timeout=60, interval=5, max_interval=5)
     assert result.status is ExecutionStatus.SUCCESS
@@ -306,7 +261,7 @@ def test_slow_answers_within_the_read_timeout_are_fine() -> None:
 def test_wait_for_on_real_time_is_not_held_past_its_timeout_by_a_trickling_body() -> None:
     """Each byte comes within the read timeout but the body takes 2.4 s: the wait must
     still end within its own timeout plus one request timeout."""
-    with ScriptedServer([trickle(0.04)]).running() as server:
+    with scripted([trickle(0.04)]) as server:
         client = client_for(server, timeout=0.2, clock=SystemClock(), max_retries=0)
         started = time.monotonic()
         with pytest.raises(MaiaTimeoutError) as info:
