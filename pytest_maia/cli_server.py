@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -88,8 +89,11 @@ def serve_forever(args: argparse.Namespace) -> int:
         print(server.url, flush=True)
         print(f"token URL: {server.token_url}", flush=True)
         print(f"control API: {server.control_url}", flush=True)
+    # POSIX interrupts a blocked wait for a signal handler: stop at once on SIGTERM. Windows
+    # delivers Ctrl-C only between waits, so poll there.
+    poll = 0.2 if os.name == "nt" else None
     try:
-        while not stop.wait(0.2):
+        while not stop.wait(poll):
             pass
     except KeyboardInterrupt:
         pass
