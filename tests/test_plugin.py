@@ -228,35 +228,6 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_xdist_each_worker_has_its_own_fake_and_summary_comes_home(
-    pytester: pytest.Pytester,
-) -> None:
-    pytester.makepyfile(
-        test_a=LIFECYCLES,
-        test_b="""
-        import urllib.request, json
-
-        def test_server(maia_fake, maia_fake_server, maia_project_id):
-            ex = maia_fake.add_execution(maia_project_id, ["SUCCESS"])
-            url = (f"{maia_fake_server.url}/v1/projects/{maia_project_id}"
-                   f"/pipeline-executions/{ex}/status")
-            req = urllib.request.Request(url, headers={"Authorization": "Bearer x"})
-            with urllib.request.urlopen(req) as resp:
-                assert json.load(resp) == {"status": "SUCCESS"}
-
-        def test_waits(maia_fake, maia_status, maia_project_id):
-            ex = maia_fake.add_execution(maia_project_id, ["RUNNING", "SKIPPED"])
-            maia_status.assert_final(ex, "SKIPPED")
-        """,
-    )
-    result = pytester.runpytest("-p", "xdist", "-n", "2")
-    result.assert_outcomes(passed=4, failed=1)
-    result.stdout.fnmatch_lines(["*- maia executions waited on: 4 -*"])
-    out = result.stdout.str()
-    assert "test_b.py::test_waits" in out
-    assert out.count("maia: backend=fake") == 1  # the header comes from the controller only
-
-
 def test_log_cli_shows_status_changes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

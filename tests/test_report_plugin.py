@@ -48,14 +48,41 @@ def report_json(path: Path) -> dict[str, object]:
     return data
 
 
-def test_html_and_json_reports_from_the_controller_under_xdist(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_suite=SUITE)
+# A second file for the xdist run: a worker's fake behind its own loopback server.
+WORKER_FAKES = """
+import json, urllib.request
+
+def test_server(maia_fake, maia_fake_server, maia_project_id):
+    ex = maia_fake.add_execution(maia_project_id, ["SUCCESS"])
+    url = (f"{maia_fake_server.url}/v1/projects/{maia_project_id}"
+           f"/pipeline-executions/{ex}/status")
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer x"})
+    with urllib.request.urlopen(req) as resp:
+        assert json.load(resp) == {"status": "SUCCESS"}
+
+def test_waits(maia_fake, maia_status, maia_project_id):
+    ex = maia_fake.add_execution(maia_project_id, ["RUNNING", "SKIPPED"])
+    maia_status.assert_final(ex, "SKIPPED")
+"""
+
+
+def test_under_xdist_workers_have_own_fakes_and_summary_and_reports_come_home(
+    pytester: pytest.Pytester,
+) -> None:
+    """One suite on two xdist workers: each worker has its own fake (and server); the
+    header, the summary and both reports come from the controller."""
+    pytester.makepyfile(test_suite=SUITE, test_workers=WORKER_FAKES)
     (pytester.path / "out").mkdir()
     result = pytester.runpytest(
         "-p", "xdist", "-n", "2", "--maia-report=out/r.html", "--maia-report-json=r.json"
     )
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["maia report: out/r.html", "maia report: r.json"])
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*- maia executions waited on: 3 -*", "maia report: out/r.html", "maia report: r.json"]
+    )
+    out = result.stdout.str()
+    assert "test_workers.py::test_waits" in out
+    assert out.count("maia: backend=fake") == 1  # the header comes from the controller only
     data = report_json(pytester.path / "r.json")
     assert data["format"] == "pytest-maia-timeline" and data["clock"] == "virtual"
     executions = data["executions"]
@@ -72,7 +99,7 @@ def test_html_and_json_reports_from_the_controller_under_xdist(pytester: pytest.
 
     page = (pytester.path / "out" / "r.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.count('class="bar"') == 2
+    assert page.count('class="bar"') == 3
     assert "virtual time" in page and "cancelled at teardown" in page
 
 
