@@ -13,6 +13,7 @@ import contextlib
 import heapq
 import itertools
 import os
+import queue
 import socket
 import threading
 import time
@@ -139,12 +140,41 @@ def _watched(conn: Any) -> Any:
     return conn
 
 
+class _ConnectionStack(queue.LifoQueue):  # type: ignore[type-arg]
+    """A pool's idle connections, taken and given back without a lock.
+
+    urllib3 keeps them in a ``LifoQueue``, whose lock a Ctrl-C can leave held: the
+    KeyboardInterrupt lands inside ``Condition.__enter__``, after the lock was taken and
+    before the ``with`` block that releases it began. The next request on that pool, and
+    the pool's finalizer at exit, then wait on the lock for ever. A list's ``append`` and
+    ``pop`` are atomic, and urllib3 asks for no waiting here (requests' ``pool_block``
+    is off), so no lock is needed.
+    """
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if block:  # waiting for a connection to come back needs the lock (pool_block)
+            return super().get(block, timeout)
+        try:
+            return self.queue.pop()
+        except IndexError:
+            raise queue.Empty from None
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if 0 < self.maxsize <= len(self.queue):
+            raise queue.Full
+        self.queue.append(item)
+
+
 class _HTTPPool(urllib3.HTTPConnectionPool):
+    QueueCls = _ConnectionStack
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         return _watched(super()._get_conn(timeout))
 
 
 class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    QueueCls = _ConnectionStack
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         return _watched(super()._get_conn(timeout))
 

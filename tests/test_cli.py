@@ -370,11 +370,16 @@ def test_ctrl_c_during_a_wait_exits_130_with_one_line() -> None:
             text=True,
             env=env,
         )
-        deadline = time.monotonic() + 60
-        while fake.polls(run) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)  # in the wait loop once it has polled (imports all done)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            deadline = time.monotonic() + 60
+            while fake.polls(run) < 2 and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)  # in the wait loop once it has polled (imports all done)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:  # a failed test leaves no process behind
+                proc.kill()
+                proc.communicate()
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert err.strip().splitlines() == ["maia-status: interrupted"]
     assert "Traceback" not in err

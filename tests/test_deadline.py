@@ -9,6 +9,8 @@ elapsed time by the timeout it set plus generous slack; nothing here asserts spe
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -95,3 +97,34 @@ def test_polls_reuse_one_kept_alive_connection() -> None:
         pool = pools[key]
     assert result.polls == 6
     assert pool.num_connections == 1
+
+
+# What a Ctrl-C can leave behind: the KeyboardInterrupt lands inside the pool queue's
+# ``Condition.__enter__``, after its lock was taken and before the block that frees it.
+AFTER_AN_UNLUCKY_CTRL_C = """
+from pytest_maia.fake import FakeMaia
+
+fake = FakeMaia()
+run = fake.add_execution("p", ["RUNNING", "SUCCESS"])
+with fake.serve() as server:
+    client = server.client()
+    client.get_status("p", run)
+    pools = client._session.get_adapter(server.url).poolmanager.pools
+    (key,) = list(pools.keys())
+    pools[key].pool.mutex.acquire()  # held, as the interrupted `with` leaves it
+    print(client.get_status("p", run), flush=True)
+print("exited", flush=True)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_lock_left_held_by_ctrl_c_hangs_neither_the_next_request_nor_the_exit() -> None:
+    # urllib3's own queue waited on that lock for ever: the next request on the pool, and
+    # the pool's finalizer at interpreter exit (maia-status and pytest hung after Ctrl-C).
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_AN_UNLUCKY_CTRL_C],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, "SUCCESS\nexited\n"), done.stderr
