@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -131,6 +132,18 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     """pytest's ``pytester``, its runs (and their xdist workers) without unused plugins."""
     monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(UNUSED_PLUGINS))
     return pytester
+
+
+@pytest.fixture
+def sigint_reaches_children() -> Iterator[None]:
+    """Children started in the test take SIGINT as Ctrl-C, as from a terminal.
+
+    A shell's background job (``cmd &`` in a script) ignores SIGINT, and an ignored
+    signal stays ignored in every child: Python then installs no KeyboardInterrupt.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -357,6 +357,7 @@ def test_a_project_id_with_undecodable_bytes_is_a_usage_error_not_a_traceback() 
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_wait_exits_130_with_one_line() -> None:
     fake = FakeMaia(token=TOKEN)
     run = fake.add_execution(PROJECT, ["RUNNING"])

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
     fake = FakeMaia(token=TOKEN, clock=SystemClock())
     fake.script_pipeline("slow", ["RUNNING"])  # never ends by itself
