@@ -164,6 +164,15 @@ def test_refuses_bad_ports(port: object) -> None:
         pass
 
 
+def test_a_taken_port_is_a_typed_error_naming_it() -> None:
+    with FakeMaia().serve() as first:
+        message = f"cannot listen on 127.0.0.1 port {first.port}: Address already in use"
+        with pytest.raises(MaiaValidationError, match=message) as info:
+            FakeMaia().serve(port=first.port).__enter__()
+    assert "port=0 for a free one" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
 def test_ipv6_loopback() -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6 in this environment")

@@ -123,7 +123,14 @@ def serve(
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise MaiaValidationError(f"port must be an integer 0..65535, got {port!r}")
     server_class = ThreadingServer6 if ":" in host else ThreadingServer
-    server = server_class((host, port), make_wsgi_app(fake))
+    try:
+        server = server_class((host, port), make_wsgi_app(fake))
+    except OSError as exc:  # the port is taken, or the host has no such address
+        why = exc.strerror or str(exc)
+        raise MaiaValidationError(
+            f"the fake server cannot listen on {host} port {port}: {why}"
+            + (" (pass another port, or port=0 for a free one)" if port else "")
+        ) from None
     try:
         bound = server.port
         shown = f"[{host}]" if ":" in host else host
