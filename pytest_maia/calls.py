@@ -12,6 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from pytest_maia import endpoints
+from pytest_maia.clock import SystemClock
 from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
 from pytest_maia.exchange import Exchange
 from pytest_maia.redact import Secret, SecretFields
@@ -91,8 +92,15 @@ class ApiCalls:
         def left() -> float | None:
             return None if end is None else end - clock.now()
 
+        # Time left is on the caller's clock: only real seconds may cut a real socket (a
+        # virtual wait at its deadline would give its last poll 0.05 s of real time).
+        on_real_time = isinstance(clock, SystemClock)
+
+        def left_for_sockets() -> float | None:
+            return left() if on_real_time else None
+
         for refresh in (True, False):
-            token = self.provider.token(left())
+            token = self.provider.token(left_for_sockets())
             if budget is not None:
                 budget.acquire(left())
             response = send(
@@ -101,7 +109,7 @@ class ApiCalls:
                 self._settings.base_url + path,
                 where=where,
                 timeout=self._settings.timeout,
-                remaining=left(),
+                remaining=left_for_sockets(),
                 json=json_body,
                 headers=SecretFields(
                     Accept="application/json", Authorization="Bearer " + token.reveal()

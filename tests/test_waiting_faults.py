@@ -258,6 +258,19 @@ def test_slow_answers_within_the_read_timeout_are_fine() -> None:
 
 
 @pytest.mark.timeout(30)
+def test_a_virtual_wait_gives_its_last_poll_the_whole_request_timeout() -> None:
+    # Virtual seconds are not real ones: the poll at the virtual deadline (0 s left) still
+    # has the client's request timeout of real time, not the 0.05 s floor (a loaded
+    # machine answering in more than 0.05 s made such a wait lose its last poll).
+    with scripted([answer("RUNNING", delay=0.15)]) as server:
+        client = client_for(server, timeout=5)
+        with pytest.raises(MaiaTimeoutError) as info:
+            client.wait_for(PROJECT, EXECUTION, timeout=10, interval=5, max_interval=5)
+    assert info.value.result.polls == server.connections == 3  # at 0, 5 and 10 s
+    assert info.value.result.errors == []
+
+
+@pytest.mark.timeout(30)
 def test_wait_for_on_real_time_is_not_held_past_its_timeout_by_a_trickling_body() -> None:
     """Each byte comes within the read timeout but the body takes 2.4 s: the wait must
     still end within its own timeout plus one request timeout."""
