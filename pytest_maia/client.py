@@ -58,7 +58,7 @@ class MaiaClient:
     ``Retry-After``, within ``retry_budget`` seconds per call; other 4xx and permanent
     failures (TLS verification, an invalid URL) fail at once with a typed error.
     Each request's whole answer must arrive within ``timeout`` seconds (and within
-    the time a wait has left).
+    the time a wait has left); with your own ``session``, headers only per read.
     """
 
     def __init__(
