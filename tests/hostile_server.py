@@ -9,6 +9,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
+from typing import Any
 
 from pytest_maia import MaiaClient
 from pytest_maia.clock import Clock
@@ -77,6 +78,8 @@ class HostileServer:
             try:
                 conn, _ = self._sock.accept()
             except OSError:
+                if self.stop.is_set():
+                    return
                 continue
             if self.stop.is_set():  # the wake-up connection of __exit__
                 conn.close()
@@ -114,13 +117,16 @@ def listener() -> Iterator[HostileServer]:
         yield server
 
 
-def token_endpoint_client(tokens: HostileServer, clock: Clock) -> MaiaClient:
+def token_endpoint_client(
+    tokens: HostileServer, clock: Clock, *, client_secret: str = "secret", **kwargs: Any
+) -> MaiaClient:
     """A client with client credentials whose token endpoint is ``tokens`` (the API's own
-    port is closed: any failure comes from the token endpoint)."""
+    port is closed: any failure comes from the token endpoint). Keywords go to MaiaClient."""
     return MaiaClient(
         "http://127.0.0.1:9/dpc",
         client_id="id",
-        client_secret="secret",
+        client_secret=client_secret,
         token_url=tokens.url + "/token",
         clock=clock,
+        **kwargs,
     )

@@ -13,7 +13,7 @@ import traceback
 from urllib.parse import parse_qs
 
 import pytest
-from hostile_server import HostileServer, respond
+from hostile_server import HostileServer, respond, token_endpoint_client
 
 from pytest_maia import MaiaClient, VirtualClock
 from pytest_maia.errors import (
@@ -84,14 +84,7 @@ def test_an_issued_access_token_with_a_control_character_is_a_response_error(
         respond(conn, 200, json.dumps({"access_token": issued, "expires_in": 600}).encode())
 
     with HostileServer(token_endpoint) as server:
-        client = MaiaClient(
-            server.url,
-            client_id="id",
-            client_secret=SECRET,
-            token_url=server.url + "/token",
-            clock=VirtualClock(),
-            max_retries=0,
-        )
+        client = token_endpoint_client(server, VirtualClock(), client_secret=SECRET, max_retries=0)
         with pytest.raises(MaiaResponseError, match="access_token") as info:
             client.get_status(PROJECT, "3fa85f64-5717-4562-b3fc-2c963f66afa6")
     assert issued not in str(info.value)
@@ -151,13 +144,7 @@ def echo_form(conn: socket.socket, request: bytes, stop: threading.Event) -> Non
 @pytest.mark.parametrize("secret", [SECRET, "cs+with/odd chars=&%"], ids=["plain", "encoded"])
 def test_an_echoing_token_endpoint_never_puts_the_secret_in_a_message(secret: str) -> None:
     with HostileServer(echo_form) as server:
-        client = MaiaClient(
-            server.url,
-            client_id="id",
-            client_secret=secret,
-            token_url=server.url + "/token",
-            clock=VirtualClock(),
-        )
+        client = token_endpoint_client(server, VirtualClock(), client_secret=secret)
         with pytest.raises(UnauthorizedError) as info:
             client.get_status(PROJECT, "3fa85f64-5717-4562-b3fc-2c963f66afa6")
     assert b"client_secret=" in server.requests[0]  # the echo did carry it
