@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_maia.clock import SystemClock
+from pytest_maia.core.clock import SystemClock
 from pytest_maia.fake import FakeMaia
 
 SPAN_BUDGET = 1.5

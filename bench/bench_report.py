@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_maia.assertions import StatusChecker
 from pytest_maia.fake import FakeMaia
+from pytest_maia.plugin.wait_records import to_properties
 from pytest_maia.report.outputs import write_files
 from pytest_maia.report.timeline import PROPERTY, Timeline, executions_from_properties
-from pytest_maia.reporting import to_properties
+from pytest_maia.runs.status_checker import StatusChecker
 
 BUDGET = 0.05
 PROJECT = "bench-project"

@@ -33,8 +33,8 @@ if str(HERE) not in sys.path:
 import requests  # noqa: E402
 
 from pytest_maia import ExecutionStatus  # noqa: E402
+from pytest_maia.client.waiting import DEFAULT_MAX_INTERVAL  # noqa: E402
 from pytest_maia.fake import FakeMaia  # noqa: E402
-from pytest_maia.waiting import DEFAULT_MAX_INTERVAL  # noqa: E402
 
 DOCS = HERE.parent / "docs" / "performance.md"
 TABLE_START = "<!-- bench-table:start -->"

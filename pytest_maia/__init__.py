@@ -10,10 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.assertions import StatusChecker
-from pytest_maia.clock import Clock, SystemClock, VirtualClock
-from pytest_maia.config import MaiaSettings
-from pytest_maia.errors import (
+from pytest_maia.client.listing import Environment, Project, PublishedPipeline
+from pytest_maia.core.clock import Clock, SystemClock, VirtualClock
+from pytest_maia.core.errors import (
     BadRequestError,
     BudgetExhaustedError,
     ConflictError,
@@ -32,20 +31,21 @@ from pytest_maia.errors import (
     ServerError,
     UnauthorizedError,
 )
-from pytest_maia.execution_steps import ExecutionStep
-from pytest_maia.listing import Environment, Project, PublishedPipeline
-from pytest_maia.models import (
+from pytest_maia.core.models import (
     ErrorStep,
     ExecutionDetails,
     ExecutionStatus,
     ProblemDetail,
     WaitResult,
 )
-from pytest_maia.pipelines import PipelineRun, PipelineRunner, RunSpec
+from pytest_maia.core.settings import MaiaSettings
+from pytest_maia.core.steps import ExecutionStep
+from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner, RunSpec
+from pytest_maia.runs.status_checker import StatusChecker
 from pytest_maia.version import __version__
 
 if TYPE_CHECKING:
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
 
@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "MaiaClient": "pytest_maia.client",
+    "MaiaClient": "pytest_maia.client.maia_client",
     "FakeMaia": "pytest_maia.fake",
     "FakeServer": "pytest_maia.fake.server",
 }

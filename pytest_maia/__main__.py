@@ -2,6 +2,6 @@
 
 import sys
 
-from pytest_maia.cli import main
+from pytest_maia.cli.main import main
 
 sys.exit(main())

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-    from pytest_maia.models import ExecutionStatus, ProblemDetail
+    from pytest_maia.core.models import ExecutionStatus, ProblemDetail
 
 
 def _resolve_status(thing: type[ExecutionStatus]) -> SearchStrategy[ExecutionStatus]:
@@ -23,7 +23,7 @@ def _resolve_status(thing: type[ExecutionStatus]) -> SearchStrategy[ExecutionSta
 
 
 def _as_problem(data: dict[str, object]) -> ProblemDetail:
-    from pytest_maia.models import ProblemDetail
+    from pytest_maia.core.models import ProblemDetail
 
     problem = ProblemDetail.from_json(data)
     assert problem is not None  # from_json only returns None for non-objects
@@ -40,7 +40,7 @@ def _hypothesis_setup_hook() -> None:
     """Register the resolvers for ``ExecutionStatus`` and ``ProblemDetail``."""
     from hypothesis import strategies as st
 
-    from pytest_maia.models import ExecutionStatus, ProblemDetail
+    from pytest_maia.core.models import ExecutionStatus, ProblemDetail
 
     st.register_type_strategy(ExecutionStatus, _resolve_status)
     st.register_type_strategy(ProblemDetail, _resolve_problem)

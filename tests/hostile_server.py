@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from pytest_maia import MaiaClient
-from pytest_maia.clock import Clock
+from pytest_maia.core.clock import Clock
 
 Handler = Callable[[socket.socket, bytes, threading.Event], None]
 

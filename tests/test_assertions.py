@@ -1,5 +1,5 @@
-"""The assertions of maia_status and pipeline runs (pytest_maia.assertions) in pytester runs
-as users run them: why a pipeline failed (messages, the failing step path, assert_failed's
+"""The assertions of maia_status and pipeline runs (pytest_maia.runs.status_checker) in pytester
+runs as users run them: why a pipeline failed (messages, the failing step path, assert_failed's
 match, read best effort), mistakes in what a test expects or where it looks (a misspelt
 status, the 404 hint), and tracebacks that show the user's line, not the library's."""
 
@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 # In-process runs forget modules first imported inside them: keep one copy of requests.
-import pytest_maia.client
+import pytest_maia.client.maia_client
 import pytest_maia.fake  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

@@ -1,4 +1,4 @@
-"""Tokens (pytest_maia.auth) through the client: OAuth client credentials fetched once,
+"""Tokens (pytest_maia.client.auth) through the client: OAuth client credentials fetched once,
 refreshed before expiry and once on a 401 (one refresh for every thread that hit it);
 a static token is never refreshed."""
 
@@ -12,7 +12,7 @@ import responses
 
 from conftest import EXECUTION, PROJECT, STATUS_URL, add_token, problem
 from pytest_maia import MaiaClient, MaiaResponseError, UnauthorizedError, VirtualClock
-from pytest_maia.endpoints import TOKEN_URL
+from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 CLIENT_SECRET = "cs-SEKRIT-auth-41c7"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from pytest_maia import BudgetExhaustedError, FakeMaia, MaiaValidationError, RateLimitedError
-from pytest_maia.budget import RequestBudget, default_burst
-from pytest_maia.clock import SystemClock, VirtualClock
-from pytest_maia.shared_state import FileState, MemoryState
+from pytest_maia.client.budget import RequestBudget, default_burst
+from pytest_maia.core.clock import SystemClock, VirtualClock
+from pytest_maia.core.shared_state import FileState, MemoryState
 
 
 def most_in_any_window(times: list[float], per: float) -> int:
@@ -145,9 +145,9 @@ def test_a_429_from_the_api_pauses_the_whole_budget() -> None:
 WORKER = """
 import json, sys, time
 from pathlib import Path
-from pytest_maia.budget import RequestBudget
-from pytest_maia.clock import SystemClock
-from pytest_maia.shared_state import FileState
+from pytest_maia.client.budget import RequestBudget
+from pytest_maia.core.clock import SystemClock
+from pytest_maia.core.shared_state import FileState
 
 directory, name = Path(sys.argv[1]), sys.argv[2]
 budget = RequestBudget(20, per=0.25, clock=SystemClock(), state=FileState(directory))

@@ -1,4 +1,4 @@
-"""How the client talks to the API (pytest_maia.calls): retries within a budget, a
+"""How the client talks to the API (pytest_maia.client.session): retries within a budget, a
 backoff that survives thousands of retries, and one fork-safe session (issue 10, items
 7, 8 and 11)."""
 
@@ -12,7 +12,7 @@ import responses
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient, VirtualClock
-from pytest_maia.errors import MaiaValidationError, RateLimitedError, ServerError
+from pytest_maia.core.errors import MaiaValidationError, RateLimitedError, ServerError
 from pytest_maia.fake import FakeMaia
 
 PROJECT = "hardening-project"

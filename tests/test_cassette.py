@@ -13,7 +13,7 @@ from pytest_maia.cassette import Cassette, Exchange, dumps, loads, read
 from pytest_maia.cassette.drift import check, route_of
 from pytest_maia.cassette.record import Recorder
 from pytest_maia.cassette.replay import script_of
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import FakeMaia
 
 PROJECT = "p-1"

@@ -1,4 +1,4 @@
-"""maia-status (pytest_maia.cli) against ``maia-status fake-server`` (a subprocess): every
+"""maia-status (pytest_maia.cli.main) against ``maia-status fake-server`` (a subprocess): every
 exit code; and against hostile servers and odd input (issue 10, items 8 and 14): what a
 server says cannot rewrite the terminal, a lone surrogate is a usage error, and Ctrl-C is
 one line and exit 130.
@@ -25,7 +25,7 @@ import pytest
 from hostile_server import HostileServer, respond
 
 from conftest import EXECUTION, fake_server_process
-from pytest_maia.cli import EXIT_INTERRUPTED, main, safe
+from pytest_maia.cli.main import EXIT_INTERRUPTED, main, safe
 from pytest_maia.fake import FakeMaia
 
 TOKEN = "tok-CLI-SEKRIT-90ab"
@@ -258,7 +258,7 @@ def test_progress_line_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = Terminal()
     # The CLI's client has no clock passed, so it waits on the default one: make that
     # this fake's virtual clock (clocks are passed, never looked up by URL).
-    monkeypatch.setattr("pytest_maia.client._SYSTEM_CLOCK", fake.clock)
+    monkeypatch.setattr("pytest_maia.client.maia_client._SYSTEM_CLOCK", fake.clock)
     with fake.serve() as server:
         monkeypatch.setenv("MAIA_TOKEN", TOKEN)
         monkeypatch.setenv("MAIA_BASE_URL", server.url)

@@ -1,4 +1,4 @@
-"""``maia-status fake-server`` (pytest_maia.cli_server) as other processes meet it: the URLs
+"""``maia-status fake-server`` (pytest_maia.cli.fake_server) as other processes meet it: the URLs
 it prints, what its ``--script`` serves, script mistakes (a deeply nested one included)
 that exit 2; and maia-status against that scripted server: the loopback token URL and
 plain error text."""
@@ -16,7 +16,7 @@ import pytest
 
 from conftest import fake_server_process
 from pytest_maia import MaiaClient
-from pytest_maia.cli import loopback_token_url, main
+from pytest_maia.cli.main import loopback_token_url, main
 
 PROJECT = "cli-why"
 BAD = "cccccccc-0000-4000-8000-000000000002"

@@ -21,15 +21,15 @@ from hypothesis import strategies as st
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient
-from pytest_maia.clock import VirtualClock
-from pytest_maia.errors import (
+from pytest_maia.core.clock import VirtualClock
+from pytest_maia.core.errors import (
     MaiaApiError,
     MaiaError,
     MaiaResponseError,
     MaiaTimeoutError,
     UnauthorizedError,
 )
-from pytest_maia.models import ExecutionStatus
+from pytest_maia.core.models import ExecutionStatus
 
 BASE = "https://fuzz.maia.example/dpc"
 PROJECT = "fuzz-project"

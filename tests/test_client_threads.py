@@ -14,9 +14,9 @@ from contextlib import AbstractContextManager, contextmanager
 import pytest
 
 from pytest_maia import MaiaClient
-from pytest_maia.errors import MaiaConnectionError, RateLimitedError, ServerError
+from pytest_maia.core.errors import MaiaConnectionError, RateLimitedError, ServerError
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step, WaitResult
 from pytest_maia.fake import FakeMaia
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step, WaitResult
 
 THREADS = 16
 TOKEN = "tok-CONCURRENT-SEKRIT"

@@ -1,13 +1,13 @@
-"""Settings from options, environment and ini (pytest_maia.config)."""
+"""Settings from options, environment and ini (pytest_maia.core.settings)."""
 
 from __future__ import annotations
 
 import pytest
 
 from pytest_maia import MaiaConfigError
-from pytest_maia.config import resolve_settings
-from pytest_maia.defaults import FAKE_PROJECT_ID
-from pytest_maia.redact import Secret
+from pytest_maia.core.defaults import FAKE_PROJECT_ID
+from pytest_maia.core.redact import Secret
+from pytest_maia.core.settings import resolve_settings
 
 
 def resolve(

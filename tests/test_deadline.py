@@ -1,4 +1,4 @@
-"""Cutting a request off at its deadline (pytest_maia.deadline): a wait against a server
+"""Cutting a request off at its deadline (pytest_maia.client.deadline): a wait against a server
 that stalls or trickles ends at about its timeout, the token endpoint included, and the
 connection a deadline watched still goes back to the pool.
 
@@ -19,7 +19,7 @@ from hostile_server import HostileServer, token_endpoint_client
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient, SystemClock
-from pytest_maia.errors import MaiaConnectionError, MaiaTimeoutError
+from pytest_maia.core.errors import MaiaConnectionError, MaiaTimeoutError
 
 PROJECT = "hardening-project"
 TOKEN = "tok-CLIENT-SEKRIT"

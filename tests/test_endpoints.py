@@ -1,4 +1,4 @@
-"""The endpoints as plain data (pytest_maia.endpoints): paths, bodies, header parsing."""
+"""The endpoints as plain data (pytest_maia.client.endpoints): paths, bodies, header parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from conftest import EXECUTION, PROJECT
 from pytest_maia import MaiaResponseError, MaiaValidationError
-from pytest_maia.endpoints import parse_execution_id, parse_retry_after, status_path
+from pytest_maia.client.endpoints import parse_execution_id, parse_retry_after, status_path
 
 
 def test_status_path_checks_and_quotes_the_ids() -> None:

@@ -1,10 +1,10 @@
-"""The typed errors (pytest_maia.errors): classes by status, messages, history."""
+"""The typed errors (pytest_maia.core.errors): classes by status, messages, history."""
 
 from __future__ import annotations
 
 from pytest_maia import ExecutionStatus
-from pytest_maia.errors import MaiaApiError, MaiaTimeoutError, ServerError, error_for_status
-from pytest_maia.models import WaitResult
+from pytest_maia.core.errors import MaiaApiError, MaiaTimeoutError, ServerError, error_for_status
+from pytest_maia.core.models import WaitResult
 
 S = ExecutionStatus
 

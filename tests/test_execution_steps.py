@@ -1,4 +1,4 @@
-"""Execution steps (pytest_maia.execution_steps): get_steps against `responses`
+"""Execution steps (pytest_maia.core.steps): get_steps against `responses`
 registrations and against the fake's scripted steps."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Why an execution failed (pytest_maia.explain), read from the fake. The assertions'
+"""Why an execution failed (pytest_maia.runs.explain), read from the fake. The assertions'
 use of it is in test_assertions.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_maia import FakeMaia
-from pytest_maia.explain import explain_failure
+from pytest_maia.runs.explain import explain_failure
 
 
 def test_an_explanation_stops_at_the_child_depth_limit() -> None:

@@ -17,7 +17,7 @@ from pytest_maia import (
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.endpoints import TOKEN_URL
+from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 

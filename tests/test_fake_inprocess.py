@@ -109,7 +109,7 @@ def test_request_body_and_query_do_not_break_routing() -> None:
 
 def test_importing_the_package_and_fake_stays_light() -> None:
     code = (
-        "import sys, pytest_maia, pytest_maia.plugin\n"
+        "import sys, pytest_maia, pytest_maia.plugin.hooks\n"
         "assert 'responses' not in sys.modules, 'pytest_maia imported responses'\n"
         "import pytest_maia.fake\n"
         "heavy = {'responses', 'wsgiref.simple_server', 'socketserver'} & set(sys.modules)\n"
@@ -140,7 +140,7 @@ def test_another_maia_host_under_the_fake_fails_at_once(pytester: pytest.Pyteste
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E       pytest_maia.errors.MaiaConfigError: the fake Maia API serves "
+            "E       pytest_maia.core.errors.MaiaConfigError: the fake Maia API serves "
             "https://eu1.api.matillion.com/dpc, but this request went to "
             "https://us1.api.matillion.com/dpc/v1/projects/p/*: point the client at the fake*"
         ]

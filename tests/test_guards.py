@@ -1,4 +1,4 @@
-"""The plugin's guards (pytest_maia.guards): Ctrl-C during a wait cancels the runs in
+"""The plugin's guards (pytest_maia.plugin.guards): Ctrl-C during a wait cancels the runs in
 progress and says so (pytest in a subprocess, SIGINT, a loopback fake on real time), and
 mistakes that fail fast at start-up (pytester runs as users run them).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 # In-process runs forget modules first imported inside them: keep one copy of requests.
-import pytest_maia.client  # noqa: F401
+import pytest_maia.client.maia_client  # noqa: F401
 from conftest import child_env
 from pytest_maia import SystemClock
 from pytest_maia.fake import FakeMaia

@@ -9,10 +9,14 @@ from import_graph import cycles, import_graph
 
 def test_the_graph_sees_every_kind_of_import() -> None:
     graph = import_graph()
-    assert "pytest_maia.errors" in graph["pytest_maia.client"]  # at the top
-    assert "pytest_maia.budget" in graph["pytest_maia.client"]  # under TYPE_CHECKING
-    assert "pytest_maia.client" in graph["pytest_maia.cli"]  # inside a function
-    assert "pytest_maia.waiting" in graph["pytest_maia.client"]  # from pytest_maia import x
+    assert "pytest_maia.core.errors" in graph["pytest_maia.client.maia_client"]  # at the top
+    assert (
+        "pytest_maia.client.budget" in graph["pytest_maia.client.maia_client"]
+    )  # under TYPE_CHECKING
+    assert "pytest_maia.client.maia_client" in graph["pytest_maia.cli.main"]  # inside a function
+    assert (
+        "pytest_maia.client.waiting" in graph["pytest_maia.client.maia_client"]
+    )  # from pytest_maia import x
     assert "pytest_maia.report.html" in graph  # subpackages too
     cycle = cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}})
     assert cycle == [["a", "b", "c", "a"]]

@@ -23,7 +23,7 @@ from pytest_maia import (
     ServerError,
     VirtualClock,
 )
-from pytest_maia.listing import PAGE_SIZE
+from pytest_maia.client.listing import PAGE_SIZE
 
 TOKEN = "tok-list-5e1f"
 Body = dict[str, Any]
@@ -166,7 +166,7 @@ def test_a_page_of_the_wrong_shape_is_a_response_error(
 def test_a_list_that_never_ends_stops_with_a_response_error(
     api: responses.RequestsMock, client: MaiaClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pytest_maia.listing.MAX_PAGES", 3)
+    monkeypatch.setattr("pytest_maia.client.listing.MAX_PAGES", 3)
     endless = {"page": 0, "results": [{"id": "p"}], "size": 1, "total": 10**9}
     api.get(f"{BASE}/v1/projects", json=endless)
     with pytest.raises(MaiaResponseError, match="did not end after 3 pages"):

@@ -1,4 +1,4 @@
-"""The plain data of pytest_maia.models: statuses, problems, details, timestamps."""
+"""The plain data of pytest_maia.core.models: statuses, problems, details, timestamps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pytest_maia import ExecutionStatus, ProblemDetail
-from pytest_maia.models import TERMINAL_STATUSES, ExecutionDetails, parse_timestamp
+from pytest_maia.core.models import TERMINAL_STATUSES, ExecutionDetails, parse_timestamp
 
 S = ExecutionStatus
 

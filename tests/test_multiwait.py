@@ -1,4 +1,4 @@
-"""wait_many (pytest_maia.multiwait) and run_many / wait_all on it, on the fake's virtual
+"""wait_many (pytest_maia.runs.multiwait) and run_many / wait_all on it, on the fake's virtual
 clock."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from pytest_maia import FakeMaia, MaiaTimeoutError
-from pytest_maia.assertions import StatusChecker
-from pytest_maia.budget import RequestBudget
-from pytest_maia.clock import VirtualClock
-from pytest_maia.multiwait import wait_many
-from pytest_maia.pipelines import PipelineRunner, RunSpec
-from pytest_maia.waiting import WaitPolicy
+from pytest_maia.client.budget import RequestBudget
+from pytest_maia.client.waiting import WaitPolicy
+from pytest_maia.core.clock import VirtualClock
+from pytest_maia.runs.multiwait import wait_many
+from pytest_maia.runs.pipelines import PipelineRunner, RunSpec
+from pytest_maia.runs.status_checker import StatusChecker
 
 PROJECT = "p"
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 # In-process runs forget modules first imported inside them: keep one copy of requests.
-import pytest_maia.client
+import pytest_maia.client.maia_client
 import pytest_maia.fake  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -89,7 +89,7 @@ def test_outcomes_and_failure_text(pytester: pytest.Pytester) -> None:
         ]
     )
     # the traceback points at the user's line, not into pytest-maia
-    assert "pytest_maia/assertions.py" not in result.stdout.str()
+    assert "pytest_maia/runs/status_checker.py" not in result.stdout.str()
 
 
 def test_unknown_execution_explains_how_to_script_it(pytester: pytest.Pytester) -> None:
@@ -249,9 +249,10 @@ def test_log_cli_shows_status_changes(pytester: pytest.Pytester) -> None:
 
 def test_importing_the_plugin_is_light() -> None:
     code = (
-        "import sys, pytest_maia.plugin\n"
+        "import sys, pytest_maia.plugin.hooks\n"
         "heavy = [m for m in ('requests', 'responses', 'hypothesis', 'pytest_maia.fake',"
-        " 'wsgiref.simple_server', 'pytest_maia.client', 'filelock') if m in sys.modules]\n"
+        " 'wsgiref.simple_server', 'pytest_maia.client.maia_client', 'filelock')"
+        " if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run(

@@ -7,7 +7,7 @@ import json
 import pytest
 
 # In-process runs forget modules first imported inside them: keep one copy of requests.
-import pytest_maia.client
+import pytest_maia.client.maia_client
 import pytest_maia.fake  # noqa: F401
 
 RECORDER = """
@@ -152,9 +152,9 @@ def test_bad_script_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 def test_no_environment_under_live_is_explained(pytester: pytest.Pytester) -> None:
-    from pytest_maia.assertions import StatusChecker
-    from pytest_maia.errors import MaiaConfigError
-    from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.core.errors import MaiaConfigError
+    from pytest_maia.runs.pipelines import PipelineRunner
+    from pytest_maia.runs.status_checker import StatusChecker
 
     runner = PipelineRunner(
         object(),  # type: ignore[arg-type]
@@ -166,9 +166,9 @@ def test_no_environment_under_live_is_explained(pytester: pytest.Pytester) -> No
 
 
 def test_run_finishing_during_cleanup_is_not_reported_as_cancelled() -> None:
-    from pytest_maia.assertions import StatusChecker
     from pytest_maia.fake import FakeMaia
-    from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.runs.pipelines import PipelineRunner
+    from pytest_maia.runs.status_checker import StatusChecker
 
     with FakeMaia() as fake:
         client = fake.client()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 # In-process runs forget modules first imported inside them: keep one copy of these.
-import pytest_maia.client
+import pytest_maia.client.maia_client
 import pytest_maia.fake
-import pytest_maia.startahead  # noqa: F401
-from pytest_maia.clock import SystemClock
+import pytest_maia.runs.startahead  # noqa: F401
+from pytest_maia.core.clock import SystemClock
 from pytest_maia.fake import FakeMaia
 from pytest_maia.fake.server import FakeServer
 

@@ -32,7 +32,7 @@ STUCK = "dddddddd-0000-4000-8000-000000000005"
 
 INNER = f"""
 import pytest
-from pytest_maia.errors import GoneError, MaiaTimeoutError
+from pytest_maia.core.errors import GoneError, MaiaTimeoutError
 
 FAST = dict(interval=0.05, max_interval=0.05)
 

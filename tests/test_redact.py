@@ -1,4 +1,4 @@
-"""Secrets held out of sight (pytest_maia.redact): checked by name, never shown by value,
+"""Secrets held out of sight (pytest_maia.core.redact): checked by name, never shown by value,
 scrubbed from what a response echoes, kept out of traceback locals, and a Secret that
 survives pickling (issue 10, items 1-3: whatever the attacker puts in a credential or a
 response)."""
@@ -16,14 +16,14 @@ import pytest
 from hostile_server import HostileServer, respond, token_endpoint_client
 
 from pytest_maia import MaiaClient, VirtualClock
-from pytest_maia.errors import (
+from pytest_maia.core.errors import (
     MaiaConfigError,
     MaiaError,
     MaiaResponseError,
     UnauthorizedError,
 )
+from pytest_maia.core.redact import Secret
 from pytest_maia.fake import FakeMaia
-from pytest_maia.redact import Secret
 
 PROJECT = "secrets-project"
 TOKEN = "tok-HARDEN-SEKRIT-91f"

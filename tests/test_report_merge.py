@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_maia.cli import main
+from pytest_maia.cli.main import main
 from pytest_maia.report.timeline import WALL, Cancelled, Execution, Timeline
 
 EPOCH = 1_790_000_000.0  # a wall-clock start, in Unix seconds

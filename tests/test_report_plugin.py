@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 # In-process runs forget modules first imported inside them: keep one copy of requests.
-import pytest_maia.client
+import pytest_maia.client.maia_client
 import pytest_maia.fake
-import pytest_maia.plugin
+import pytest_maia.plugin.hooks
 from conftest import PYTEST_HTML
-from pytest_maia.errors import MaiaError
+from pytest_maia.core.errors import MaiaError
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -210,11 +210,11 @@ def test_pytest_html_rows_carry_the_executions(pytester: pytest.Pytester) -> Non
 
 def test_the_plugin_does_not_import_pytest_html() -> None:
     code = (
-        "import sys, pytest_maia.plugin, pytest_maia.report.html, pytest_maia.report.svg\n"
+        "import sys, pytest_maia.plugin.hooks, pytest_maia.report.html, pytest_maia.report.svg\n"
         "assert 'pytest_html' not in sys.modules, 'pytest_html imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-    source = Path(pytest_maia.plugin.__file__).read_text(encoding="utf-8")
+    source = Path(pytest_maia.plugin.hooks.__file__).read_text(encoding="utf-8")
     assert not re.search(r"^\s*(from|import) pytest_html", source, re.M)
 
 
@@ -228,8 +228,8 @@ def test_without_pytest_html_the_run_is_unchanged(pytester: pytest.Pytester) -> 
 
 
 def recorded_wait(steps: list[object], pipeline: str | None = None) -> dict[str, object]:
-    from pytest_maia.assertions import StatusChecker
     from pytest_maia.fake import FakeMaia
+    from pytest_maia.runs.status_checker import StatusChecker
 
     recorded: list[str] = []
     with FakeMaia() as fake:

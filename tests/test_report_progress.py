@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import child_env
-from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.core.models import ExecutionStatus, WaitResult
 from pytest_maia.report.progress import CLEAR, Progress
 
 ID = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -70,7 +70,7 @@ def test_short_waits_stay_silent() -> None:
 
 CONFTEST = """
 import pytest
-import pytest_maia.client
+import pytest_maia.client.maia_client
 from pytest_maia.fake import FakeMaia
 
 @pytest.fixture(scope="session", autouse=True)
@@ -78,9 +78,10 @@ def api():
     # A live client is given no clock, so it waits on the default one: make that this
     # fake's virtual clock for the session (clocks are passed, never looked up by URL).
     with FakeMaia() as fake:
-        default, pytest_maia.client._SYSTEM_CLOCK = pytest_maia.client._SYSTEM_CLOCK, fake.clock
+        module = pytest_maia.client.maia_client
+        default, module._SYSTEM_CLOCK = module._SYSTEM_CLOCK, fake.clock
         yield fake
-        pytest_maia.client._SYSTEM_CLOCK = default
+        module._SYSTEM_CLOCK = default
 """
 TESTS = """
 def test_long(api, maia_pipeline):

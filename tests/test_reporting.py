@@ -1,9 +1,9 @@
-"""Report data (pytest_maia.reporting): waits as test properties, the summary table."""
+"""Report data (pytest_maia.plugin.wait_records): waits as test properties, the summary table."""
 
 from __future__ import annotations
 
 from pytest_maia import ExecutionStatus, WaitResult
-from pytest_maia.reporting import format_summary, rows_from_properties, to_properties
+from pytest_maia.plugin.wait_records import format_summary, rows_from_properties, to_properties
 
 
 def test_run_times_travel_in_the_properties_and_show_in_the_summary() -> None:

@@ -1,4 +1,4 @@
-"""The one retry rule (pytest_maia.retry): what is transient, and how long to wait.
+"""The one retry rule (pytest_maia.client.retry): what is transient, and how long to wait.
 
 Client calls, wait_for, wait_all and the start-ahead poller all ask ``retry_delay``; the
 tests of those modules show that each one retries (or not) through it.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_maia.errors import (
+from pytest_maia.client.retry import BACKOFF_CAP, backoff, retry_delay
+from pytest_maia.core.errors import (
     BadRequestError,
     GatewayTimeoutError,
     MaiaConnectionError,
@@ -20,8 +21,7 @@ from pytest_maia.errors import (
     ServerError,
     UnauthorizedError,
 )
-from pytest_maia.models import ExecutionStatus, WaitResult
-from pytest_maia.retry import BACKOFF_CAP, backoff, retry_delay
+from pytest_maia.core.models import ExecutionStatus, WaitResult
 
 LOST = MaiaConnectionError("connection reset")
 TLS = MaiaConnectionError("certificate verify failed", transient=False)

@@ -1,4 +1,4 @@
-"""State shared by processes (pytest_maia.shared_state): one dict behind a file lock."""
+"""State shared by processes (pytest_maia.core.shared_state): one dict behind a file lock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_maia.shared_state import FileState
+from pytest_maia.core.shared_state import FileState
 
 
 def test_file_state_is_one_dict_for_every_opener(tmp_path: Path) -> None:

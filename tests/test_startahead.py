@@ -1,4 +1,4 @@
-"""The start-ahead queue (pytest_maia.startahead): the cap, groups, claims, on the fake's
+"""The start-ahead queue (pytest_maia.runs.startahead): the cap, groups, claims, on the fake's
 virtual clock. The pytest side (markers, xdist, Ctrl-C) is in test_plugin_runs.py."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from pytest_maia import FakeMaia, MaiaTimeoutError
-from pytest_maia.budget import RequestBudget
-from pytest_maia.clock import VirtualClock
+from pytest_maia.client.budget import RequestBudget
+from pytest_maia.client.waiting import WaitPolicy
+from pytest_maia.core.clock import VirtualClock
 from pytest_maia.fake import ExecutionRecord
-from pytest_maia.pipelines import RunSpec
-from pytest_maia.startahead import StartAhead
-from pytest_maia.waiting import WaitPolicy
+from pytest_maia.runs.pipelines import RunSpec
+from pytest_maia.runs.startahead import StartAhead
 
 PROJECT = "p"
 
@@ -162,7 +162,7 @@ def test_a_claim_waiting_for_its_group_polls_within_its_deadline() -> None:
 
 
 def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
-    from pytest_maia.multiwait import delay_after
+    from pytest_maia.runs.multiwait import delay_after
 
     policy = WaitPolicy.checked(timeout=3600, interval=5, max_interval=30)
     # Polls are due at 5, 12.5, 23.75, 40.6 ... seconds after the start.

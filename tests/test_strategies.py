@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from pytest_maia import strategies as ms
-from pytest_maia.models import ErrorStep, ExecutionStatus, ProblemDetail
-from pytest_maia.validation import check_execution_id, check_project_id
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, ProblemDetail
+from pytest_maia.core.validation import check_execution_id, check_project_id
 
 S = ExecutionStatus
 HERE = Path(__file__).resolve().parent
@@ -220,7 +220,7 @@ def test_from_type_uses_the_registered_strategies(
 
 LAZY_CHECK = """
 import sys
-import pytest_maia, pytest_maia.client, pytest_maia.plugin
+import pytest_maia, pytest_maia.client.maia_client, pytest_maia.plugin.hooks
 assert "hypothesis" not in sys.modules, "pytest_maia imported hypothesis"
 from hypothesis import find, settings, strategies as st
 assert "pytest_maia._hypothesis" in sys.modules, "the entry point did not run"

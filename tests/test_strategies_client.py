@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from conftest import BASE, EXECUTION
 from pytest_maia import FakeMaia, MaiaClient
 from pytest_maia import strategies as ms
-from pytest_maia.clock import VirtualClock
-from pytest_maia.errors import MaiaApiError, MaiaResponseError, error_for_status
-from pytest_maia.models import ErrorStep, ExecutionStatus, ProblemDetail
+from pytest_maia.core.clock import VirtualClock
+from pytest_maia.core.errors import MaiaApiError, MaiaResponseError, error_for_status
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, ProblemDetail
 
 STATUS_URL = re.compile(re.escape(BASE) + r"/v1/projects/[^/]+/pipeline-executions/[^/]+/status")
 PROJECT = "project-1"

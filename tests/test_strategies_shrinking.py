@@ -10,7 +10,7 @@ from hypothesis import find, settings
 from hypothesis import strategies as st
 
 from pytest_maia import strategies as ms
-from pytest_maia.models import ErrorStep, ExecutionStatus
+from pytest_maia.core.models import ErrorStep, ExecutionStatus
 
 S = ExecutionStatus
 # No saved examples to replay, and a fixed seed: the shrunk result is the same every run.

@@ -1,4 +1,4 @@
-"""How requests go out (pytest_maia.transport): the User-Agent, no proxy for loopback, a
+"""How requests go out (pytest_maia.client.transport): the User-Agent, no proxy for loopback, a
 size cap on every answer (the token endpoint's too), and permanent failures (TLS
 verification, a body over the cap) that are typed, said and never retried."""
 
@@ -17,9 +17,9 @@ from hostile_server import HostileServer, listener, respond, token_endpoint_clie
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient, VirtualClock, __version__
-from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
+from pytest_maia.client.transport import MAX_BODY_BYTES
+from pytest_maia.core.errors import MaiaConnectionError, MaiaResponseError
 from pytest_maia.fake import FakeMaia
-from pytest_maia.transport import MAX_BODY_BYTES
 
 PROJECT = "transport-project"
 TOKEN = "tok-TRANSPORT-SEKRIT-3c1"

@@ -1,4 +1,4 @@
-"""Checks made before any request (pytest_maia.validation): on their own, and through
+"""Checks made before any request (pytest_maia.core.validation): on their own, and through
 MaiaClient (issue 10: malformed input is a validation error, item 8; no credential goes
 over plain http to a host that is not loopback, item 4)."""
 
@@ -8,7 +8,7 @@ import pytest
 
 from conftest import EXECUTION
 from pytest_maia import ExecutionStatus, MaiaClient, MaiaValidationError, VirtualClock
-from pytest_maia.validation import (
+from pytest_maia.core.validation import (
     check_execution_id,
     check_project_id,
     check_status,

@@ -26,8 +26,8 @@ from pytest_maia import (
     VirtualClock,
     WaitResult,
 )
-from pytest_maia.budget import RequestBudget
-from pytest_maia.waiting import WaitPolicy, wait
+from pytest_maia.client.budget import RequestBudget
+from pytest_maia.client.waiting import WaitPolicy, wait
 
 S = ExecutionStatus
 TOKEN = "tok-CLIENT-SEKRIT"

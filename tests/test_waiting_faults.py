@@ -22,16 +22,16 @@ from hostile_server import HostileServer
 
 from conftest import EXECUTION
 from pytest_maia import MaiaClient
-from pytest_maia.clock import SystemClock, VirtualClock
-from pytest_maia.errors import (
+from pytest_maia.core.clock import SystemClock, VirtualClock
+from pytest_maia.core.errors import (
     MaiaConnectionError,
     MaiaError,
     MaiaResponseError,
     MaiaTimeoutError,
     RateLimitedError,
 )
+from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.fake import FakeMaia
-from pytest_maia.models import ExecutionStatus
 
 PROJECT = "fault-project"
 TOKEN = "tok-FAULTS-SEKRIT"

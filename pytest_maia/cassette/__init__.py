@@ -24,7 +24,7 @@ from pytest_maia.cassette.model import (
     read,
     write,
 )
-from pytest_maia.exchange import Exchange
+from pytest_maia.client.exchange import Exchange
 
 __all__ = [
     "SCHEMA_PATH",

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from pytest_maia.cassette.drift_lists import check_list, list_endpoint
 from pytest_maia.cassette.model import Finding
-from pytest_maia.exchange import Exchange
+from pytest_maia.client.exchange import Exchange
 
 __all__ = ["KNOWN_STATUSES", "Route", "check", "route_of"]
 

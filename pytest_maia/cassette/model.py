@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.core.errors import MaiaValidationError
 
 __all__ = [
     "VERSION",

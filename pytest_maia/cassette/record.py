@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_maia.cassette import drift
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError, dumps
-from pytest_maia.exchange import Exchange
+from pytest_maia.client.exchange import Exchange
 
 if TYPE_CHECKING:
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
 
 __all__ = ["REDACTED", "SCRUBBED", "Recorder", "fetch_extras", "fetch_steps"]
 
@@ -48,7 +48,7 @@ def _status_of(body: object) -> str | None:
 
 
 def _http_error(exchange: Exchange) -> HttpError:
-    from pytest_maia.endpoints import parse_retry_after
+    from pytest_maia.client.endpoints import parse_retry_after
 
     body = _json(exchange.body)
     retry_after = parse_retry_after(exchange.headers.get("Retry-After"))
@@ -210,7 +210,7 @@ class Recorder:
 def fetch_steps(client: MaiaClient, project_id: str, execution_id: str) -> None:
     """Read an execution's steps so the recorder sees them; any error (an API without
     the endpoint) is ignored: the cassette then has ``steps: null``."""
-    from pytest_maia.errors import MaiaError
+    from pytest_maia.core.errors import MaiaError
 
     with contextlib.suppress(MaiaError):
         client.get_steps(project_id, execution_id)
@@ -218,7 +218,7 @@ def fetch_steps(client: MaiaClient, project_id: str, execution_id: str) -> None:
 
 def fetch_extras(client: MaiaClient, recorder: Recorder) -> None:
     """Read the details and steps of every execution the test saw (once, at its end)."""
-    from pytest_maia.errors import MaiaError
+    from pytest_maia.core.errors import MaiaError
 
     with recorder.extras():
         for tape in list(recorder.cassette.executions):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, read
-from pytest_maia.execution_steps import ExecutionStep
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.steps import ExecutionStep
 
 
 class Scriptable(Protocol):

@@ -15,9 +15,11 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from pytest_maia.clock import Clock
-from pytest_maia.endpoints import AUDIENCE
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.client.endpoints import AUDIENCE
+from pytest_maia.core.clock import Clock
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.validation import check_execution_id, check_project_id
 from pytest_maia.fake._catalog import Catalog
 from pytest_maia.fake._errors import Conflict, Gone, Invalid, NotFound, Refused, Scripted
 from pytest_maia.fake._execution import Execution, RunInfo, StepView, step_views
@@ -31,8 +33,6 @@ from pytest_maia.fake._script import (
     script,
 )
 from pytest_maia.fake._tokens import Tokens, Verdict
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
-from pytest_maia.validation import check_execution_id, check_project_id
 
 # A pipeline script: lifecycle, seconds per step (None: per poll), message, steps.
 PipelineScript = tuple[

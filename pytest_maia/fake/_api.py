@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from pytest_maia.core.models import ErrorStep
 from pytest_maia.fake import _control
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._errors import Conflict, DomainError, Gone, Invalid, NotFound, Scripted
@@ -27,7 +28,6 @@ from pytest_maia.fake._http import (
 from pytest_maia.fake._oauth import TOKEN_PATH, bearer_credential, token_endpoint, unauthorized
 from pytest_maia.fake._routes import ROUTES, Route, execution_of, project_of
 from pytest_maia.fake._tokens import Verdict
-from pytest_maia.models import ErrorStep
 
 # The HTTP status of each domain error. Undocumented choices: 409 to cancel a finished
 # execution, 404 for an unpublished pipeline or an unknown environment.

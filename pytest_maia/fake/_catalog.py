@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytest_maia.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
-from pytest_maia.endpoints import ENVIRONMENT_NAME_MAX
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.validation import check_project_id
 from pytest_maia.fake._errors import NotFound
-from pytest_maia.validation import check_project_id
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import _documents as documents
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account

@@ -24,11 +24,11 @@ import reprlib
 from collections.abc import Callable
 from typing import Any
 
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.validation import check_status
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._script import DROP, make_error_step
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
-from pytest_maia.validation import check_status
 
 _KEYS = ("clients", "projects", "pipelines", "executions", "faults", "advance")
 

@@ -5,7 +5,7 @@ The HTTP layer (:mod:`._api`) chooses the status code of each.
 
 from __future__ import annotations
 
-from pytest_maia.models import ErrorStep
+from pytest_maia.core.models import ErrorStep
 
 
 class DomainError(Exception):

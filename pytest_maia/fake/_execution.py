@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.fake._script import ScriptedStep, StepScript, script, status_step
-from pytest_maia.models import ExecutionStatus
 
 # Added to a step index computed from float time so that 0.3 / 0.1 lands on step 3, not 2.
 _EPSILON = 1e-9

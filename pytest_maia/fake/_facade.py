@@ -7,8 +7,10 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.clock import Clock, VirtualClock
-from pytest_maia.endpoints import TOKEN_URL
+from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.core.clock import Clock, VirtualClock
+from pytest_maia.core.models import ErrorStep, Step
+from pytest_maia.core.validation import check_execution_id, check_project_id
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._api import HttpApi
 from pytest_maia.fake._execution import ExecutionRecord
@@ -16,14 +18,12 @@ from pytest_maia.fake._hosting import DEFAULT_BASE_URL, Hosting
 from pytest_maia.fake._http import Call, Request, Response
 from pytest_maia.fake._script import DROP, fault_step, make_error_step
 from pytest_maia.fake._tokens import DEFAULT_TOKEN_LIFETIME, Tokens, check_static_token
-from pytest_maia.models import ErrorStep, Step
-from pytest_maia.validation import check_execution_id, check_project_id
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_maia.cassette.model import Cassette
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.fake.server import FakeServer
 
 
@@ -285,7 +285,7 @@ class FakeMaia:
         Keywords go to :class:`~pytest_maia.MaiaClient` (``base_url=`` included); pass
         ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
         """
-        from pytest_maia.client import MaiaClient
+        from pytest_maia.client.maia_client import MaiaClient
 
         base_url = kwargs.pop("base_url", self.base_url)
         if kwargs.get("client_id") is None:

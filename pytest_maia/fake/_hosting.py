@@ -15,8 +15,8 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pytest_maia.core.validation import check_base_url
 from pytest_maia.fake._http import Request, Response
-from pytest_maia.validation import check_base_url
 
 if TYPE_CHECKING:
     from pytest_maia.fake._responses import InProcessAdapter

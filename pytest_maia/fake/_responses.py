@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pytest_maia.endpoints import TOKEN_URL
-from pytest_maia.errors import MaiaConfigError, MaiaError
+from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.core.errors import MaiaConfigError, MaiaError
 from pytest_maia.fake._http import Request, Response
 
 if TYPE_CHECKING:

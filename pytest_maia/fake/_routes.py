@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from pytest_maia.endpoints import ENVIRONMENT_NAME_MAX
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.validation import check_execution_id
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._errors import Invalid
 from pytest_maia.fake._execution import RunInfo
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
-from pytest_maia.validation import check_execution_id
 
 # Undocumented: 201 is what public client code expects from the execute endpoint.
 EXECUTE_CODE = 201

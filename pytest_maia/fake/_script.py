@@ -2,7 +2,7 @@
 
 Pure Python, no HTTP and no state: what a user writes (``["RUNNING", "FAILED"]``,
 ``FakeMaia.error(503)``, ``steps=[{"name": ..., "status": ...}]``) becomes frozen values
-here, or a :class:`~pytest_maia.errors.MaiaValidationError` naming the field.
+here, or a :class:`~pytest_maia.core.errors.MaiaValidationError` naming the field.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_maia.errors import MaiaValidationError
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
-from pytest_maia.validation import check_status
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.validation import check_status
 
 
 def make_error_step(

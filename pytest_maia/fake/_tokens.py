@@ -1,6 +1,6 @@
 """The fake's OAuth clients and the access tokens it issues. No HTTP.
 
-Secrets stay inside :class:`~pytest_maia.config.Secret` objects and this module's
+Secrets stay inside :class:`~pytest_maia.core.settings.Secret` objects and this module's
 private state; no answer or message repeats a client secret or a token.
 """
 
@@ -11,9 +11,9 @@ import hmac
 import re
 import secrets
 
-from pytest_maia.errors import MaiaValidationError
-from pytest_maia.redact import Secret
-from pytest_maia.validation import positive_seconds
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.redact import Secret
+from pytest_maia.core.validation import positive_seconds
 
 DEFAULT_TOKEN_LIFETIME = 1800.0
 # What a real token can be made of: visible ASCII, no whitespace or control character

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
+from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.fake._catalog import Environment, Project
 from pytest_maia.fake._execution import Execution, StepView
-from pytest_maia.models import ExecutionStatus
 
 # Clock second 0 is this instant in ``startedAt``, ``finishedAt`` and ``publishedTime``.
 CLOCK_EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)

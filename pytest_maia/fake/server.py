@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from pytest_maia.endpoints import TOKEN_URL
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.validation import is_loopback_host
 from pytest_maia.fake._http import Request, Response, reason
 from pytest_maia.fake._httpd import (
     RAW_PATH,
@@ -27,12 +28,11 @@ from pytest_maia.fake._httpd import (
     ThreadingServer6,
     WSGIApp,
 )
-from pytest_maia.validation import is_loopback_host
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
 
 _TOKEN_PATH = urlsplit(TOKEN_URL).path
 

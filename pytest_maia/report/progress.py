@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pytest_maia.models import WaitResult
+from pytest_maia.core.models import WaitResult
 from pytest_maia.report.svg import duration_text
 
 __all__ = ["THRESHOLD_SECONDS", "Progress"]

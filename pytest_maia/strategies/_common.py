@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 from hypothesis.errors import InvalidArgument
 
-from pytest_maia.models import ExecutionStatus
+from pytest_maia.core.models import ExecutionStatus
 
 #: The error codes the spec documents for the status endpoint, plus 429 (rate limit).
 DOCUMENTED_ERROR_CODES: tuple[int, ...] = (400, 401, 403, 404, 429, 500, 504)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
-from pytest_maia.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
 from pytest_maia.strategies._common import (
     _KNOWN,
     TRANSIENT_ERROR_CODES,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
-from pytest_maia.models import ExecutionStatus
+from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.strategies._common import (
     _EXTRA_KEYS,
     _INT32,

@@ -8,8 +8,8 @@ import math
 import uuid
 from urllib.parse import quote, urlsplit
 
-from pytest_maia.errors import MaiaValidationError
-from pytest_maia.models import ExecutionStatus
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.models import ExecutionStatus
 
 __all__ = [
     "REGIONS",

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_maia.config import MaiaSettings
+from pytest_maia.core.settings import MaiaSettings
 
 if TYPE_CHECKING:
     from pytest_maia.cassette.record import Recorder
-    from pytest_maia.client import MaiaClient
-    from pytest_maia.exchange import Exchange
+    from pytest_maia.client.exchange import Exchange
+    from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.fake import FakeMaia
 
 __all__ = ["PLUGIN_NAME", "CassettePlugin", "addoption", "cassette_path", "configure"]

@@ -1,5 +1,5 @@
 """The steps of a pipeline execution, as ``.../pipeline-executions/{id}/steps`` lists
-them (in the page envelope of :mod:`pytest_maia.listing`). Plain data, no I/O."""
+them (in the page envelope of :mod:`pytest_maia.client.listing`). Plain data, no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_maia.models import ExecutionStatus, parse_timestamp
+from pytest_maia.core.models import ExecutionStatus, parse_timestamp
 
 __all__ = ["ExecutionStep"]
 

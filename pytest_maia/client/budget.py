@@ -11,12 +11,12 @@ that is a real minute; on the fake's virtual clock it is a virtual minute, and w
 for a token advances virtual time instead of sleeping, so an offline suite keeps the
 same pacing in its timelines at no cost.
 
-The bucket lives in a :mod:`pytest_maia.shared_state` store: a memory store shares it
+The bucket lives in a :mod:`pytest_maia.core.shared_state` store: a memory store shares it
 between threads, a file store between processes (xdist workers), whose clocks must
 then agree (a real monotonic clock, which is machine-wide). ``pause(seconds)`` (called
 on a 429) empties the bucket and holds every holder of the store until then.
 ``acquire(within=seconds)`` never sleeps past the caller's deadline: when no token
-comes by then it raises :class:`~pytest_maia.errors.BudgetExhaustedError` at once.
+comes by then it raises :class:`~pytest_maia.core.errors.BudgetExhaustedError` at once.
 Knows nothing of pytest or HTTP.
 """
 
@@ -25,10 +25,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pytest_maia.clock import Clock
-from pytest_maia.errors import BudgetExhaustedError, MaiaValidationError
-from pytest_maia.shared_state import MemoryState, StateStore
-from pytest_maia.validation import positive_seconds
+from pytest_maia.core.clock import Clock
+from pytest_maia.core.errors import BudgetExhaustedError, MaiaValidationError
+from pytest_maia.core.shared_state import MemoryState, StateStore
+from pytest_maia.core.validation import positive_seconds
 
 __all__ = ["DEFAULT_PAUSE", "RequestBudget", "default_burst"]
 

@@ -11,20 +11,20 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from pytest_maia.errors import (
+from pytest_maia.client.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
+from pytest_maia.core.errors import (
     MaiaApiError,
     MaiaTimeoutError,
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.explain import explain_failure
-from pytest_maia.models import PATH_SEPARATOR, ExecutionStatus, FailureExplanation, WaitResult
+from pytest_maia.core.models import PATH_SEPARATOR, ExecutionStatus, FailureExplanation, WaitResult
+from pytest_maia.core.validation import check_status
 from pytest_maia.report.timeline import to_property
-from pytest_maia.validation import check_status
-from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
+from pytest_maia.runs.explain import explain_failure
 
 if TYPE_CHECKING:
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
 
 __all__ = ["StatusChecker", "expected_statuses", "match_pattern"]
 

@@ -1,12 +1,12 @@
 """The pipeline-execution endpoints as plain data: paths, request bodies, response parsing.
 
-No I/O and no third-party imports: :class:`~pytest_maia.client.MaiaClient` sends what
+No I/O and no third-party imports: :class:`~pytest_maia.client.maia_client.MaiaClient` sends what
 these functions build and hands them what comes back. What is uncertain about the API
 (see ``related-endpoints.md``) lives here, one constant or one parser each:
 
 - the execute endpoint's success code is not documented: any 2xx is accepted (client);
 - the details body is flat, or has ``status``/``message`` nested in ``result``
-  (:meth:`ExecutionDetails.from_json <pytest_maia.models.ExecutionDetails.from_json>`);
+  (:meth:`ExecutionDetails.from_json <pytest_maia.core.models.ExecutionDetails.from_json>`);
 - the cancel body's literal status is :data:`CANCEL_STATUS`.
 """
 
@@ -19,15 +19,15 @@ import math
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 
-from pytest_maia.errors import (
+from pytest_maia.core.errors import (
     MaiaApiError,
     MaiaResponseError,
     MaiaValidationError,
     error_for_status,
 )
-from pytest_maia.models import ExecutionDetails, ExecutionStatus, ProblemDetail
-from pytest_maia.redact import Secret, scrub, scrub_problem
-from pytest_maia.validation import check_execution_id, check_project_id
+from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, ProblemDetail
+from pytest_maia.core.redact import Secret, scrub, scrub_problem
+from pytest_maia.core.validation import check_execution_id, check_project_id
 
 __all__ = [
     "AUDIENCE",
@@ -49,7 +49,7 @@ __all__ = [
     "steps_path",
 ]
 
-log = logging.getLogger("pytest_maia.client")
+log = logging.getLogger("pytest_maia.client.maia_client")
 
 # OAuth 2.0 client credentials: where tokens come from, and for which API.
 TOKEN_URL = "https://id.core.matillion.com/oauth/dpc/token"

@@ -1,6 +1,6 @@
 """Bearer authentication: a static token, or OAuth 2.0 client credentials.
 
-Secrets live only inside :class:`~pytest_maia.redact.Secret` objects and the
+Secrets live only inside :class:`~pytest_maia.core.redact.Secret` objects and the
 ``Authorization`` header of a prepared request, never in a repr, a message or a log.
 """
 
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import requests
 
-from pytest_maia.endpoints import AUDIENCE, TOKEN_URL, api_error
-from pytest_maia.errors import MaiaResponseError
-from pytest_maia.redact import Secret, SecretFields, is_header_safe
-from pytest_maia.transport import DEFAULT_REQUEST_TIMEOUT, send
+from pytest_maia.client.endpoints import AUDIENCE, TOKEN_URL, api_error
+from pytest_maia.client.transport import DEFAULT_REQUEST_TIMEOUT, send
+from pytest_maia.core.errors import MaiaResponseError
+from pytest_maia.core.redact import Secret, SecretFields, is_header_safe
 
 if TYPE_CHECKING:
-    from pytest_maia.clock import Clock
+    from pytest_maia.core.clock import Clock
 
 __all__ = [
     "ClientCredentials",
@@ -33,7 +33,7 @@ DEFAULT_EXPIRES_IN = 1800.0
 # Refresh this long before expiry, so a token never dies mid-request.
 REFRESH_MARGIN = 60.0
 
-log = logging.getLogger("pytest_maia.auth")
+log = logging.getLogger("pytest_maia.client.auth")
 
 
 class TokenProvider(Protocol):

@@ -27,8 +27,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.clock import Clock, SystemClock, VirtualClock
-from pytest_maia.errors import MaiaError, MaiaValidationError
+from pytest_maia.core.clock import Clock, SystemClock, VirtualClock
+from pytest_maia.core.errors import MaiaError, MaiaValidationError
 
 if TYPE_CHECKING:
     from pytest_maia.fake import FakeMaia

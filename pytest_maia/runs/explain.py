@@ -2,7 +2,7 @@
 
 Knows nothing of pytest. :func:`explain_failure` reads the details and the steps
 (following child executions) through any object with ``get_execution`` and
-``get_steps`` into a :class:`~pytest_maia.models.FailureExplanation`; reading is best
+``get_steps`` into a :class:`~pytest_maia.core.models.FailureExplanation`; reading is best
 effort, so an API error becomes one line of the explanation instead of replacing the
 assertion that asked for it.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from pytest_maia.errors import MaiaError
-from pytest_maia.models import FailingStep, FailureExplanation
+from pytest_maia.core.errors import MaiaError
+from pytest_maia.core.models import FailingStep, FailureExplanation
 
 if TYPE_CHECKING:
-    from pytest_maia.execution_steps import ExecutionStep
-    from pytest_maia.models import ExecutionDetails
+    from pytest_maia.core.models import ExecutionDetails
+    from pytest_maia.core.steps import ExecutionStep
 
 __all__ = ["MAX_CHILD_DEPTH", "explain_failure"]
 

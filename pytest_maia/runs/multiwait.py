@@ -1,6 +1,6 @@
 """One poller for many executions: each polled on its own backoff, all on one clock.
 
-The schedule per execution is ``wait_for``'s (see :mod:`pytest_maia.waiting`): a poll at
+The schedule per execution is ``wait_for``'s (see :mod:`pytest_maia.client.waiting`): a poll at
 once, then every ``interval`` seconds growing 1.5 times up to ``max_interval``; a transient
 error (429, 5xx, a dropped connection) is ridden out, waiting at least its Retry-After.
 Each execution ends with its own :class:`WaitResult`; one that fails (a non-transient
@@ -15,17 +15,17 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pytest_maia.clock import Clock
-from pytest_maia.errors import (
+from pytest_maia.client.retry import retry_delay
+from pytest_maia.client.waiting import BACKOFF_FACTOR, WaitPolicy
+from pytest_maia.core.clock import Clock
+from pytest_maia.core.errors import (
     BudgetExhaustedError,
     MaiaApiError,
     MaiaConnectionError,
     MaiaError,
     MaiaTimeoutError,
 )
-from pytest_maia.models import ExecutionStatus, WaitResult
-from pytest_maia.retry import retry_delay
-from pytest_maia.waiting import BACKOFF_FACTOR, WaitPolicy
+from pytest_maia.core.models import ExecutionStatus, WaitResult
 
 __all__ = ["Backoff", "Outcome", "delay_after", "wait_many"]
 
@@ -45,7 +45,8 @@ class Backoff:
 
     def polled(self, now: float, error: MaiaError | None = None) -> None:
         """A poll happened at ``now`` (and failed with a transient ``error``): the next is
-        due after the current delay, or the error's retry delay (see :mod:`~pytest_maia.retry`)."""
+        due after the current delay, or the error's retry delay (see
+        :mod:`~pytest_maia.client.retry`)."""
         pause = self.delay if error is None else retry_delay(error, self.delay, at_least=self.delay)
         self.due = now + (self.delay if pause is None else pause)
         self.delay = min(self.delay * BACKOFF_FACTOR, self.policy.max_interval)

@@ -1,5 +1,5 @@
 """The API's list calls as plain data: items, paths with their queries, and the two page
-envelopes. No I/O: :class:`~pytest_maia.client.MaiaClient` fetches each page.
+envelopes. No I/O: :class:`~pytest_maia.client.maia_client.MaiaClient` fetches each page.
 
 - Page-numbered lists (projects, environments, published pipelines, steps) answer
   ``{"page": 0, "results": [...], "size": 25, "total": 1}``; the last page is the one
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from pytest_maia.errors import MaiaResponseError, MaiaValidationError
-from pytest_maia.models import ExecutionDetails, parse_timestamp
-from pytest_maia.validation import check_project_id
+from pytest_maia.core.errors import MaiaResponseError, MaiaValidationError
+from pytest_maia.core.models import ExecutionDetails, parse_timestamp
+from pytest_maia.core.validation import check_project_id
 
 T = TypeVar("T")
 

@@ -12,17 +12,29 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
-from pytest_maia import plugin_cassettes as cassettes
-from pytest_maia.config import (
+from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
+from pytest_maia.core.errors import MaiaConfigError, MaiaValidationError
+from pytest_maia.core.settings import (
     OFFLINE_BACKENDS,
     SETTINGS,
     MaiaSettings,
     resolve_settings,
 )
-from pytest_maia.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
-from pytest_maia.errors import MaiaConfigError, MaiaValidationError
-from pytest_maia.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
-from pytest_maia.plugin_runs import CANCELLED_PROPERTY, PLUGIN_NAME, START_MARKER, StartAheadPlugin
+from pytest_maia.core.validation import check_project_id
+from pytest_maia.plugin import cassettes
+from pytest_maia.plugin.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
+from pytest_maia.plugin.start_ahead import (
+    CANCELLED_PROPERTY,
+    PLUGIN_NAME,
+    START_MARKER,
+    StartAheadPlugin,
+)
+from pytest_maia.plugin.wait_records import (
+    WaitRow,
+    format_summary,
+    rows_from_properties,
+    to_properties,
+)
 from pytest_maia.report.timeline import (
     PROPERTY,
     VIRTUAL,
@@ -32,17 +44,15 @@ from pytest_maia.report.timeline import (
     Timeline,
     executions_from_properties,
 )
-from pytest_maia.reporting import WaitRow, format_summary, rows_from_properties, to_properties
-from pytest_maia.validation import check_project_id
 
 if TYPE_CHECKING:
-    from pytest_maia.assertions import StatusChecker
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
+    from pytest_maia.core.models import FailureExplanation, WaitResult
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
-    from pytest_maia.models import FailureExplanation, WaitResult
-    from pytest_maia.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.report.progress import Progress
+    from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
+    from pytest_maia.runs.status_checker import StatusChecker
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
 PROGRESS_KEY = pytest.StashKey["Progress | None"]()
@@ -336,8 +346,8 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.client import MaiaClient
-    from pytest_maia.endpoints import TOKEN_URL
+    from pytest_maia.client.endpoints import TOKEN_URL
+    from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
     if maia_settings.backend in OFFLINE_BACKENDS:
@@ -367,7 +377,7 @@ def maia_status(
     maia_project_id: str,
 ) -> StatusChecker:
     """Get, wait for and assert pipeline execution outcomes in the configured project."""
-    from pytest_maia.assertions import StatusChecker
+    from pytest_maia.runs.status_checker import StatusChecker
 
     def record(result: WaitResult, outcome: str) -> None:
         run = runs.get(result.execution_id)
@@ -416,7 +426,7 @@ def maia_pipeline(
     maia_project_id: str,
 ) -> Iterator[PipelineRunner]:
     """Start pipeline runs; at teardown, cancel every run still going and say so."""
-    from pytest_maia.pipelines import PipelineRunner
+    from pytest_maia.runs.pipelines import PipelineRunner
 
     before_run = None
     environment = maia_settings.environment

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_maia.models import WaitResult
+    from pytest_maia.core.models import WaitResult
 
 __all__ = ["PROPERTY_NAMES", "WaitRow", "format_summary", "rows_from_properties", "to_properties"]
 

@@ -1,7 +1,7 @@
 """Sending one request under a deadline, so no server can hold a request for ever.
 
 ``send`` clips the connect and read timeouts to the time left, and a watchdog
-(:mod:`pytest_maia.deadline`) shuts the connection's socket when that time runs out,
+(:mod:`pytest_maia.client.deadline`) shuts the connection's socket when that time runs out,
 so a server trickling its headers or body a byte at a time cannot stretch a request
 past its deadline. The body is read under a size cap. Loopback URLs never go through
 a proxy. Failures come back as typed errors that say what happened and whether a
@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from pytest_maia.deadline import DeadlineAdapter, Watch
-from pytest_maia.errors import MaiaConnectionError, MaiaResponseError
-from pytest_maia.redact import SecretFields
-from pytest_maia.validation import is_loopback_host
+from pytest_maia.client.deadline import DeadlineAdapter, Watch
+from pytest_maia.core.errors import MaiaConnectionError, MaiaResponseError
+from pytest_maia.core.redact import SecretFields
+from pytest_maia.core.validation import is_loopback_host
 from pytest_maia.version import __version__
 
 __all__ = [

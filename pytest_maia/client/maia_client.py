@@ -8,17 +8,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pytest_maia import endpoints, listing, waiting
-from pytest_maia.auth import ClientCredentials, StaticToken, TokenProvider
-from pytest_maia.calls import ApiCalls
-from pytest_maia.clock import Clock, SystemClock
-from pytest_maia.endpoints import TOKEN_URL
-from pytest_maia.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
-from pytest_maia.exchange import Exchange
-from pytest_maia.execution_steps import ExecutionStep
-from pytest_maia.listing import Environment, Project, PublishedPipeline
-from pytest_maia.models import ExecutionDetails, ExecutionStatus, WaitResult
-from pytest_maia.redact import (
+from pytest_maia.client import endpoints, listing, waiting
+from pytest_maia.client.auth import ClientCredentials, StaticToken, TokenProvider
+from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.exchange import Exchange
+from pytest_maia.client.listing import Environment, Project, PublishedPipeline
+from pytest_maia.client.session import ApiCalls
+from pytest_maia.client.transport import DEFAULT_REQUEST_TIMEOUT
+from pytest_maia.core.clock import Clock, SystemClock
+from pytest_maia.core.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
+from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, WaitResult
+from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
     Secret,
     check_credential,
@@ -26,8 +26,8 @@ from pytest_maia.redact import (
     missing_credentials,
     read_variables,
 )
-from pytest_maia.transport import DEFAULT_REQUEST_TIMEOUT
-from pytest_maia.validation import (
+from pytest_maia.core.steps import ExecutionStep
+from pytest_maia.core.validation import (
     base_url_for_region,
     check_base_url,
     check_execution_id,
@@ -37,7 +37,7 @@ from pytest_maia.validation import (
 )
 
 if TYPE_CHECKING:
-    from pytest_maia.budget import RequestBudget
+    from pytest_maia.client.budget import RequestBudget
 
 __all__ = ["MaiaClient"]
 

@@ -11,22 +11,22 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 
-from pytest_maia import endpoints
-from pytest_maia.clock import SystemClock
-from pytest_maia.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
-from pytest_maia.exchange import Exchange
-from pytest_maia.redact import Secret, SecretFields
-from pytest_maia.retry import backoff, retry_delay
-from pytest_maia.transport import new_session, send
+from pytest_maia.client import endpoints
+from pytest_maia.client.exchange import Exchange
+from pytest_maia.client.retry import backoff, retry_delay
+from pytest_maia.client.transport import new_session, send
+from pytest_maia.core.clock import SystemClock
+from pytest_maia.core.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
+from pytest_maia.core.redact import Secret, SecretFields
 
 if TYPE_CHECKING:
-    from pytest_maia.auth import TokenProvider
-    from pytest_maia.budget import RequestBudget
-    from pytest_maia.clock import Clock
+    from pytest_maia.client.auth import TokenProvider
+    from pytest_maia.client.budget import RequestBudget
+    from pytest_maia.core.clock import Clock
 
 __all__ = ["ApiCalls"]
 
-log = logging.getLogger("pytest_maia.client")
+log = logging.getLogger("pytest_maia.client.maia_client")
 T = TypeVar("T")
 
 
@@ -42,7 +42,8 @@ class _Settings(Protocol):
 
 
 class ApiCalls:
-    """Requests for one :class:`~pytest_maia.client.MaiaClient`, read from its settings."""
+    """Requests for one :class:`~pytest_maia.client.maia_client.MaiaClient`, read from its
+    settings."""
 
     provider: TokenProvider
     secrets: tuple[Secret, ...] = ()
@@ -82,7 +83,7 @@ class ApiCalls:
 
         ``remaining``: seconds until the caller's deadline, shared by the token fetch,
         the wait for the request budget (which raises
-        :class:`~pytest_maia.errors.BudgetExhaustedError` if it cannot make it) and the answer.
+        :class:`~pytest_maia.core.errors.BudgetExhaustedError` if it cannot make it) and the answer.
         """
         where = f"{method} {path}"
         budget = self._settings.budget
@@ -156,7 +157,7 @@ class ApiCalls:
         """Run ``call(remaining)``, retrying transient failures with capped backoff,
         all within ``retry_budget`` seconds (or ``within``, when less): a wait that
         would not fit raises at once, and so does the request budget's
-        (:class:`~pytest_maia.errors.BudgetExhaustedError`).
+        (:class:`~pytest_maia.core.errors.BudgetExhaustedError`).
 
         With ``idempotent=False`` only 429 is retried: the server refused that request,
         whereas after a 5xx or a lost connection it may have acted on it.

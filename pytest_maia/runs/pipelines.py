@@ -12,21 +12,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_maia.assertions import expected_statuses, match_pattern
-from pytest_maia.errors import (
+from pytest_maia.core.errors import (
     ConflictError,
     MaiaConfigError,
     MaiaError,
     MaiaTimeoutError,
     MaiaValidationError,
 )
-from pytest_maia.models import ExecutionStatus, WaitResult
+from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.runs.status_checker import expected_statuses, match_pattern
 
 if TYPE_CHECKING:
-    from pytest_maia.assertions import StatusChecker
-    from pytest_maia.client import MaiaClient
-    from pytest_maia.models import ExecutionDetails
-    from pytest_maia.multiwait import Outcome
+    from pytest_maia.client.maia_client import MaiaClient
+    from pytest_maia.core.models import ExecutionDetails
+    from pytest_maia.runs.multiwait import Outcome
+    from pytest_maia.runs.status_checker import StatusChecker
 
 __all__ = ["CANCEL_WAIT_SECONDS", "PipelineRun", "PipelineRunner", "RunSpec"]
 
@@ -39,7 +39,7 @@ CANCEL_WAIT_SECONDS = 120.0
 class RunSpec:
     """A run to start: what ``run_many`` and ``@pytest.mark.maia_start`` take.
 
-    Runs of the same ``group`` never overlap (see :mod:`pytest_maia.startahead`).
+    Runs of the same ``group`` never overlap (see :mod:`pytest_maia.runs.startahead`).
     """
 
     pipeline: str
@@ -242,8 +242,8 @@ class PipelineRunner:
         Never raises for one run's trouble: a run that timed out keeps its last status,
         one that hit an API error has it last in ``errors``. Assert on each result.
         """
-        from pytest_maia.multiwait import wait_many
-        from pytest_maia.waiting import WaitPolicy
+        from pytest_maia.client.waiting import WaitPolicy
+        from pytest_maia.runs.multiwait import wait_many
 
         policy = WaitPolicy.checked(
             timeout=self.checker.timeout if timeout is None else timeout,

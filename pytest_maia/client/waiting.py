@@ -11,16 +11,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pytest_maia.clock import Clock
-from pytest_maia.errors import (
+from pytest_maia.client.retry import retry_delay
+from pytest_maia.core.clock import Clock
+from pytest_maia.core.errors import (
     BudgetExhaustedError,
     MaiaError,
     MaiaTimeoutError,
     MaiaValidationError,
 )
-from pytest_maia.models import ExecutionStatus, WaitResult
-from pytest_maia.retry import retry_delay
-from pytest_maia.validation import positive_seconds
+from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.validation import positive_seconds
 
 __all__ = [
     "DEFAULT_INTERVAL",

@@ -1,13 +1,13 @@
 """The one retry rule: which failures may succeed later, and how long to wait first.
 
-Client calls (:meth:`~pytest_maia.calls.ApiCalls.retrying`), ``wait_for``
-(:mod:`pytest_maia.waiting`) and the many-run poller (:mod:`pytest_maia.multiwait`) all
+Client calls (:meth:`~pytest_maia.client.session.ApiCalls.retrying`), ``wait_for``
+(:mod:`pytest_maia.client.waiting`) and the many-run poller (:mod:`pytest_maia.runs.multiwait`) all
 ask :func:`retry_delay`; none decides for itself.
 """
 
 from __future__ import annotations
 
-from pytest_maia.errors import BudgetExhaustedError, MaiaApiError, MaiaConnectionError
+from pytest_maia.core.errors import BudgetExhaustedError, MaiaApiError, MaiaConnectionError
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "backoff", "retry_delay"]
 

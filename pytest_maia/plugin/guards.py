@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_maia.errors import MaiaValidationError
+from pytest_maia.core.errors import MaiaValidationError
 
 if TYPE_CHECKING:
-    from pytest_maia.config import MaiaSettings
-    from pytest_maia.pipelines import PipelineRunner
-    from pytest_maia.scripting import MarkerScript
+    from pytest_maia.core.settings import MaiaSettings
+    from pytest_maia.plugin.script_marker import MarkerScript
+    from pytest_maia.runs.pipelines import PipelineRunner
 
 __all__ = ["RUN_TRACKER", "RunTracker", "marker_script", "missing_environment"]
 
@@ -30,7 +30,7 @@ ENVIRONMENT_FIX = (
 
 def marker_script(nodeid: str, marker: pytest.Mark, name: str) -> MarkerScript:
     """The checked arguments of a ``maia_script`` marker; a UsageError when wrong."""
-    from pytest_maia.scripting import script_from_marker
+    from pytest_maia.plugin.script_marker import script_from_marker
 
     try:
         return script_from_marker(marker.args, marker.kwargs)

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from pytest_maia.errors import MaiaValidationError
-from pytest_maia.models import ErrorStep, Step
-from pytest_maia.validation import check_status
+from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.models import ErrorStep, Step
+from pytest_maia.core.validation import check_status
 
 __all__ = ["MarkerScript", "script_from_marker"]
 

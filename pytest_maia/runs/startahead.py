@@ -9,7 +9,7 @@ still queued then is started at once (its test needs it now), after waiting for 
 group to be free. ``leftovers()`` are the runs started but never claimed: the caller
 cancels them at the end.
 
-The plan and each run's state live in a :mod:`pytest_maia.shared_state` store, so the
+The plan and each run's state live in a :mod:`pytest_maia.core.shared_state` store, so the
 processes of one suite (xdist workers, given a file store) share one queue: a run is
 started once, by whichever process gets to it, and the cap holds for the whole suite.
 Each process polls the unclaimed runs it started itself. Knows nothing of pytest.
@@ -23,20 +23,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_maia.clock import Clock
-from pytest_maia.errors import (
+from pytest_maia.client.retry import retry_delay
+from pytest_maia.client.waiting import WaitPolicy
+from pytest_maia.core.clock import Clock
+from pytest_maia.core.errors import (
     BudgetExhaustedError,
     MaiaApiError,
     MaiaConnectionError,
     MaiaError,
     MaiaTimeoutError,
 )
-from pytest_maia.models import ExecutionStatus, WaitResult
-from pytest_maia.multiwait import Backoff
-from pytest_maia.pipelines import RunSpec
-from pytest_maia.retry import retry_delay
-from pytest_maia.shared_state import MemoryState, StateStore
-from pytest_maia.waiting import WaitPolicy
+from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.shared_state import MemoryState, StateStore
+from pytest_maia.runs.multiwait import Backoff
+from pytest_maia.runs.pipelines import RunSpec
 
 __all__ = ["Claim", "StartAhead"]
 

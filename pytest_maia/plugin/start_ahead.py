@@ -1,7 +1,7 @@
 """Start-ahead wiring: ``@pytest.mark.maia_start``, ``maia_run`` and the suite's budget.
 
 After collection, the selected tests marked ``maia_start`` are planned in a
-:class:`~pytest_maia.startahead.StartAhead` queue and the first runs start at once.
+:class:`~pytest_maia.runs.startahead.StartAhead` queue and the first runs start at once.
 Without xdist the queue lives in memory. Under xdist every worker plans the same runs
 in a file store in the session's shared temp directory, so the workers share one
 queue (a run starts once, in whichever worker gets to it) and one request budget;
@@ -21,18 +21,18 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from pytest_maia.config import MaiaSettings
-from pytest_maia.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
-from pytest_maia.errors import MaiaError, MaiaValidationError
-from pytest_maia.pipelines import PipelineRun, RunSpec
-from pytest_maia.reporting import to_properties
+from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
+from pytest_maia.core.errors import MaiaError, MaiaValidationError
+from pytest_maia.core.settings import MaiaSettings
+from pytest_maia.plugin.wait_records import to_properties
+from pytest_maia.runs.pipelines import PipelineRun, RunSpec
 
 if TYPE_CHECKING:
-    from pytest_maia.budget import RequestBudget
-    from pytest_maia.client import MaiaClient
-    from pytest_maia.models import WaitResult
-    from pytest_maia.shared_state import StateStore
-    from pytest_maia.startahead import StartAhead
+    from pytest_maia.client.budget import RequestBudget
+    from pytest_maia.client.maia_client import MaiaClient
+    from pytest_maia.core.models import WaitResult
+    from pytest_maia.core.shared_state import StateStore
+    from pytest_maia.runs.startahead import StartAhead
 
 __all__ = ["START_MARKER", "StartAheadPlugin", "spec_of"]
 
@@ -87,7 +87,7 @@ class StartAheadPlugin:
 
     def store(self) -> StateStore:
         if self._store is None:
-            from pytest_maia.shared_state import FileState, MemoryState
+            from pytest_maia.core.shared_state import FileState, MemoryState
 
             self._store = FileState(shared_dir(self.config)) if self.xdist else MemoryState()
         return self._store
@@ -95,16 +95,16 @@ class StartAheadPlugin:
     def live_budget(self) -> RequestBudget:
         """The live suite's one budget (real clock; shared by xdist workers)."""
         if self._budget is None:
-            from pytest_maia.budget import RequestBudget
-            from pytest_maia.clock import SystemClock
+            from pytest_maia.client.budget import RequestBudget
+            from pytest_maia.core.clock import SystemClock
 
             limit = self.settings.max_requests_per_minute
             self._budget = RequestBudget(limit, clock=SystemClock(), state=self.store())
         return self._budget
 
     def live_client(self) -> MaiaClient:
-        from pytest_maia.client import MaiaClient
-        from pytest_maia.endpoints import TOKEN_URL
+        from pytest_maia.client.endpoints import TOKEN_URL
+        from pytest_maia.client.maia_client import MaiaClient
 
         s = self.settings
         return MaiaClient(
@@ -161,7 +161,7 @@ class StartAheadPlugin:
             self._thread.start()
 
     def _make_queue(self) -> StartAhead:
-        from pytest_maia.startahead import StartAhead
+        from pytest_maia.runs.startahead import StartAhead
 
         s = self.settings
         limit = s.max_concurrent
@@ -209,8 +209,8 @@ class StartAheadPlugin:
         )
 
     def _fake_session(self) -> tuple[MaiaClient, Callable[[str, RunSpec], None]]:
-        from pytest_maia.budget import RequestBudget
-        from pytest_maia.clock import VirtualClock
+        from pytest_maia.client.budget import RequestBudget
+        from pytest_maia.core.clock import VirtualClock
         from pytest_maia.fake import FakeMaia
 
         fake = self.fake = FakeMaia(clock=VirtualClock())
@@ -231,9 +231,9 @@ class StartAheadPlugin:
 
     def run_for(self, request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
         """What ``maia_run`` yields: the test's started-ahead run; released at teardown."""
-        from pytest_maia.assertions import StatusChecker
-        from pytest_maia.multiwait import delay_after
-        from pytest_maia.pipelines import PipelineRunner
+        from pytest_maia.runs.multiwait import delay_after
+        from pytest_maia.runs.pipelines import PipelineRunner
+        from pytest_maia.runs.status_checker import StatusChecker
 
         node = request.node
         spec = spec_of(node)
@@ -313,7 +313,7 @@ class StartAheadPlugin:
         if not leftovers:
             return
         client = self.client or self.live_client()
-        from pytest_maia.errors import ConflictError
+        from pytest_maia.core.errors import ConflictError
 
         for key, spec, execution_id in leftovers:
             try:
@@ -326,9 +326,9 @@ class StartAheadPlugin:
             self.cancelled.append(f"{key}: {execution_id} ({spec.pipeline}): {outcome}")
 
     def _reader(self) -> StartAhead | None:
-        from pytest_maia.shared_state import FileState
-        from pytest_maia.startahead import StartAhead
-        from pytest_maia.waiting import WaitPolicy
+        from pytest_maia.client.waiting import WaitPolicy
+        from pytest_maia.core.shared_state import FileState
+        from pytest_maia.runs.startahead import StartAhead
 
         directory = shared_dir(self.config)
         if not (directory / "maia-shared.json").exists():
@@ -337,7 +337,7 @@ class StartAheadPlugin:
         def never(*_: Any) -> Any:
             raise AssertionError("the controller starts and polls nothing")
 
-        from pytest_maia.clock import SystemClock
+        from pytest_maia.core.clock import SystemClock
 
         return StartAhead(
             never,

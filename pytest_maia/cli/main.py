@@ -15,18 +15,18 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pytest_maia.errors import (
+from pytest_maia.client.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT
+from pytest_maia.core.errors import (
     MaiaApiError,
     MaiaConfigError,
     MaiaError,
     MaiaTimeoutError,
     MaiaValidationError,
 )
-from pytest_maia.models import ExecutionStatus, WaitResult
-from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT
+from pytest_maia.core.models import ExecutionStatus, WaitResult
 
 if TYPE_CHECKING:
-    from pytest_maia.client import MaiaClient
+    from pytest_maia.client.maia_client import MaiaClient
 
 __all__ = [
     "EXIT_API_ERROR",
@@ -141,8 +141,8 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _client(args: argparse.Namespace) -> MaiaClient:
-    from pytest_maia.client import ENV_VARIABLES, MaiaClient
-    from pytest_maia.redact import read_variables
+    from pytest_maia.client.maia_client import ENV_VARIABLES, MaiaClient
+    from pytest_maia.core.redact import read_variables
 
     variables = read_variables(ENV_VARIABLES)  # only what the client reads, secrets wrapped
     for name, value in (
@@ -167,8 +167,8 @@ def loopback_token_url(base_url: str | None) -> str | None:
     ``maia-status fake-server`` prints): ``{base_url}/oauth/dpc/token``; else None."""
     from urllib.parse import urlsplit
 
-    from pytest_maia.endpoints import TOKEN_URL
-    from pytest_maia.validation import is_loopback_host
+    from pytest_maia.client.endpoints import TOKEN_URL
+    from pytest_maia.core.validation import is_loopback_host
 
     if not base_url:
         return None
@@ -353,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     error: MaiaError
     if args.command == "fake-server":
-        from pytest_maia.cli_server import serve_forever
+        from pytest_maia.cli.fake_server import serve_forever
 
         return serve_forever(args)
     try:

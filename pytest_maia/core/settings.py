@@ -1,7 +1,7 @@
 """Settings from options, environment and ini, with the design's precedence.
 
 Command line > environment variable > ini > default. Secrets come from the
-environment only and are held in :class:`~pytest_maia.redact.Secret`, whose repr
+environment only and are held in :class:`~pytest_maia.core.redact.Secret`, whose repr
 never shows them.
 """
 
@@ -10,17 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from pytest_maia.defaults import FAKE_PROJECT_ID
-from pytest_maia.errors import MaiaConfigError
-from pytest_maia.redact import (
+from pytest_maia.client.waiting import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_TIMEOUT,
+    WaitPolicy,
+)
+from pytest_maia.core.defaults import FAKE_PROJECT_ID
+from pytest_maia.core.errors import MaiaConfigError
+from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
     Secret,
     credentials_from,
     missing_credentials,
     read_variables,
 )
-from pytest_maia.validation import REGIONS, base_url_for_region, check_base_url, positive_seconds
-from pytest_maia.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT, WaitPolicy
+from pytest_maia.core.validation import (
+    REGIONS,
+    base_url_for_region,
+    check_base_url,
+    positive_seconds,
+)
 
 __all__ = [
     "BACKENDS",
@@ -294,13 +304,13 @@ def resolve_settings(
 
 def read_environment(env: Mapping[str, str | Secret] | None = None) -> dict[str, str | Secret]:
     """The settings' variables of ``env`` (default ``os.environ``) and the credentials,
-    secrets wrapped (see :func:`~pytest_maia.redact.read_variables`)."""
+    secrets wrapped (see :func:`~pytest_maia.core.redact.read_variables`)."""
     names = [s.env for s in SETTINGS if s.env] + ["GITHUB_ACTIONS", *CREDENTIAL_VARIABLES]
     return read_variables(names, env)
 
 
 def _seconds(values: Mapping[str, str | None], sources: Mapping[str, str], name: str) -> float:
-    """``values[name]`` as seconds (see :func:`~pytest_maia.validation.positive_seconds`)."""
+    """``values[name]`` as seconds (see :func:`~pytest_maia.core.validation.positive_seconds`)."""
     raw = values[name] or ""
     label = name.replace("_", " ")
     try:

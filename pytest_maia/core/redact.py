@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
 
-from pytest_maia.errors import MaiaConfigError
-from pytest_maia.models import ProblemDetail
+from pytest_maia.core.errors import MaiaConfigError
+from pytest_maia.core.models import ProblemDetail
 
 __all__ = [
     "CREDENTIAL_VARIABLES",

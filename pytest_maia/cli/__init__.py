@@ -1,0 +1,1 @@
+"""The ``maia-status`` command line and its ``fake-server``."""

@@ -1,0 +1,1 @@
+"""The hardened ``requests`` client: transport, auth, endpoints, retries, budget, waiting."""

@@ -1,0 +1,1 @@
+"""The pytest plugin: options, fixtures, markers, guards, cassette wiring and report data."""

@@ -1,0 +1,1 @@
+"""Whole runs: pipelines a test starts, start-ahead, many waits at once, failure explanations."""
