@@ -223,7 +223,7 @@ class MaiaClient:
 
         Polls back off from ``interval`` to ``max_interval`` seconds; transient
         failures are ridden out within ``timeout``; other errors raise at once with
-        ``wait_result`` attached. Raises :class:`MaiaTimeoutError` when time runs out.
+        ``wait_result`` attached. Raises ``MaiaTimeoutError`` when time runs out.
         """
         __tracebackhide__ = True  # a failed wait shows the caller's line, not ours
         path = endpoints.status_path(project_id, execution_id)
@@ -258,12 +258,12 @@ class MaiaClient:
     ) -> str:
         """Start a published pipeline and return the new execution's id (a UUID).
 
-        Arguments are checked before anything is sent (:class:`MaiaValidationError`
+        Arguments are checked before anything is sent (``MaiaValidationError``
         names the field). Starting a run is not idempotent, so only 429 is retried
         (the API refused the request); a 5xx or a lost connection raises at once,
         because the run may have started: look before you start it again. 409
-        (:class:`ConflictError`): the ``execution_tag`` is already running in that
-        environment; 410 (:class:`GoneError`): the pipeline is disabled.
+        (``ConflictError``): the ``execution_tag`` is already running in that
+        environment; 410 (``GoneError``): the pipeline is disabled.
         """
         path = endpoints.executions_path(project_id)
         body = endpoints.execute_body(
@@ -288,7 +288,7 @@ class MaiaClient:
         """The details of a pipeline execution: status, timestamps, message, and more.
 
         Accepts the flat body and one with ``status``/``message`` nested in
-        ``result``; transient failures are retried like :meth:`get_status`.
+        ``result``; transient failures are retried like ``get_status``.
         """
         path = endpoints.execution_path(project_id, execution_id)
 
@@ -301,7 +301,7 @@ class MaiaClient:
     def get_steps(self, project_id: str, execution_id: str) -> list[ExecutionStep]:
         """Every step of an execution, reading every page of its ``/steps`` list.
 
-        Transient failures are retried like :meth:`get_status`. A step with a
+        Transient failures are retried like ``get_status``. A step with a
         ``child_execution_id`` started another execution, whose steps are read the
         same way.
         """
@@ -318,7 +318,7 @@ class MaiaClient:
         """Ask the API to cancel an execution (``force=True``: a hard cancel).
 
         The execution moves through CANCELLING to CANCELLED; poll it to see the end.
-        Idempotent, so transient failures are retried like :meth:`get_status`.
+        Idempotent, so transient failures are retried like ``get_status``.
         """
         path = endpoints.execution_path(project_id, execution_id)
         body = endpoints.cancel_body(force)

@@ -120,7 +120,7 @@ def _violation_text(item: object) -> str:
 class ProblemDetail:
     """An RFC 7807 problem body as the Maia API sends it on errors.
 
-    Build it with :meth:`from_json`, which accepts any JSON value: unknown keys are
+    Build it with ``from_json``, which accepts any JSON value: unknown keys are
     ignored and fields of the wrong type are dropped, never a crash.
     """
 
@@ -344,7 +344,7 @@ def _field(data: Mapping[str, Any], nested: Mapping[str, Any], name: str) -> obj
 class ExecutionDetails:
     """One pipeline execution as the details endpoint describes it.
 
-    Build it with :meth:`from_json`, which accepts the flat shape and the shape with
+    Build it with ``from_json``, which accepts the flat shape and the shape with
     ``status`` and ``message`` nested in a ``result`` object. Fields of the wrong type
     are dropped (None); only ``status`` is required.
     """

@@ -31,12 +31,12 @@ class FakeMaia:
     """The fake Maia API: script an account and executions, inject faults, inspect calls.
 
     As a context manager it intercepts `requests` calls to ``base_url`` and to the OAuth
-    token URL (other URLs pass through); :meth:`serve` runs it on a loopback HTTP server
-    instead (or as well: the state is shared). :meth:`client` builds a
-    :class:`~pytest_maia.MaiaClient` that waits on this fake's ``clock``.
+    token URL (other URLs pass through); ``serve`` runs it on a loopback HTTP server
+    instead (or as well: the state is shared). ``client`` builds a
+    ``MaiaClient`` that waits on this fake's ``clock``.
 
-    Zero-config, every project, environment and pipeline name exists; :meth:`add_project`,
-    :meth:`add_environment` and :meth:`publish_pipeline` make a realistic account
+    Zero-config, every project, environment and pipeline name exists; ``add_project``,
+    ``add_environment`` and ``publish_pipeline`` make a realistic account
     instead. Any token-shaped bearer token is accepted unless ``token`` is given (then
     only it and issued tokens) or ``strict`` is true (then only issued tokens, and
     ``token``). Issued tokens expire after ``token_lifetime`` clock seconds.
@@ -75,7 +75,7 @@ class FakeMaia:
     @staticmethod
     def dropped_connection() -> ErrorStep:
         """A step that closes the connection without any response: the one way to script
-        a drop, in a lifecycle or in :meth:`fail_next` (JSON: ``{"drop": true}``)."""
+        a drop, in a lifecycle or in ``fail_next`` (JSON: ``{"drop": true}``)."""
         return DROP
 
     def add_execution(
@@ -93,7 +93,7 @@ class FakeMaia:
 
         Each read of its status or details moves one step on, or with ``every`` one step
         per ``every`` clock seconds from now; the last step repeats. A step is a status
-        or :meth:`error` / :meth:`dropped_connection`. ``message`` is served in the
+        or ``error`` / ``dropped_connection``. ``message`` is served in the
         details once it has finished; ``steps`` (``{"name", "status", "message"?,
         "child"?}``) are what its ``/steps`` lists then (default: one step named after the
         pipeline with its final status and message). ``pipeline_name`` is what the
@@ -120,7 +120,7 @@ class FakeMaia:
         once: bool = False,
     ) -> None:
         """Script what executing ``pipeline_name`` does from now on (in any project),
-        as for :meth:`add_execution` (``every`` counts from each start). Unscripted
+        as for ``add_execution`` (``every`` counts from each start). Unscripted
         pipelines go RUNNING, then SUCCESS. With ``once=True`` the script is for the
         next execution only (several queue up in call order, before the standing one)."""
         self._account.script_pipeline(
@@ -275,14 +275,14 @@ class FakeMaia:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[FakeServer]:
         """A context manager running this fake on a loopback HTTP server, with the
-        control API under ``/_fake/``. It yields a :class:`FakeServer` whose ``url`` is
+        control API under ``/_fake/``. It yields a ``FakeServer`` whose ``url`` is
         the base URL, path prefix included (``http://127.0.0.1:PORT/dpc``)."""
         return self._hosting.serve(self, host, port)
 
     def client(self, **kwargs: Any) -> MaiaClient:
         """A MaiaClient for this fake: its base URL, a token it accepts, its clock.
 
-        Keywords go to :class:`~pytest_maia.MaiaClient` (``base_url=`` included); pass
+        Keywords go to ``MaiaClient`` (``base_url=`` included); pass
         ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
         """
         from pytest_maia.client.maia_client import MaiaClient

@@ -237,7 +237,7 @@ class StatusChecker:
     def check_failed(
         self, result: WaitResult, *, match: str | re.Pattern[str] | None = None
     ) -> WaitResult:
-        """Assert a finished wait ended FAILED (and ``match``, as :meth:`assert_failed`)."""
+        """Assert a finished wait ended FAILED (and ``match``, as ``assert_failed``)."""
         __tracebackhide__ = True
         pattern = match_pattern(match)
         self.check_final(result, ExecutionStatus.FAILED)
