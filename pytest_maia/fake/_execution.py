@@ -30,6 +30,8 @@ class RunInfo:
     execution_tag: str | None = None
     version_name: str | None = None
     message: str | None = None
+    trigger: str = "API"  # SCHEDULE for a run a schedule started
+    schedule_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class ExecutionRecord:
     started_at: float
     finished_at: float | None
     cancel_force: bool | None
+    trigger: str = "API"
+    schedule_id: str | None = None
 
     @classmethod
     def of(cls, execution: Execution, info: RunInfo, now: float) -> ExecutionRecord:
@@ -72,6 +76,8 @@ class ExecutionRecord:
             execution.started,
             execution.finished,
             execution.cancel_force,
+            info.trigger,
+            info.schedule_id,
         )
 
 
