@@ -38,6 +38,7 @@ HTTP_MAPPING = {
     "_control",
     "_documents",
     "_official",
+    "_documents_official",
 }
 ADAPTERS = {"_responses", "server", "_httpd", "_wire"}
 FACADE = {"_facade", "_hosting"}
