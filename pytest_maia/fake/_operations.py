@@ -274,6 +274,9 @@ class OfficialOperations:
             return
         for schedule in self.schedules.due(now):
             at = schedule.next_run if schedule.next_run is not None else now
+            schedule.plan(at)  # the firing after that one: passed too, then once, now
+            if schedule.next_run is not None and schedule.next_run <= now:
+                at = now
             try:
                 self.run_schedule(schedule, at, now)
             except DomainError as error:
