@@ -230,7 +230,7 @@ def test_zero_config_runs_any_version_until_an_artifact_exists() -> None:
             client.execute_pipeline("any", "load", "env", version="v3")
 
 
-def test_control_api_and_script_file_publish_and_promote(tmp_path: Any) -> None:
+def test_control_api_and_script_file_script_artifacts_schedules_and_events(tmp_path: Any) -> None:
     from conftest import fake_server_process
 
     script = {
@@ -239,6 +239,8 @@ def test_control_api_and_script_file_publish_and_promote(tmp_path: Any) -> None:
             {"project_id": "p", "environment": "dev", "version": "v1", "files": PIPELINES}
         ],
         "promotions": [{"project_id": "p", "version": "v1", "source": "dev", "target": "prod"}],
+        "schedules": [{"project_id": "p", "pipeline": "load", "environment": "prod"}],
+        "events": [{"name": "USER_LOGGED_IN", "at": 0}],
     }
     with fake_server_process(script, tmp_path) as (url, _):
         control = url.rsplit("/dpc", 1)[0] + "/_fake/"
@@ -272,6 +274,16 @@ def test_control_api_and_script_file_publish_and_promote(tmp_path: Any) -> None:
             timeout=10,
         ).json()
         assert dev["details"]["versionName"] == "v2"
+        logged = [e["eventName"] for e in requests.get(control + "events", timeout=10).json()]
+        assert logged == [
+            "ARTIFACT_PUBLISHED",
+            "ARTIFACT_PROMOTED",
+            "SCHEDULE_CREATED",
+            "USER_LOGGED_IN",
+            "ARTIFACT_PUBLISHED",
+        ]
+        schedules = requests.get(url + "/v1/projects/p/schedules", headers=headers, timeout=10)
+        assert [s["pipelineName"] for s in schedules.json()["results"]] == ["load"]
         bad = requests.post(control + "artifacts", json={"project_id": "p"}, timeout=10)
         assert bad.status_code == 400
         assert "files" in bad.json()["detail"]
