@@ -284,9 +284,9 @@ class Account(OfficialOperations):
         """The steps of an execution: none until it has finished."""
         return step_views(self.find(project_id, execution_id), now)
 
-    def executions_of(self, project_id: str, pipeline_name: str | None) -> list[Execution]:
-        """A project's executions, most recent first."""
-        if not self.catalog.known(project_id):
+    def executions_of(self, project_id: str | None, pipeline_name: str | None) -> list[Execution]:
+        """A project's executions (None: the whole account's), most recent first."""
+        if project_id is not None and not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
         return self.ledger.of(project_id, pipeline_name)
 
