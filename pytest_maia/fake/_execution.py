@@ -39,7 +39,9 @@ class ExecutionRecord:
     """One execution started through the execute endpoint, as the fake sees it now.
 
     ``started_at``/``finished_at`` are clock seconds; ``cancel_force`` is None until a
-    cancel is requested, then whether any cancel request was forced.
+    cancel is requested, then whether any cancel request was forced. ``version_name`` is
+    the artifact version that ran (asked for, or the latest in the environment; None
+    without artifacts); ``trigger`` is API or SCHEDULE (then ``schedule_id`` says which).
     """
 
     execution_id: str

@@ -50,7 +50,8 @@ class OfficialOperations:
         self.test_runs.reset()
 
     def start_execution(self, project_id: str, info: RunInfo, now: float) -> str:
-        raise NotImplementedError  # the account's
+        """Start an execution: the account's own (``Account.start_execution``)."""
+        raise NotImplementedError
 
     # -- artifacts --------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ and answers nothing else about it. Not thread-safe alone.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pytest_maia.fake._errors import NotFound
 
@@ -54,8 +54,6 @@ class TestRuns:
             raise NotFound(
                 f"Test execution {test_execution_id} not found in project {project_id!r}"
             )
-        from dataclasses import replace
-
         updated = replace(found, cancel_force=bool(found.cancel_force) or force)
         self._items[test_execution_id] = updated
         return updated
