@@ -348,3 +348,20 @@ def test_an_unknown_maia_version_fails_the_run_with_the_apis_404(
     result = pytester.runpytest_subprocess("--maia-version=2.0.0")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*NotFoundError*404*Version '2.0.0' not found*"])
+
+
+def test_maia_version_reaches_runs_started_ahead(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_maia.plugin.start_ahead import PLUGIN_NAME
+
+        @pytest.mark.maia_start("load")
+        def test_started_ahead(request, maia_run):
+            maia_run.assert_success()
+            fake = request.config.pluginmanager.get_plugin(PLUGIN_NAME).fake
+            assert [r.version_name for r in fake.executions()] == ["2.0.0"]
+        """
+    )
+    result = pytester.runpytest_subprocess("--maia-version=2.0.0")
+    result.assert_outcomes(passed=1)
