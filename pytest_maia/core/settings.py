@@ -10,12 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from pytest_maia.client.waiting import (
-    DEFAULT_INTERVAL,
-    DEFAULT_MAX_INTERVAL,
-    DEFAULT_TIMEOUT,
-    WaitPolicy,
-)
 from pytest_maia.core.defaults import FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError
 from pytest_maia.core.redact import (
@@ -30,6 +24,12 @@ from pytest_maia.core.validation import (
     base_url_for_region,
     check_base_url,
     positive_seconds,
+)
+from pytest_maia.core.wait_policy import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_TIMEOUT,
+    WaitPolicy,
 )
 
 __all__ = [

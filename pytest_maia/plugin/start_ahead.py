@@ -231,7 +231,7 @@ class StartAheadPlugin:
 
     def run_for(self, request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
         """What ``maia_run`` yields: the test's started-ahead run; released at teardown."""
-        from pytest_maia.runs.multiwait import delay_after
+        from pytest_maia.core.wait_policy import delay_after
         from pytest_maia.runs.pipelines import PipelineRunner
         from pytest_maia.runs.status_checker import StatusChecker
 
