@@ -123,7 +123,7 @@ class StartAheadPlugin:
     @property
     def environment(self) -> str | None:
         env = self.settings.environment
-        return env or (FAKE_ENVIRONMENT if self.settings.backend == "fake" else None)
+        return env or (FAKE_ENVIRONMENT if self.settings.backend.scripted_by_test else None)
 
     # -- collection: plan and start -------------------------------------------------------
 
@@ -154,7 +154,7 @@ class StartAheadPlugin:
         self.queue = self._make_queue()
         self.queue.plan(planned)
         self.queue.pump()
-        if self.settings.backend == "live":
+        if self.settings.backend.reaches_network:
             self._thread = threading.Thread(
                 target=self.queue.run_poller, args=(self._stop,), name="maia-poller", daemon=True
             )
@@ -166,7 +166,7 @@ class StartAheadPlugin:
         s = self.settings
         limit = s.max_concurrent
         store: StateStore | None = None
-        if s.backend == "live":
+        if s.backend.reaches_network:
             # One client per thread: the poller thread and the tests never share one.
             per_thread = _PerThread(self.live_client)
             self._closers.append(per_thread.close)
@@ -305,7 +305,7 @@ class StartAheadPlugin:
 
     def _cancel_leftovers(self) -> None:
         queue = self.queue
-        if queue is None and self.xdist and self.settings.backend == "live":
+        if queue is None and self.xdist and self.settings.backend.reaches_network:
             queue = self._reader()
         if queue is None:
             return
