@@ -345,7 +345,6 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.client.endpoints import TOKEN_URL
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
@@ -353,12 +352,8 @@ def maia_client(
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
     else:
-        client = MaiaClient(
-            maia_settings.base_url,
-            token=maia_settings.token,
-            client_id=maia_settings.client_id,
-            client_secret=maia_settings.client_secret,
-            token_url=maia_settings.token_url or TOKEN_URL,
+        client = MaiaClient.from_settings(
+            maia_settings,
             budget=_runs_plugin(request.config).live_budget(),
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )

@@ -103,18 +103,9 @@ class StartAheadPlugin:
         return self._budget
 
     def live_client(self) -> MaiaClient:
-        from pytest_maia.client.endpoints import TOKEN_URL
         from pytest_maia.client.maia_client import MaiaClient
 
-        s = self.settings
-        return MaiaClient(
-            s.base_url,
-            token=s.token,
-            client_id=s.client_id,
-            client_secret=s.client_secret,
-            token_url=s.token_url or TOKEN_URL,
-            budget=self.live_budget(),
-        )
+        return MaiaClient.from_settings(self.settings, budget=self.live_budget())
 
     @property
     def project_id(self) -> str:
