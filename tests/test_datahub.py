@@ -22,7 +22,7 @@ import pytest
 from conftest import fake_server_process
 from pytest_maia import ExecutionStatus, MaiaClient
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = Path(__file__).resolve().parent / "datahub_ingest.py"

@@ -230,6 +230,7 @@ def test_zero_config_runs_any_version_until_an_artifact_exists() -> None:
             client.execute_pipeline("any", "load", "env", version="v3")
 
 
+@pytest.mark.e2e
 def test_control_api_and_script_file_script_artifacts_schedules_and_events(tmp_path: Any) -> None:
     from conftest import fake_server_process
 
@@ -307,6 +308,7 @@ def test_runs_the_version_the_job_chose(maia_fake, maia_pipeline):
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("how", "expected"),
     [
@@ -332,6 +334,7 @@ def test_maia_version_runs_every_pipeline_run_against_that_version(
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.e2e
 def test_an_unknown_maia_version_fails_the_run_with_the_apis_404(
     pytester: pytest.Pytester,
 ) -> None:
@@ -350,6 +353,7 @@ def test_an_unknown_maia_version_fails_the_run_with_the_apis_404(
     result.stdout.fnmatch_lines(["*NotFoundError*404*Version '2.0.0' not found*"])
 
 
+@pytest.mark.e2e
 def test_maia_version_reaches_runs_started_ahead(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
