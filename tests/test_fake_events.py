@@ -259,3 +259,25 @@ def test_control_api_scripts_and_reads_events() -> None:
         )
         tests = requests.get(control + "test-executions", timeout=10).json()
         assert [t["scope"] for t in tests] == ["PROJECT"]
+
+
+def test_reset_forgets_artifacts_schedules_events_and_test_executions() -> None:
+    fake = FakeMaia()
+    fake.publish_artifact("p", "dev", "v1", {"load.orch.yaml": "x"})
+    fake.add_schedule("p", "load", "dev")
+    with fake:
+        fake.client().execute_pipeline("p", "load", "dev")
+        requests.post(
+            fake.base_url + "/v1/projects/p/test-executions",
+            json={"environmentName": "dev", "scope": "PROJECT"},
+            headers=AUTH,
+            timeout=10,
+        )
+    assert fake.events() and fake.test_executions()
+    fake.reset()
+    assert fake.events() == []
+    assert fake.test_executions() == []
+    fake.publish_artifact("p", "dev", "v1", {"load.orch.yaml": "x"})  # v1 is free again
+    with fake:
+        assert fake.client().execute_pipeline("p", "load", "dev")
+    assert [r.version_name for r in fake.executions()] == ["v1"]
