@@ -4,14 +4,17 @@ scheduleId), by run_schedule or by a virtual clock reaching nextRunAt."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 import requests
 from fake_target import Target
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_maia import ExecutionStatus, MaiaValidationError
-from pytest_maia.fake import FakeMaia
+from pytest_maia.fake import FakeMaia, _cron
 
 PATH = "/v1/projects/p/schedules"
 HOUR = 3600.0
@@ -214,3 +217,32 @@ def test_control_api_adds_and_runs_a_schedule() -> None:
         bad = requests.post(control + "schedules", json={"project_id": "p"}, timeout=10)
         assert bad.status_code == 400
         assert "'pipeline' must be a string" in bad.json()["detail"]
+
+
+@settings(max_examples=25)
+@given(
+    minutes=st.sets(st.integers(0, 59), min_size=1, max_size=3),
+    hours=st.sets(st.integers(0, 23), min_size=1, max_size=3),
+    days=st.sets(st.integers(1, 7), min_size=1, max_size=3),
+    after=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31)),
+    zone_name=st.sampled_from(["UTC", "Asia/Kolkata"]),
+)
+def test_the_next_firing_is_the_first_matching_minute_after(
+    minutes: set[int], hours: set[int], days: set[int], after: dt.datetime, zone_name: str
+) -> None:
+    text = (
+        f"0 {','.join(map(str, sorted(minutes)))} {','.join(map(str, sorted(hours)))} "
+        f"? * {','.join(map(str, sorted(days)))} *"
+    )
+    zone = _cron.zone(zone_name)
+    start = after.replace(tzinfo=dt.timezone.utc)
+    found = _cron.parse(text).next_after(start, zone)
+    # Brute force: every whole minute after ``start`` for eight days.
+    minute = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    for _ in range(8 * 24 * 60):
+        local = minute.astimezone(zone)
+        quartz_day = local.isoweekday() % 7 + 1  # 1 = Sunday
+        if local.minute in minutes and local.hour in hours and quartz_day in days:
+            break
+        minute += dt.timedelta(minutes=1)
+    assert found == minute
