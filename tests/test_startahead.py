@@ -97,7 +97,7 @@ def test_a_claim_starts_a_queued_run_at_once_and_release_frees_its_slot() -> Non
         assert claim.execution_id is not None
         assert queue.counts() == {"active": 2}
         queue.release("second")
-        assert [key for key, _, _ in queue.leftovers()] == ["first"]
+        assert [left.key for left in queue.leftovers()] == ["first"]
 
 
 def test_a_group_claim_waits_for_the_run_before_it() -> None:
