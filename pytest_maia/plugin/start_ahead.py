@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -124,6 +124,7 @@ class StartAheadPlugin:
         # Told of each run cancelled at the end, as (test node id, text): the reports.
         self.on_cancelled: Callable[[str, str], None] | None = None
         self.interrupted = False
+        self.problems: list[str] = []  # why the end could not read the shared state
         self._all_never_ran = True
         self._store: StateStore | None = None
         self._budget: RequestBudget | None = None
@@ -151,18 +152,23 @@ class StartAheadPlugin:
             self._budget = RequestBudget(limit, clock=SystemClock(), state=self.store())
         return self._budget
 
-    def live_client(self) -> MaiaClient:
+    def live_client(self, *, own_budget: bool = False) -> MaiaClient:
+        from pytest_maia.client.budget import RequestBudget
         from pytest_maia.client.endpoints import TOKEN_URL
         from pytest_maia.client.maia_client import MaiaClient
+        from pytest_maia.core.clock import SystemClock
 
         s = self.settings
+        budget = self.live_budget()
+        if own_budget:
+            budget = RequestBudget(s.max_requests_per_minute, clock=SystemClock())
         return MaiaClient(
             s.base_url,
             token=s.token,
             client_id=s.client_id,
             client_secret=s.client_secret,
             token_url=s.token_url or TOKEN_URL,
-            budget=self.live_budget(),
+            budget=budget,
         )
 
     @property
@@ -175,6 +181,21 @@ class StartAheadPlugin:
         return env or (FAKE_ENVIRONMENT if self.settings.backend == "fake" else None)
 
     # -- collection: plan and start -------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pycollect_makeitem(
+        self, collector: pytest.Collector
+    ) -> Generator[None, object, object]:
+        # A maia_start test that does not take maia_run is an error collecting its
+        # module: reported as such, under xdist too (a worker's UsageError is lost).
+        made = yield
+        for item in made if isinstance(made, list) else [made]:
+            if isinstance(item, pytest.Function) and item.get_closest_marker(START_MARKER):
+                try:
+                    check_takes_run(item)
+                except pytest.UsageError as exc:
+                    raise collector.CollectError(str(exc)) from None
+        return made
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -201,6 +222,8 @@ class StartAheadPlugin:
                     self._scripts[item.nodeid] = marker_script(item.nodeid, script, SCRIPT_MARKER)
         if not planned:
             return  # --collect-only starts nothing
+        if session.testsfailed and not self.config.option.continue_on_collection_errors:
+            return  # collection errors stop the session before any test: start nothing
         self.queue = self._make_queue()
         self.queue.plan(planned)
         self.queue.pump()
@@ -317,10 +340,13 @@ class StartAheadPlugin:
                 "on the test"
             )
         queue, client, s = self.queue, self.client, self.settings
+        damaged: SharedStateError | None = None
         try:
             claim = queue.claim(node.nodeid, timeout=s.timeout)
         except SharedStateError as exc:
-            pytest.fail(f"maia_start({spec.pipeline!r}): {exc}", pytrace=False)
+            damaged = exc
+        if damaged is not None:
+            pytest.fail(f"maia_start({spec.pipeline!r}): {damaged}", pytrace=False)
         if claim.execution_id is None:
             queue.release(node.nodeid, start_next=not self._stopping(request))
             pytest.fail(f"maia_start({spec.pipeline!r}): {claim.error}", pytrace=False)
@@ -424,37 +450,73 @@ class StartAheadPlugin:
         except SharedStateError as exc:
             if lost_only:
                 return  # said once, at the end
-            self.cancelled.append(f"pytest-maia: {exc}")
-            self._all_never_ran = False
+            self.problems.append(f"pytest-maia: {exc}")
             leftovers, journaled = self._journaled(queue), True
         if not leftovers:
             return
-        client = self.client or self.live_client()
+        # All workers are done: with the shared state damaged (the request budget lives
+        # there too), the controller's few cancels take a budget of their own.
+        client = self.client or self.live_client(own_budget=journaled)
+        try:
+            for left in leftovers:
+                text = self._cancel(client, left, journaled, queue)
+                if text is None:
+                    continue
+                self.cancelled.append(f"{left.key}: {text}")
+                self._all_never_ran = self._all_never_ran and left.why == NEVER_RAN
+                if self.on_cancelled is not None:
+                    self.on_cancelled(left.key, text)
+        finally:
+            if client is not self.client:
+                client.close()
+
+    def _cancel(
+        self, client: MaiaClient, left: Leftover, journaled: bool, queue: StartAhead
+    ) -> str | None:
+        """Cancel one leftover; the line that lists it (None: nothing to list)."""
         from pytest_maia.core.errors import ConflictError
 
-        for left in leftovers:
-            spec, execution_id = left.spec, left.execution_id
-            if execution_id is None:
-                outcome = (
-                    "no execution id to cancel (the API may have started it: look for "
-                    f"a run of {spec.pipeline!r})"
-                )
-            else:
-                try:
-                    client.cancel_execution(self.project_id, execution_id)
-                    outcome = "cancel requested"
-                except ConflictError:
-                    if journaled:
-                        continue  # its test saw it to the end
-                    outcome = "had already finished"
-                except MaiaError as exc:
-                    outcome = f"could not cancel: {exc}"
-            why = "" if left.why == NEVER_RAN else f"{left.why}, "
-            text = f"{execution_id or '(unknown)'} ({spec.pipeline}): {why}{outcome}"
-            self.cancelled.append(f"{left.key}: {text}")
-            self._all_never_ran = self._all_never_ran and left.why == NEVER_RAN
-            if self.on_cancelled is not None:
-                self.on_cancelled(left.key, text)
+        spec, execution_id = left.spec, left.execution_id
+        if execution_id is None:
+            outcome = "no execution id to cancel" + self._unknown_runs(
+                client, spec, queue.known_ids()
+            )
+        else:
+            try:
+                client.cancel_execution(self.project_id, execution_id)
+                outcome = "cancel requested"
+            except ConflictError:
+                if journaled:
+                    return None  # its test saw it to the end
+                outcome = "had already finished"
+            except MaiaError as exc:
+                outcome = f"could not cancel: {exc}"
+        why = "" if left.why == NEVER_RAN else f"{left.why}, "
+        return f"{execution_id or '(unknown)'} ({spec.pipeline}): {why}{outcome}"
+
+    def _unknown_runs(self, client: MaiaClient, spec: RunSpec, known: set[str]) -> str:
+        """For a run whose start request its worker never saw answered: the executions
+        of its pipeline still going that the suite did not start knowingly. They are
+        named, not cancelled: nothing says they are the suite's, not a colleague's."""
+        try:
+            found = client.list_executions(self.project_id, pipeline_name=spec.pipeline, limit=20)
+        except MaiaError as exc:
+            return f" (the API may have started it; listing {spec.pipeline!r} failed: {exc})"
+        environment = spec.environment or self.environment
+        going = [
+            d.pipeline_execution_id
+            for d in found
+            if d.pipeline_execution_id
+            and d.pipeline_execution_id not in known
+            and not d.status.is_terminal
+            and (environment is None or d.environment_name in (None, environment))
+        ]
+        if not going:
+            return f" (the API may have started it: no run of {spec.pipeline!r} is going now)"
+        return (
+            f" (the API may have started it; runs of {spec.pipeline!r} going now that the "
+            f"suite did not record, not cancelled: {', '.join(going)})"
+        )
 
     def _journaled(self, queue: StartAhead) -> list[Leftover]:
         """The shared state is damaged: every run a process noted starting (the journal
@@ -504,6 +566,8 @@ class StartAheadPlugin:
         )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for line in self.problems:
+            terminalreporter.write_line(line)
         if self.cancelled:
             what = "whose tests never ran" if self._all_never_ran else "left over"
             terminalreporter.write_sep(

@@ -334,6 +334,10 @@ class StartAhead:
         while not stop.is_set():
             try:
                 next_due = self.sweep()
+            except SharedStateError as exc:
+                # Every claim says so, naming the file; leftovers come from the journal.
+                log.warning("start-ahead poller stopped: %s", exc)
+                return
             except Exception:  # never let the poller thread die silently
                 log.exception("start-ahead poller")
                 next_due = None
@@ -413,6 +417,12 @@ class StartAhead:
                 entry.update(state="done", ended=self.clock.now(), claimed=True, pid=None)
                 out.append(Leftover(key, _spec_of(entry), entry["id"], why))
             return out
+
+    def known_ids(self) -> set[str]:
+        """The execution ids of every planned run started (as the store knows them)."""
+        with self.state.transaction() as data:
+            runs = data.get(_RUNS, {})
+            return {e["id"] for e in runs.values() if isinstance(e, dict) and e.get("id")}
 
     def counts(self) -> dict[str, int]:
         """How many planned runs are in each state (queued, starting, active, done)."""
