@@ -96,6 +96,54 @@ def test_after_ctrl_c_no_run_starts_and_every_started_run_is_cancelled_and_liste
     )
 
 
+@pytest.mark.timeout(180)
+def test_live_after_sigint_no_run_starts_and_every_started_run_is_cancelled_and_listed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a user does it: Ctrl-C (SIGINT) while a test waits, the poller thread running.
+    pytester.makepyfile(
+        """
+        import os, signal, pytest
+
+        @pytest.mark.maia_start("interrupted")
+        def test_first(maia_run):
+            maia_run.status()
+            os.kill(os.getpid(), signal.SIGINT)
+            maia_run.wait(timeout=30)
+
+        @pytest.mark.maia_start("second")
+        def test_second(maia_run):
+            maia_run.assert_success()
+
+        @pytest.mark.maia_start("third")
+        def test_third(maia_run):
+            maia_run.assert_success()
+        """
+    )
+    fake = live_fake(monkeypatch)
+    fake.script_pipeline("interrupted", ["RUNNING"])  # until cancelled
+    with fake.serve() as server:
+        result = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "--maia-backend=live",
+            f"--maia-base-url={server.url}",
+            "--maia-project=proj",
+            "--maia-environment=env",
+            "--maia-poll-interval=0.05",
+            "--maia-max-concurrent=1",
+        )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    (run,) = fake.executions()  # nothing else started
+    assert run.pipeline_name == "interrupted" and run.cancel_force is not None
+    result.stdout.fnmatch_lines(
+        [
+            "*maia pipeline runs cancelled at teardown: 1*",
+            f"*::test_first: {run.execution_id} (interrupted): now CANCELLED",
+        ]
+    )
+
+
 # -- item 4: a worker killed -------------------------------------------------------------------
 
 KILLED_HOLDING = """

@@ -227,3 +227,28 @@ def test_maia_start_without_maia_run_is_a_usage_error_naming_the_test(
     assert "test_loads.py::test_orders: @pytest.mark.maia_start starts a run ahead" in text
     assert "does not take maia_run" in text
     assert "passed" not in result.outlines[-1]
+
+
+def test_runs_cancelled_at_session_end_are_in_the_reports(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.maia_script("RUNNING", "FAILED")
+        @pytest.mark.maia_start("breaks")
+        def test_first(maia_run):
+            maia_run.assert_success()
+
+        @pytest.mark.maia_script("RUNNING")
+        @pytest.mark.maia_start("never-awaited")
+        def test_second(maia_run):
+            maia_run.assert_success()
+        """
+    )
+    result = pytester.runpytest("-x", "--maia-report-json=maia.json", "--maia-report=maia.html")
+    result.assert_outcomes(failed=1)
+    data = json.loads((pytester.path / "maia.json").read_text(encoding="utf-8"))
+    (cancelled,) = data["cancelled"]
+    assert cancelled["test"].endswith("::test_second")
+    assert "(never-awaited): cancel requested" in cancelled["text"]
+    assert "never-awaited" in (pytester.path / "maia.html").read_text(encoding="utf-8")
