@@ -144,6 +144,41 @@ def test_live_after_sigint_no_run_starts_and_every_started_run_is_cancelled_and_
     )
 
 
+@pytest.mark.timeout(180)
+def test_a_worker_that_finishes_first_stops_nothing_for_the_others(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only Ctrl-C stops the shared queue: a worker's own session end must not, or the
+    # other worker's queued runs would never start.
+    pytester.makepyfile(
+        test_quick="def test_quick():\n    pass\n",
+        test_loads="""
+        import pytest
+
+        @pytest.mark.parametrize("i", range(3))
+        def test_load(i, maia_run):
+            maia_run.assert_success()
+        """,
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if "[" in item.name:
+                    item.add_marker(pytest.mark.maia_start(f"load-{item.callspec.params['i']}"))
+        """
+    )
+    fake = live_fake(monkeypatch)
+    for i in range(3):
+        fake.script_pipeline(f"load-{i}", ["RUNNING", "SUCCESS"], every=0.5)
+    with fake.serve() as server:
+        result = live(pytester, server, "--dist", "loadfile", "--maia-max-concurrent=1")
+    result.assert_outcomes(passed=4)
+    assert len(fake.executions()) == 3
+
+
 # -- item 4: a worker killed -------------------------------------------------------------------
 
 KILLED_HOLDING = """

@@ -86,7 +86,7 @@ def will_run(item: pytest.Item) -> bool:
         if evaluate_skip_marks(item) is not None:
             return False
         xfailed = None if item.config.option.runxfail else evaluate_xfail_marks(item)
-    except BaseException:  # pytest.fail from a bad condition: pytest's to report
+    except (Exception, pytest.fail.Exception):  # a bad condition: pytest's to report
         return True
     return xfailed is None or xfailed.run
 
@@ -414,7 +414,9 @@ class StartAheadPlugin:
         # trylast: after pytest's own teardown of the fixtures still set up (a test that
         # Ctrl-C stopped), so that its run is cancelled by its teardown, not left over.
         self._stop.set()
-        if self.queue is not None:
+        if self.queue is not None and self.worker is None:
+            # The whole session is over. (Not from a worker: another may still be
+            # running tests that claim queued runs.)
             self.queue.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
