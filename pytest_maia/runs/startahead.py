@@ -154,7 +154,8 @@ class StartAhead:
             held = entry["state"] == "starting" or (entry["state"] == "active" and entry["claimed"])
             pid = entry.get("pid")
             if held and isinstance(pid, int) and not alive(pid):
-                entry.update(state="lost", ended=self.clock.now(), error=DIED)
+                why = DIED if entry["id"] else f"{DIED} while starting it"
+                entry.update(state="lost", ended=self.clock.now(), error=why)
         return runs
 
     def _entry(self, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -411,7 +412,7 @@ class StartAhead:
                 if entry["state"] == "active" and not entry["claimed"] and entry["id"]:
                     why = NEVER_RAN
                 elif entry["state"] == "lost":
-                    why = DIED if entry["id"] else f"{DIED} while starting it"
+                    why = entry["error"] or DIED
                 else:
                     continue
                 entry.update(state="done", ended=self.clock.now(), claimed=True, pid=None)
