@@ -60,6 +60,7 @@ def live_fake(monkeypatch: pytest.MonkeyPatch) -> FakeMaia:
 # -- item 3: Ctrl-C -------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_after_ctrl_c_no_run_starts_and_every_started_run_is_cancelled_and_listed(
     pytester: pytest.Pytester,
 ) -> None:
@@ -96,6 +97,7 @@ def test_after_ctrl_c_no_run_starts_and_every_started_run_is_cancelled_and_liste
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_live_after_sigint_no_run_starts_and_every_started_run_is_cancelled_and_listed(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -144,6 +146,7 @@ def test_live_after_sigint_no_run_starts_and_every_started_run_is_cancelled_and_
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_a_worker_that_finishes_first_stops_nothing_for_the_others(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -205,6 +208,7 @@ def test_next(maia_run, maia_client):
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(240)
 def test_a_worker_killed_holding_a_run_leaks_nothing_and_no_claim_waits_on_it(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -264,6 +268,7 @@ def test_after(maia_run):
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(240)
 def test_a_worker_killed_while_starting_a_run_is_listed_and_blocks_no_claim(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -350,6 +355,7 @@ def test_c(maia_run):
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(240)
 def test_a_damaged_shared_state_is_a_clear_error_naming_the_file_and_leaks_nothing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch

@@ -55,7 +55,7 @@ def test_adhoc(maia_pipeline):
 PIPELINES = ("load-orders", "load-stock", "load-customers", "adhoc-export")
 
 
-@pytest.mark.parametrize("workers", ["serial", "xdist"])
+@pytest.mark.parametrize("workers", ["serial", pytest.param("xdist", marks=pytest.mark.e2e)])
 def test_a_started_ahead_run_honours_its_scripted_message_and_steps(
     pytester: pytest.Pytester, workers: str
 ) -> None:
@@ -149,6 +149,7 @@ def test_start_ahead_runs_appear_in_every_report(
     assert failures and "duplicate key" in str(failures[0].get("value"))
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_live_start_ahead_runs_under_xdist_appear_in_the_reports(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -204,7 +205,7 @@ def test_live_start_ahead_runs_under_xdist_appear_in_the_reports(
     assert timeline_ids == started
 
 
-@pytest.mark.parametrize("workers", ["serial", "xdist"])
+@pytest.mark.parametrize("workers", ["serial", pytest.param("xdist", marks=pytest.mark.e2e)])
 def test_maia_start_without_maia_run_is_a_usage_error_naming_the_test(
     pytester: pytest.Pytester, workers: str
 ) -> None:

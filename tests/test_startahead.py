@@ -3,9 +3,6 @@ virtual clock. The pytest side (markers, xdist, Ctrl-C) is in test_plugin_runs.p
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from pytest_maia import FakeMaia, MaiaTimeoutError
@@ -166,7 +163,7 @@ def test_a_claim_waiting_for_its_group_polls_within_its_deadline() -> None:
 
 
 def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
-    from pytest_maia.runs.multiwait import delay_after
+    from pytest_maia.core.wait_policy import delay_after
 
     policy = WaitPolicy.checked(timeout=3600, interval=5, max_interval=30)
     # Polls are due at 5, 12.5, 23.75, 40.6 ... seconds after the start.
@@ -178,10 +175,8 @@ def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
 
 
 def dead_pid() -> int:
-    """The pid of a process that has exited (and been reaped)."""
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
+    """A pid no process has: above the largest pid Linux hands out (2**22)."""
+    return 2**22 + 1
 
 
 @pytest.mark.parametrize("held", ["starting", "claimed"])

@@ -153,23 +153,16 @@ class StartAheadPlugin:
         return self._budget
 
     def live_client(self, *, own_budget: bool = False) -> MaiaClient:
+        """A live client on the suite's shared budget (``own_budget``: one of its own)."""
         from pytest_maia.client.budget import RequestBudget
-        from pytest_maia.client.endpoints import TOKEN_URL
         from pytest_maia.client.maia_client import MaiaClient
         from pytest_maia.core.clock import SystemClock
 
-        s = self.settings
         budget = self.live_budget()
         if own_budget:
-            budget = RequestBudget(s.max_requests_per_minute, clock=SystemClock())
-        return MaiaClient(
-            s.base_url,
-            token=s.token,
-            client_id=s.client_id,
-            client_secret=s.client_secret,
-            token_url=s.token_url or TOKEN_URL,
-            budget=budget,
-        )
+            limit = self.settings.max_requests_per_minute
+            budget = RequestBudget(limit, clock=SystemClock())
+        return MaiaClient.from_settings(self.settings, budget=budget)
 
     @property
     def project_id(self) -> str:
@@ -178,7 +171,7 @@ class StartAheadPlugin:
     @property
     def environment(self) -> str | None:
         env = self.settings.environment
-        return env or (FAKE_ENVIRONMENT if self.settings.backend == "fake" else None)
+        return env or (FAKE_ENVIRONMENT if self.settings.backend.scripted_by_test else None)
 
     # -- collection: plan and start -------------------------------------------------------
 
@@ -227,7 +220,7 @@ class StartAheadPlugin:
         self.queue = self._make_queue()
         self.queue.plan(planned)
         self.queue.pump()
-        if self.settings.backend == "live":
+        if self.settings.backend.reaches_network:
             self._thread = threading.Thread(
                 target=self.queue.run_poller, args=(self._stop,), name="maia-poller", daemon=True
             )
@@ -239,7 +232,7 @@ class StartAheadPlugin:
         s = self.settings
         limit = s.max_concurrent
         store: StateStore | None = None
-        if s.backend == "live":
+        if s.backend.reaches_network:
             # One client per thread: the poller thread and the tests never share one.
             per_thread = _PerThread(self.live_client)
             self._closers.append(per_thread.close)
@@ -329,7 +322,7 @@ class StartAheadPlugin:
         ``maia_status`` is); ``report_cancelled`` lists a run its teardown cancelled.
         """
         from pytest_maia.core.shared_state import SharedStateError
-        from pytest_maia.runs.multiwait import delay_after
+        from pytest_maia.core.wait_policy import delay_after
         from pytest_maia.runs.pipelines import PipelineRunner
 
         node = request.node
@@ -366,7 +359,8 @@ class StartAheadPlugin:
         run = PipelineRun(
             claim.execution_id, spec.pipeline, environment, runner, started_at=claim.started
         )
-        runner.adopt(run)
+        runner.runs.append(run)
+        checker.pipeline_names[run.id] = run.pipeline_name  # for the reports
         if fake is not None and node.nodeid in self._scripts:
             # For the "every scripted run was used" check: polls by the test from here.
             node.stash[SCRIPTED_RUN] = (run.id, fake.polls(run.id), fake.polls)
@@ -432,7 +426,7 @@ class StartAheadPlugin:
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         # xdist, on the controller: a worker went down. If it died (kill -9, a crash),
         # cancel at once the runs it held; its queued runs go on in the other workers.
-        if error and self.settings.backend == "live":
+        if error and self.settings.backend.reaches_network:
             self._cancel_leftovers(lost_only=True)
 
     def _cancel_leftovers(self, *, lost_only: bool = False) -> None:
@@ -440,7 +434,7 @@ class StartAheadPlugin:
         from pytest_maia.runs.startahead import damaged_error as _damaged
 
         queue = self.queue
-        if queue is None and self.xdist and self.settings.backend == "live":
+        if queue is None and self.xdist and self.settings.backend.reaches_network:
             queue = self._reader()
         if queue is None:
             return
