@@ -62,6 +62,11 @@ class Account(OfficialOperations):
         self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
         self._disabled: set[str] = set()
         self._faults: deque[ErrorStep] = deque()
+        # What was scripted, for the "every scripted run was used" check: executions
+        # scripted or started from a script (id -> how it was scripted), and how often
+        # each standing pipeline script has been started since it was set.
+        self._scripted: dict[str, str] = {}
+        self._starts: dict[str, int] = {}
 
     # -- scripting ------------------------------------------------------------------
 
@@ -95,6 +100,7 @@ class Account(OfficialOperations):
                 project_id, canonical, lifecycle, seconds, now, message=text, name=pipeline_name
             )
             self.ledger.add(execution, plan, now)
+            self._scripted[canonical] = f"add_execution({project_id!r}, ...)"
         return canonical
 
     def add_project(
@@ -148,6 +154,7 @@ class Account(OfficialOperations):
                 self._once.setdefault(pipeline_name, deque()).append(entry)
             else:
                 self._scripts[pipeline_name] = entry
+                self._starts.setdefault(pipeline_name, 0)
 
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
         """Executing ``pipeline_name`` is refused as disabled (or no longer)."""
@@ -177,8 +184,32 @@ class Account(OfficialOperations):
             self._once.clear()
             self._disabled.clear()
             self._faults.clear()
+            self._scripted.clear()
+            self._starts.clear()
             self.tokens.reset()
             self.reset_official()
+
+    def unused(self) -> list[str]:
+        """What was scripted and never used, one line each: a pipeline script no
+        execution was started from, an execution scripted or started from a script
+        whose status or details were never read."""
+        with self.lock:
+            lines = [
+                f"script_pipeline({name!r}, ..., once=True): no execution of it was started"
+                for name, queued in self._once.items()
+                for _ in queued
+            ]
+            lines += [
+                f"script_pipeline({name!r}, ...): no execution of it was started"
+                for name in self._scripts
+                if not self._starts.get(name)
+            ]
+            lines += [
+                f"{how}: execution {execution_id} was never polled"
+                for execution_id, how in self._scripted.items()
+                if not self.ledger.polls(execution_id)
+            ]
+            return lines
 
     # -- operations (the caller holds the lock) ------------------------------------
 
@@ -218,8 +249,19 @@ class Account(OfficialOperations):
                 f"{environment!r}: {other.execution_id}"
             )
         queued = self._once.get(name)
-        standing = self._scripts.get(name, DEFAULT_PIPELINE_SCRIPT)
-        steps, every, message, plan = queued.popleft() if queued else standing
+        standing = self._scripts.get(name)
+        if queued:
+            how: str | None = f"script_pipeline({name!r}, ..., once=True)"
+            steps, every, message, plan = queued.popleft()
+            if not queued:
+                del self._once[name]
+        elif standing is not None:
+            how = f"script_pipeline({name!r}, ...)"
+            steps, every, message, plan = standing
+            self._starts[name] = self._starts.get(name, 0) + 1
+        else:
+            how = None
+            steps, every, message, plan = DEFAULT_PIPELINE_SCRIPT
         execution_id = str(uuid.uuid4())
         execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
         self.ledger.add(execution, plan, now)
@@ -240,6 +282,8 @@ class Account(OfficialOperations):
             subject_type="PIPELINE_EXECUTION",
             additional_info=extra,
         )
+        if how is not None:
+            self._scripted[execution_id] = how
         return execution_id
 
     def find(self, project_id: str, execution_id: str) -> Execution:
