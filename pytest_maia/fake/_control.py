@@ -9,13 +9,13 @@ answers. Control requests need no token and are not in the call log.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import _documents as documents
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account
-from pytest_maia.fake._http import JSON_HEADERS, Call, Request, Response, problem
+from pytest_maia.fake._http import JSON_HEADERS, Call, CallLog, Request, Response, problem
 
 PREFIX = "/_fake/"
 
@@ -24,7 +24,7 @@ def _json(body: object, code: int = 200) -> Response:
     return Response(code, JSON_HEADERS, views.encode(body))
 
 
-def _calls(calls: list[Call]) -> list[dict[str, object]]:
+def _calls(calls: Iterable[Call]) -> list[dict[str, object]]:
     return [
         {
             "method": c.method,
@@ -79,11 +79,47 @@ _POSTS: dict[str, Post] = {
 }
 _GETS = ("calls", "executions", "clock")
 
+# What to send to each endpoint: shown with every 400, in the caller's language (JSON).
+EXAMPLES: dict[str, str] = {
+    "reset": "{}",
+    "script": '{"pipelines": [{"name": "nightly", "statuses": ["RUNNING", "SUCCESS"]}]}',
+    "projects": '{"id": "my-project", "environments": [{"name": "prod"}]}',
+    "pipelines": '{"name": "nightly", "statuses": ["RUNNING", "FAILED"], "message": "boom"}',
+    "executions": '{"project_id": "my-project", "statuses": ["RUNNING", "SUCCESS"]}',
+    "faults": '{"error": 503, "retry_after": 1, "times": 2} or {"drop": true}',
+    "clients": '{"client_id": "ci", "client_secret": "s3cret"}',
+    "clock/advance": '{"seconds": 60}',
+}
 
-def handle(account: Account, calls: list[Call], request: Request) -> Response:
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json"
+
+
+def _bad(request: Request, name: str, detail: str) -> Response:
+    """A 400 whose detail ends with the JSON to send to this endpoint."""
+    return problem(400, request.path, f"{detail}; send JSON like {EXAMPLES[name]}")
+
+
+def handle(account: Account, calls: CallLog, request: Request) -> Response:
     """Answer one control request (``request.path`` starts with :data:`PREFIX`)."""
     name = request.path[len(PREFIX) :].rstrip("/")
     method = request.method
+    if method == "POST" and name in EXAMPLES:
+        # A web page can POST text/plain or a form with no CORS preflight; only a program
+        # sends application/json (see docs/security.md).
+        content_type = next(
+            (v for k, v in request.headers.items() if k.lower() == "content-type"), None
+        )
+        if not _is_json(content_type):
+            return problem(
+                415,
+                request.path,
+                f"the control API takes Content-Type: application/json, got "
+                f"{(content_type or 'none')[:100]!r}; send JSON like {EXAMPLES[name]} "
+                "(curl: -H 'Content-Type: application/json' -d '...')",
+            )
     with account.lock:
         if method in ("GET", "HEAD") and name in _GETS:
             if name == "calls":
@@ -107,8 +143,8 @@ def handle(account: Account, calls: list[Call], request: Request) -> Response:
         try:
             document = json.loads(request.body) if request.body else {}
         except (ValueError, UnicodeDecodeError, RecursionError):
-            return problem(400, request.path, "The request body must be JSON")
+            return _bad(request, name, "The request body must be JSON")
         try:
             return _json(post(account, document))
         except MaiaValidationError as error:
-            return problem(400, request.path, str(error))
+            return _bad(request, name, str(error))
