@@ -216,7 +216,8 @@ class FailureExplanation:
     """What the API says about why an execution ended as it did.
 
     ``failing_steps`` lists every step whose status is not SUCCESS, parents before
-    their children; ``error`` says what could not be read (None when all was read).
+    their children; ``error`` says what could not be read (None when all was read);
+    ``cut`` says why reading stopped early (its budget of reads or time), else None.
     """
 
     execution_id: str
@@ -226,6 +227,7 @@ class FailureExplanation:
     failing_steps: tuple[FailingStep, ...] = ()
     error: str | None = None
     steps_read: bool = False
+    cut: str | None = None
 
     def messages(self) -> Iterator[tuple[str, str]]:
         """``(where, message)`` for the details' message and each step's message."""
@@ -257,6 +259,8 @@ class FailureExplanation:
             lines.append("failing steps: none listed")
         if self.error:
             lines.append(f"could not read why it failed: {self.error}")
+        if self.cut:
+            lines.append(self.cut)
         return "\n".join(lines)
 
 
