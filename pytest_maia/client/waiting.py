@@ -82,8 +82,10 @@ def wait(
     policy: WaitPolicy,
     clock: Clock,
     on_poll: Callable[[WaitResult], None] | None = None,
+    on_retry: Callable[[MaiaError, float], None] | None = None,
 ) -> WaitResult:
-    """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``."""
+    """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``.
+    ``on_retry(error, pause)`` hears of each transient error ridden out (it may raise)."""
     __tracebackhide__ = True
     start = clock.now()
     deadline = start + policy.timeout
@@ -114,6 +116,9 @@ def wait(
             result.errors.append(exc)
             log.info("execution %s: transient error, polling on: %s", execution_id, exc)
             pause = retry_in
+            if on_retry is not None:
+                exc.wait_result = result
+                on_retry(exc, min(pause, max(0.0, deadline - clock.now())))
         else:
             now = clock.now()
             result.polls += 1

@@ -12,7 +12,10 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_maia.core.errors import MaiaError
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -269,7 +272,9 @@ class WaitResult:
     """What a wait saw: the final status, every poll's status and how long it took.
 
     ``history`` holds one ``(elapsed_seconds, status)`` entry per successful poll;
-    ``errors`` holds transient API errors ridden out during the wait.
+    ``errors`` holds the transient errors ridden out during the wait, each a
+    :class:`~pytest_maia.MaiaError` with ``status_code`` (None for a dropped or refused
+    connection, a timeout or a spent request budget: no answer came).
     """
 
     execution_id: str
@@ -277,7 +282,7 @@ class WaitResult:
     history: list[tuple[float, ExecutionStatus]] = field(default_factory=list)
     polls: int = 0
     elapsed: float = 0.0
-    errors: list[Exception] = field(default_factory=list)
+    errors: list[MaiaError] = field(default_factory=list)
     # Why it ended as it did (details' message, failing steps), once an assertion asked.
     explanation: FailureExplanation | None = None
 

@@ -346,7 +346,6 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.client.endpoints import TOKEN_URL
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
@@ -359,7 +358,7 @@ def maia_client(
             token=maia_settings.token,
             client_id=maia_settings.client_id,
             client_secret=maia_settings.client_secret,
-            token_url=maia_settings.token_url or TOKEN_URL,
+            token_url=maia_settings.token_url,  # None: loopback's own, else TOKEN_URL
             budget=_runs_plugin(request.config).live_budget(),
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )

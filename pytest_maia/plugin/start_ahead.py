@@ -103,7 +103,6 @@ class StartAheadPlugin:
         return self._budget
 
     def live_client(self) -> MaiaClient:
-        from pytest_maia.client.endpoints import TOKEN_URL
         from pytest_maia.client.maia_client import MaiaClient
 
         s = self.settings
@@ -112,7 +111,7 @@ class StartAheadPlugin:
             token=s.token,
             client_id=s.client_id,
             client_secret=s.client_secret,
-            token_url=s.token_url or TOKEN_URL,
+            token_url=s.token_url,  # None: a loopback server's own, else TOKEN_URL
             budget=self.live_budget(),
         )
 
