@@ -12,10 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pytest_maia.core.errors import MaiaError
+from typing import Any, Protocol
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -267,6 +264,16 @@ class FailureExplanation:
         return "\n".join(lines)
 
 
+class RiddenOut(Protocol):
+    """What ``WaitResult.errors`` holds: a :class:`~pytest_maia.MaiaError` (this module
+    comes below the errors module, so it names only what a caller may rely on)."""
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of the answer, or None when none came."""
+        ...
+
+
 @dataclass
 class WaitResult:
     """What a wait saw: the final status, every poll's status and how long it took.
@@ -282,7 +289,7 @@ class WaitResult:
     history: list[tuple[float, ExecutionStatus]] = field(default_factory=list)
     polls: int = 0
     elapsed: float = 0.0
-    errors: list[MaiaError] = field(default_factory=list)
+    errors: list[RiddenOut] = field(default_factory=list)
     # Why it ended as it did (details' message, failing steps), once an assertion asked.
     explanation: FailureExplanation | None = None
 
