@@ -191,6 +191,7 @@ def fd_limited_server(request: pytest.FixtureRequest) -> Iterator[tuple[int, byt
         proc.communicate(timeout=30)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("fd_limited_server", ["cap", "emfile"], indirect=True)
 def test_idle_connections_filling_the_descriptor_limit_do_not_lock_out_a_new_client(
     fd_limited_server: tuple[int, bytes],
