@@ -224,3 +224,25 @@ def test_control_api_errors_show_the_json_to_send(
     assert json.loads(detail.split("send JSON like ", 1)[1].split(" or ")[0])  # valid JSON
     assert plain.status_code == 415  # no Content-Type: what curl -d sends is a form
     assert "-H 'Content-Type: application/json'" in plain.json()["detail"]
+
+
+def test_every_control_api_example_is_a_document_the_fake_takes() -> None:
+    import requests
+
+    from pytest_maia import FakeMaia
+    from pytest_maia.fake._control import EXAMPLES
+
+    with FakeMaia().serve() as server:
+        answers = {}
+        for name, example in EXAMPLES.items():
+            document = example.split(" or ")[0]
+            if name == "schedules/run":
+                document = json.dumps({"schedule_id": answers["schedules"]["scheduleId"]})
+            answer = requests.post(
+                f"{server.control_url}/{name}",
+                data=document,
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert answer.status_code == 200, (name, answer.text)
+            answers[name] = answer.json()
