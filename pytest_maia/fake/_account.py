@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pytest_maia.client.endpoints import AUDIENCE
 from pytest_maia.core.clock import Clock
@@ -47,6 +48,11 @@ DEFAULT_PIPELINE_SCRIPT: PipelineScript = (
 )
 
 
+# Bounds on queued faults: a control-API document of a few bytes must not cost memory.
+MAX_FAULT_TIMES = 1_000_000
+MAX_QUEUED_FAULTS = 10_000
+
+
 class Account(OfficialOperations):
     """Projects, environments, pipelines, executions, tokens and queued faults; the
     artifacts, schedules, audit events and test executions are :class:`OfficialOperations`'."""
@@ -61,7 +67,7 @@ class Account(OfficialOperations):
         self._scripts: dict[str, PipelineScript] = {}
         self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
         self._disabled: set[str] = set()
-        self._faults: deque[ErrorStep] = deque()
+        self._faults: deque[list[Any]] = deque()  # [step, times left], oldest first
         # What was scripted, for the "every scripted run was used" check: executions
         # scripted or started from a script (id -> how it was scripted), and how often
         # each standing pipeline script has been started since it was set.
@@ -169,11 +175,24 @@ class Account(OfficialOperations):
             self.tokens.add_client(client_id, client_secret)
 
     def fail_next(self, step: ErrorStep, times: int) -> None:
-        """Queue ``step`` for the next ``times`` requests."""
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise MaiaValidationError(f"times must be an integer >= 1, got {times!r}")
+        """Queue ``step`` for the next ``times`` requests (kept as one entry and a count,
+        so ``times`` costs no memory; at most :data:`MAX_FAULT_TIMES`, and
+        :data:`MAX_QUEUED_FAULTS` entries queued)."""
+        if (
+            isinstance(times, bool)
+            or not isinstance(times, int)
+            or not 1 <= times <= MAX_FAULT_TIMES
+        ):
+            raise MaiaValidationError(
+                f"times must be an integer 1..{MAX_FAULT_TIMES}, got {times!r}"
+            )
         with self.lock:
-            self._faults.extend([step] * times)
+            if len(self._faults) >= MAX_QUEUED_FAULTS:
+                raise MaiaValidationError(
+                    f"{MAX_QUEUED_FAULTS} faults are queued already: use times= for repeats, "
+                    "or reset"
+                )
+            self._faults.append([step, times])
 
     def reset(self) -> None:
         """Forget everything scripted or started; the clock and OAuth clients stay."""
@@ -215,7 +234,14 @@ class Account(OfficialOperations):
 
     def next_fault(self) -> ErrorStep | None:
         """The queued fault answering this request instead, if any."""
-        return self._faults.popleft() if self._faults else None
+        if not self._faults:
+            return None
+        entry = self._faults[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            self._faults.popleft()
+        step: ErrorStep = entry[0]
+        return step
 
     def authorize(self, credential: str | None, now: float) -> Verdict | None:
         """The verdict on a bearer credential; None when there is none."""

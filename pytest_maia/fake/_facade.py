@@ -321,7 +321,8 @@ class FakeMaia:
 
     @property
     def calls(self) -> list[Call]:
-        """A copy of the request log, oldest first, credentials redacted."""
+        """A copy of the request log, oldest first, credentials redacted: the most
+        recent 10,000 calls (within 4 MiB of paths and headers, 4 KiB of headers a call)."""
         with self._account.lock:
             return list(self._api.calls)
 
