@@ -56,10 +56,13 @@ def test_docs_have_samples() -> None:
 def test_plain_sample_runs_alone(sample: Sample) -> None:
     """Each block in a fresh namespace, as a user pasting it into a new file would run it:
     a block that leans on an import of an earlier block fails here."""
-    namespace: dict[str, object] = {"__name__": "__main__"}
+    # Not "__main__": a sample that is a script (``if __name__ == "__main__":``) is defined,
+    # not run with pytest's own command line.
+    namespace: dict[str, object] = {"__name__": "docs_sample"}
     exec(compile(sample.code, f"{sample!r}", "exec"), namespace)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("sample", TEST_FILES, ids=repr)
 def test_test_file_sample_passes_alone(sample: Sample, pytester: pytest.Pytester) -> None:
     """Each test file alone in a new folder (with its page's ``conftest.py``, if the page
@@ -88,3 +91,24 @@ def test_no_two_test_file_samples_share_a_name() -> None:
     """A page's blocks are separate files: two with one name could not both be pasted."""
     names = [(sample.page.name, sample.file) for sample in TEST_FILES]
     assert len(names) == len(set(names))
+
+
+CLI_SCRIPT = re.compile(r"`--script`.*?```json\n(.*?)^```", re.S | re.M)
+
+
+def test_the_cli_pages_script_sample_starts_the_server() -> None:
+    """docs/cli.md's ``--script`` document, as written, is what ``maia-status fake-server
+    --script FILE`` applies at start (the same token check and loader, without a socket)."""
+    import json
+
+    from pytest_maia.cli.fake_server import load_script
+    from pytest_maia.fake import FakeMaia
+
+    found = CLI_SCRIPT.findall((ROOT / "docs" / "cli.md").read_text(encoding="utf-8"))
+    assert found
+    for text in found:
+        script = json.loads(text)
+        fake = FakeMaia(token=script.get("token"), strict=True)
+        load_script(fake, script)
+        with fake:
+            assert fake.client().get_status("p", script["executions"][0]["execution_id"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -37,7 +38,10 @@ def directives() -> list[tuple[str, list[str] | None]]:
 def package() -> Any:
     import griffe  # here, not at collection: only the worker running this test pays for it
 
-    return griffe.load("pytest_maia", search_paths=[str(ROOT)], resolve_aliases=True)
+    # Loading a top-level package asks git for the repository's URL (a child process):
+    # the reference needs none of it.
+    with mock.patch.object(griffe.GitInfo, "from_package", return_value=None):
+        return griffe.load("pytest_maia", search_paths=[str(ROOT)], resolve_aliases=True)
 
 
 def target(package: Any, path: str) -> Any:
