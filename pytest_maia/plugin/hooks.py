@@ -352,7 +352,8 @@ def maia_client(
     recorder = cassettes.plugin_of(request.config)
     if maia_settings.backend in OFFLINE_BACKENDS:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
-        client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
+        # Straight to the fake, past any responses / requests_mock the test starts.
+        client = fake.client(token=FAKE_TOKEN)
     else:
         client = MaiaClient(
             maia_settings.base_url,

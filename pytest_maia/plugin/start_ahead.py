@@ -214,11 +214,12 @@ class StartAheadPlugin:
         from pytest_maia.fake import FakeMaia
 
         fake = self.fake = FakeMaia(clock=VirtualClock())
-        serving = fake.serve()
-        server = serving.__enter__()
-        self._closers.append(lambda: serving.__exit__(None, None, None))
+        # Only its own client reaches it (past any HTTP mock of the tests): the tests'
+        # maia_fake may serve the same base URL.
+        fake.start(intercept_requests=False)
+        self._closers.append(fake.stop)
         budget = RequestBudget(self.settings.max_requests_per_minute, clock=fake.clock)
-        client = server.client(budget=budget)
+        client = fake.client(budget=budget)
         self._closers.append(client.close)
 
         def script(key: str, spec: RunSpec) -> None:
