@@ -7,7 +7,7 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from pytest_maia.runs.status_checker import StatusChecker
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
+# Why the settings could not be resolved, kept until a test uses Maia (then a UsageError).
+PROBLEM_KEY = pytest.StashKey["str | None"]()
 PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
@@ -86,7 +88,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def settings_of(config: pytest.Config) -> MaiaSettings:
+    """The resolved settings; a UsageError when they could not be (a test uses Maia)."""
+    problem = config.stash.get(PROBLEM_KEY, None)
+    if problem is not None:
+        raise pytest.UsageError(problem)
     return config.stash[SETTINGS_KEY]
+
+
+def _settings_problem(
+    config: pytest.Config, env: Mapping[str, str] | None = None
+) -> str | None:
+    """What is wrong with the configuration (never a secret's value), or None; ``env``
+    instead of the process environment."""
+    try:
+        settings = resolve_settings(
+            lambda name: config.getoption(f"maia_{name}"),
+            lambda key: config.getini(key) or None,
+            env,
+        )
+    except MaiaConfigError as exc:
+        return f"pytest-maia: {exc}"
+    if settings.backend == "live":
+        missing = settings.missing_for_live()
+        if missing:
+            return "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
+    if settings.project_id is not None:
+        try:
+            check_project_id(settings.project_id)
+        except MaiaValidationError as exc:
+            source = settings.sources.get("project_id", "--maia-project")
+            return f"pytest-maia: {source}: {exc}"
+    return None
+
+
+def uses_maia(item: pytest.Item) -> bool:
+    """True when a test uses a maia fixture or marker."""
+    names = getattr(item, "fixturenames", ())
+    return any(name.startswith("maia_") for name in names) or any(
+        mark.name.startswith("maia_") for mark in item.iter_markers()
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,19 +142,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "(one step per poll, or per `every` virtual seconds), end with `message` and list "
         "`steps`.",
     )
-    try:
-        settings = resolve_settings(
-            lambda name: config.getoption(f"maia_{name}"),
-            lambda key: config.getini(key) or None,
-        )
-    except MaiaConfigError as exc:
-        raise pytest.UsageError(f"pytest-maia: {exc}") from None
-    if settings.backend == "live":
-        missing = settings.missing_for_live()
-        if missing:
-            raise pytest.UsageError(
-                "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
-            )
     config.addinivalue_line(
         "markers",
         f"{START_MARKER}(pipeline, *, environment=None, variables=None, tag=None, group=None): "
@@ -122,16 +149,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "--maia-max-concurrent at once; a group's runs one after another); maia_run "
         "gives it to the test.",
     )
-    if settings.project_id is not None:
-        try:
-            check_project_id(settings.project_id)
-        except MaiaValidationError as exc:
-            source = settings.sources.get("project_id", "--maia-project")
-            raise pytest.UsageError(f"pytest-maia: {source}: {exc}") from None
+    # A bad MAIA_* variable must not break a suite that never uses Maia: its problem
+    # waits until a collected test uses a maia fixture or marker. Options and ini keys
+    # are the suite's own choice: wrong, they stop the run at once.
+    problem = _settings_problem(config)
+    if problem is not None and _settings_problem(config, env={}) is not None:
+        raise pytest.UsageError(problem)
+    if problem is None:
+        settings = resolve_settings(
+            lambda name: config.getoption(f"maia_{name}"),
+            lambda key: config.getini(key) or None,
+        )
+    else:
+        settings = resolve_settings(lambda name: None, lambda key: None, env={})
+    config.stash[PROBLEM_KEY] = problem
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
     config.pluginmanager.register(StartAheadPlugin(config, settings), PLUGIN_NAME)
-    cassettes.configure(config, settings)
+    if problem is None:
+        try:
+            cassettes.configure(config, settings)
+        except pytest.UsageError as exc:
+            if settings.sources.get("backend") != "MAIA_BACKEND":
+                raise
+            config.stash[PROBLEM_KEY] = str(exc)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         config.pluginmanager.register(WaitSummary(settings), WAIT_SUMMARY)
         if config.pluginmanager.hasplugin("html"):
@@ -174,11 +215,16 @@ def _progress(config: pytest.Config) -> Progress | None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    problem = config.stash.get(PROBLEM_KEY, None)
+    if problem is not None:
+        return f"maia: not configured, checked when a test uses Maia ({problem})"
     return settings_of(config).header()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    settings = settings_of(config)
+    if config.stash.get(PROBLEM_KEY, None) is not None and any(map(uses_maia, items)):
+        settings_of(config)  # the start-up check of a suite that uses Maia: a UsageError
+    settings = config.stash[SETTINGS_KEY]
     for item in items:
         marker = item.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
@@ -305,7 +351,7 @@ def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
 
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
-    return "session" if settings_of(config).backend == "live" else "function"
+    return "session" if config.stash[SETTINGS_KEY].backend == "live" else "function"
 
 
 @pytest.fixture(scope="session")
