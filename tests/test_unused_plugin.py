@@ -3,6 +3,8 @@ break nothing there, and a suite that does use Maia still stops at start-up on t
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 # What a variable left in a CI environment (or a shell) can hold.
@@ -74,3 +76,60 @@ def test_a_bad_option_still_stops_any_suite(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--maia-poll-interval=abc")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: pytest-maia: --maia-poll-interval*"])
+
+
+def test_a_suite_without_maia_loads_only_the_plugins_options_and_hooks(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest-maia's start-up cost (docs/performance.md): the plugin's settings and hooks,
+    # nothing of the client, the fake, the runs, the reports or the models, even though
+    # Hypothesis' own pytest plugin imports Hypothesis (and so its entry points).
+    pytester.makepyfile(NO_MAIA)
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_unconfigure():
+            loaded = sorted(m for m in sys.modules if m.startswith("pytest_maia"))
+            print("LOADED", *loaded)
+            print("HYPOTHESIS", "hypothesis" in sys.modules)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "hypothesispytest", "-s")
+    result.assert_outcomes(passed=1)
+    line = next(line for line in result.outlines if line.startswith("LOADED"))
+    loaded = set(line.split()[1:])
+    assert "pytest_maia.plugin.hooks" in loaded
+    result.stdout.fnmatch_lines(["HYPOTHESIS True"])  # its entry points ran
+    heavy = {
+        name
+        for name in loaded
+        if name.startswith(
+            ("pytest_maia.client", "pytest_maia.fake", "pytest_maia.runs", "pytest_maia.report")
+        )
+        or name in ("pytest_maia.core.models", "pytest_maia.strategies")
+    }
+    assert not heavy, heavy
+
+
+def test_hypothesis_types_register_in_either_import_order(pytester: pytest.Pytester) -> None:
+    for first, second in (
+        ("import hypothesis", "import pytest_maia.core.models"),
+        ("import pytest_maia.core.models", "import hypothesis"),
+    ):
+        code = (
+            f"{first}\n{second}\n"
+            "from hypothesis import strategies as st\n"
+            "from pytest_maia import ExecutionStatus, ProblemDetail\n"
+            "assert isinstance(st.from_type(ExecutionStatus).example(), ExecutionStatus)\n"
+            "assert isinstance(st.from_type(ProblemDetail).example(), ProblemDetail)\n"
+        )
+        result = pytester.run(sys.executable, "-c", code)
+        assert result.ret == 0, result.stderr.str()
+
+
+def test_the_plugin_names_the_timeline_property_as_the_report_reads_it() -> None:
+    from pytest_maia.plugin import hooks
+    from pytest_maia.report import timeline
+
+    assert hooks.TIMELINE_PROPERTY == timeline.PROPERTY

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pytest_maia.client.retry import retry_delay
 from pytest_maia.core.clock import Clock
+from pytest_maia.core.defaults import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT
 from pytest_maia.core.errors import (
     BudgetExhaustedError,
     MaiaError,
@@ -31,10 +32,6 @@ __all__ = [
     "wait",
 ]
 
-DEFAULT_TIMEOUT = 1800.0
-DEFAULT_INTERVAL = 5.0
-# 30 s keeps a long wait at 2 polls a minute and bounds how late a finish is seen.
-DEFAULT_MAX_INTERVAL = 30.0
 BACKOFF_FACTOR = 1.5
 HEARTBEAT_SECONDS = 60.0
 

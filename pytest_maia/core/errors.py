@@ -6,10 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from pytest_maia.core.models import ProblemDetail
-
 if TYPE_CHECKING:
-    from pytest_maia.core.models import WaitResult
+    from pytest_maia.core.models import ProblemDetail, WaitResult
 
 # The public errors are exported from pytest_maia (its __all__ is the one list of them).
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
 from pytest_maia.core.errors import MaiaConfigError
-from pytest_maia.core.models import ProblemDetail
+
+if TYPE_CHECKING:  # the models load with the client, not with the plugin
+    from pytest_maia.core.models import ProblemDetail
 
 __all__ = [
     "CREDENTIAL_VARIABLES",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pytest_maia.client.waiting import (
+from pytest_maia.core.defaults import (
     DEFAULT_INTERVAL,
     DEFAULT_MAX_INTERVAL,
     DEFAULT_TIMEOUT,
-    WaitPolicy,
+    FAKE_PROJECT_ID,
 )
-from pytest_maia.core.defaults import FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError
 from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
@@ -31,6 +31,9 @@ from pytest_maia.core.validation import (
     check_base_url,
     positive_seconds,
 )
+
+if TYPE_CHECKING:
+    from pytest_maia.client.waiting import WaitPolicy
 
 __all__ = [
     "BACKENDS",
@@ -206,6 +209,8 @@ class MaiaSettings:
     def wait_policy(self) -> WaitPolicy:
         """How the fixtures' waits poll: from ``poll_interval``, backing off to at most
         the default longest interval (or the first, when that is longer)."""
+        from pytest_maia.client.waiting import WaitPolicy
+
         return WaitPolicy.checked(
             timeout=self.timeout,
             interval=self.poll_interval,

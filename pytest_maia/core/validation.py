@@ -6,10 +6,13 @@ import difflib
 import ipaddress
 import math
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from pytest_maia.core.errors import MaiaValidationError
-from pytest_maia.core.models import ExecutionStatus
+
+if TYPE_CHECKING:
+    from pytest_maia.core.models import ExecutionStatus
 
 __all__ = [
     "REGIONS",
@@ -137,11 +140,16 @@ def check_execution_id(execution_id: object) -> str:
     return str(parsed)
 
 
-_STATUS_NAMES = tuple(ExecutionStatus.__members__)
+def _status_names() -> tuple[str, ...]:
+    # The models load with the client, not with the plugin (which imports this module).
+    from pytest_maia.core.models import ExecutionStatus
+
+    return tuple(ExecutionStatus.__members__)
 
 
 def suggest_status(text: str) -> str | None:
     """The status a misspelt ``text`` most likely meant, or None."""
+    _STATUS_NAMES = _status_names()
     upper = text.strip().upper()
     if upper in _STATUS_NAMES:
         return upper
@@ -155,6 +163,9 @@ def check_status(value: object, where: str = "status") -> ExecutionStatus:
     Anything else is a :class:`MaiaValidationError` that suggests the closest status;
     ``ExecutionStatus.unrecognised("PAUSED")`` writes a status outside the spec on purpose.
     """
+    from pytest_maia.core.models import ExecutionStatus
+
+    _STATUS_NAMES = tuple(ExecutionStatus.__members__)
     if isinstance(value, ExecutionStatus):
         return value
     if isinstance(value, str) and value in _STATUS_NAMES:

@@ -29,28 +29,15 @@ from pytest_maia.plugin.start_ahead import (
     START_MARKER,
     StartAheadPlugin,
 )
-from pytest_maia.plugin.wait_records import (
-    WaitRow,
-    format_summary,
-    rows_from_properties,
-    to_properties,
-)
-from pytest_maia.report.timeline import (
-    PROPERTY,
-    VIRTUAL,
-    WALL,
-    Cancelled,
-    Execution,
-    Timeline,
-    executions_from_properties,
-)
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.core.models import FailureExplanation, WaitResult
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
+    from pytest_maia.plugin.wait_records import WaitRow
     from pytest_maia.report.progress import Progress
+    from pytest_maia.report.timeline import Execution, Timeline
     from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.runs.status_checker import StatusChecker
 
@@ -61,6 +48,7 @@ PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
 FAILURE_PROPERTY = "maia_failure"
+TIMELINE_PROPERTY = "maia_timeline"  # report.timeline.PROPERTY, without loading it
 # Properties this plugin records on a test; cleared when a test is run again (reruns).
 PROPERTY_PREFIX = "maia_"
 SECRETS_HELP = (
@@ -95,9 +83,7 @@ def settings_of(config: pytest.Config) -> MaiaSettings:
     return config.stash[SETTINGS_KEY]
 
 
-def _settings_problem(
-    config: pytest.Config, env: Mapping[str, str] | None = None
-) -> str | None:
+def _settings_problem(config: pytest.Config, env: Mapping[str, str] | None = None) -> str | None:
     """What is wrong with the configuration (never a secret's value), or None; ``env``
     instead of the process environment."""
     try:
@@ -260,6 +246,8 @@ WAIT_SUMMARY = "maia-wait-summary"
 
 
 def _executions(report: pytest.TestReport, test_failed: bool = False) -> list[Execution]:
+    from pytest_maia.report.timeline import executions_from_properties
+
     found = executions_from_properties(report.nodeid, report.user_properties)
     path, line, _ = report.location
     for execution in found:
@@ -276,15 +264,31 @@ class WaitSummary:
         self.settings = settings
         self.rows: list[WaitRow] = []
         self.cancelled: list[str] = []
-        clock = WALL if settings.backend == "live" else VIRTUAL
-        self.timeline = Timeline(clock=clock)
+        self._timeline: Timeline | None = None
         self.failed: set[str] = set()  # node ids whose setup or call failed
         self.virtual = settings.backend == "fake"
+
+    @property
+    def timeline(self) -> Timeline:
+        """The run's executions (made when first needed: a suite without Maia never
+        loads the report modules)."""
+        if self._timeline is None:
+            from pytest_maia.report.timeline import VIRTUAL, WALL, Timeline
+
+            clock = WALL if self.settings.backend == "live" else VIRTUAL
+            self._timeline = Timeline(clock=clock)
+        return self._timeline
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             self.failed.add(report.nodeid)
-        if report.when == "teardown":
+        if report.when == "teardown" and any(
+            isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
+            for name, _ in report.user_properties
+        ):
+            from pytest_maia.plugin.wait_records import rows_from_properties
+            from pytest_maia.report.timeline import Cancelled
+
             self.rows += rows_from_properties(report.nodeid, report.user_properties)
             self.cancelled += [
                 f"{report.nodeid}: {value}"
@@ -299,13 +303,17 @@ class WaitSummary:
             ]
 
     def pytest_sessionfinish(self) -> None:
+        settings = self.settings
+        if not (settings.report or settings.report_json):
+            return
         from pytest_maia.report.outputs import write_files
 
-        settings = self.settings
         write_files(self.timeline, html=settings.report, json=settings.report_json)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.rows:
+            from pytest_maia.plugin.wait_records import format_summary
+
             terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
             for line in format_summary(self.rows, virtual=self.virtual):
                 terminalreporter.write_line(line)
@@ -317,7 +325,7 @@ class WaitSummary:
                 terminalreporter.write_line(line)
         for path in filter(None, (self.settings.report, self.settings.report_json)):
             terminalreporter.write_line(f"maia report: {path}")
-        if self.settings.github:
+        if self.settings.github and self._timeline is not None:
             from pytest_maia.report.outputs import github_outputs
 
             for line in github_outputs(self.timeline, os.environ):
@@ -432,6 +440,8 @@ def maia_status(
         ended = None
         if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
             ended = maia_client.clock.now()
+        from pytest_maia.plugin.wait_records import to_properties
+
         properties = to_properties(result, outcome, started=started, ended=ended)
         request.node.user_properties.extend(properties)
 
@@ -439,7 +449,7 @@ def maia_status(
     runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
 
     def record_timeline(value: str) -> None:
-        request.node.user_properties.append((PROPERTY, value))
+        request.node.user_properties.append((TIMELINE_PROPERTY, value))
 
     def explained(why: FailureExplanation) -> None:
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))

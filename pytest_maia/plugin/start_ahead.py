@@ -24,14 +24,13 @@ import pytest
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
-from pytest_maia.plugin.wait_records import to_properties
-from pytest_maia.runs.pipelines import PipelineRun, RunSpec
 
 if TYPE_CHECKING:
     from pytest_maia.client.budget import RequestBudget
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.core.models import WaitResult
     from pytest_maia.core.shared_state import StateStore
+    from pytest_maia.runs.pipelines import PipelineRun, RunSpec
     from pytest_maia.runs.startahead import StartAhead
 
 __all__ = ["START_MARKER", "StartAheadPlugin", "spec_of"]
@@ -52,6 +51,8 @@ def spec_of(item: pytest.Item) -> RunSpec | None:
             f"{item.nodeid}: @pytest.mark.{START_MARKER} takes a pipeline name and optional "
             "environment=, variables=, tag=, group=, e.g. maia_start('daily-load')"
         )
+    from pytest_maia.runs.pipelines import RunSpec  # only for a test that has the marker
+
     try:
         return RunSpec(marker.args[0], **marker.kwargs)
     except MaiaValidationError as exc:
@@ -232,8 +233,9 @@ class StartAheadPlugin:
 
     def run_for(self, request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
         """What ``maia_run`` yields: the test's started-ahead run; released at teardown."""
+        from pytest_maia.plugin.wait_records import to_properties
         from pytest_maia.runs.multiwait import delay_after
-        from pytest_maia.runs.pipelines import PipelineRunner
+        from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
         from pytest_maia.runs.status_checker import StatusChecker
 
         node = request.node
