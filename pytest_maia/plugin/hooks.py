@@ -7,7 +7,7 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
@@ -243,15 +243,44 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 WAIT_SUMMARY = "maia-wait-summary"
+# The 1-based line of the test's own code where it failed (travels with xdist's reports).
+FAILURE_LINE = "maia_failure_line"
 
 
-def _executions(report: pytest.TestReport, test_failed: bool = False) -> list[Execution]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and call.excinfo is not None:
+        line = _line_in_test(item, call.excinfo)
+        if line is not None:
+            setattr(report, FAILURE_LINE, line)
+    return report
+
+
+def _line_in_test(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> int | None:
+    """The deepest line of the traceback in the test's own file (the failing assertion
+    or call, not the library frames under it, nor the decorator), 1-based."""
+    path = getattr(item, "path", None)
+    found = None
+    for entry in excinfo.traceback:
+        if path is not None and entry.path == path:
+            found = entry.lineno + 1
+    return found
+
+
+def _executions(
+    report: pytest.TestReport, test_failed: bool = False, failure_line: int | None = None
+) -> list[Execution]:
     from pytest_maia.report.timeline import executions_from_properties
 
     found = executions_from_properties(report.nodeid, report.user_properties)
     path, line, _ = report.location
     for execution in found:
         execution.path, execution.line = path, None if line is None else line + 1
+        if failure_line is not None:
+            execution.line = failure_line
         execution.test_failed = test_failed or report.failed
     return found
 
@@ -266,6 +295,7 @@ class WaitSummary:
         self.cancelled: list[str] = []
         self._timeline: Timeline | None = None
         self.failed: set[str] = set()  # node ids whose setup or call failed
+        self.failure_lines: dict[str, int] = {}
         self.virtual = settings.backend == "fake"
 
     @property
@@ -282,6 +312,9 @@ class WaitSummary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             self.failed.add(report.nodeid)
+            line = getattr(report, FAILURE_LINE, None)
+            if isinstance(line, int):
+                self.failure_lines.setdefault(report.nodeid, line)
         if report.when == "teardown" and any(
             isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
             for name, _ in report.user_properties
@@ -295,7 +328,9 @@ class WaitSummary:
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
-            self.timeline.executions += _executions(report, report.nodeid in self.failed)
+            self.timeline.executions += _executions(
+                report, report.nodeid in self.failed, self.failure_lines.get(report.nodeid)
+            )
             self.timeline.cancelled += [
                 Cancelled(report.nodeid, str(value))
                 for name, value in report.user_properties
@@ -315,7 +350,14 @@ class WaitSummary:
             from pytest_maia.plugin.wait_records import format_summary
 
             terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
-            for line in format_summary(self.rows, virtual=self.virtual):
+            pipelines = {e.execution_id: e.pipeline for e in self.timeline.executions if e.pipeline}
+            lines = format_summary(
+                self.rows,
+                virtual=self.virtual,
+                width=_columns(terminalreporter),
+                pipelines=pipelines,
+            )
+            for line in lines:
                 terminalreporter.write_line(line)
         if self.cancelled:
             terminalreporter.write_sep(
@@ -332,12 +374,28 @@ class WaitSummary:
                 terminalreporter.write_line(line)
 
 
+def _columns(terminalreporter: pytest.TerminalReporter) -> int:
+    """The terminal's width as pytest draws its own lines (``COLUMNS`` when set)."""
+    import shutil
+
+    writer = getattr(terminalreporter, "_tw", None)
+    width = getattr(writer, "fullwidth", None)
+    return width if isinstance(width, int) and width > 0 else shutil.get_terminal_size().columns
+
+
 class HtmlRows:
     """pytest-html (only registered when it is installed): a column with each test's
     executions, their final status and the test's timeline."""
 
     def __init__(self, settings: MaiaSettings) -> None:
         self.virtual = settings.backend != "live"
+        self.drawn = False  # a row has a timeline: the page gets the legend, once
+
+    def pytest_html_results_summary(self, prefix: list[str]) -> None:
+        if self.drawn:
+            from pytest_maia.report.html import legend_html
+
+            prefix.append(legend_html())
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells.append('<th class="col-maia">Maia executions</th>')
@@ -345,7 +403,9 @@ class HtmlRows:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         from pytest_maia.report.html import execution_cell
 
-        cells.append(execution_cell(_executions(report), virtual=self.virtual))
+        executions = _executions(report)
+        self.drawn = self.drawn or bool(executions)
+        cells.append(execution_cell(executions, virtual=self.virtual))
 
 
 # -- fixtures ------------------------------------------------------------------------
