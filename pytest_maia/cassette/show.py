@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError
+from pytest_maia.core.text import safe
 
 __all__ = ["describe", "show_file"]
 
@@ -80,12 +83,18 @@ def describe(cassette: Cassette) -> str:
     if cassette.drift:
         lines.append(f"API drift ({len(cassette.drift)}):")
         lines += [f"  {finding}" for finding in cassette.drift]
-    return "\n".join(lines) + "\n"
+    # A cassette holds what the API said: each line escaped (a newline in a message too).
+    return "\n".join(safe(line) for line in lines) + "\n"
 
 
 def show_file(path: str, *, as_json: bool = False) -> str:
     """``maia-status cassette show``: the cassette at ``path`` as text (or its JSON)."""
-    from pytest_maia.cassette.model import dumps, read
+    from pytest_maia.cassette.model import read
 
     cassette = read(path)
-    return dumps(cassette) if as_json else describe(cassette)
+    if not as_json:
+        return describe(cassette)
+    # JSON escapes control characters; non-ASCII ones too here (no bidi override shows),
+    # and the runner's legacy ``##[command]`` form is broken up inside strings.
+    text = json.dumps(cassette.to_json(), indent=2, sort_keys=True) + "\n"
+    return text.replace("##[", "##\\u005b")

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -24,6 +23,7 @@ from pytest_maia.core.errors import (
     MaiaValidationError,
 )
 from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.text import safe
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -238,22 +238,6 @@ def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Names
         )
     finally:
         progress.done()
-
-
-def safe(text: str, *, newlines: bool = False) -> str:
-    """``text`` with every control, format and surrogate character escaped (``\\x1b``,
-    ``\\r``, ``\\u202e`` ...), so a server's string cannot move the cursor, erase a
-    line or fake another status on a terminal. With ``newlines`` a ``\\n`` stays, and
-    the lines after the first are indented: none can pass for a line of its own."""
-    out: list[str] = []
-    for ch in text:
-        if newlines and ch == "\n":
-            out.append("\n  ")
-        elif unicodedata.category(ch).startswith("C"):
-            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_plus
 
@@ -18,6 +19,7 @@ from pytest_maia.core.models import ProblemDetail
 
 __all__ = [
     "CREDENTIAL_VARIABLES",
+    "LONG_SECRET",
     "MASK",
     "Secret",
     "SecretFields",
@@ -27,6 +29,7 @@ __all__ = [
     "missing_credentials",
     "read_variables",
     "scrub",
+    "scrub_json",
     "scrub_problem",
 ]
 
@@ -160,15 +163,55 @@ def is_header_safe(token: str) -> bool:
     return bool(token) and all(0x21 <= ord(ch) <= 0x7E for ch in token)
 
 
+# A secret this long is masked wherever it appears; a shorter one only where it stands as
+# a whole token (see :func:`scrub`). Issued access tokens and real secrets are far longer.
+LONG_SECRET = 8
+# What continues a token: a short secret beside one of these is part of a longer word.
+_WORD = r"[\w-]"
+
+
+def _values(secrets: Iterable[Secret | str | None]) -> list[str]:
+    values = {secret.reveal() if isinstance(secret, Secret) else secret for secret in secrets}
+    return [value for value in values if value]
+
+
 def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
-    """``text`` with each secret (raw, and as a URL or form would encode it) masked."""
-    for secret in secrets:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value:
-            continue
-        for form in sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]:
-            text = text.replace(form, MASK)
+    """``text`` with each secret (raw, and as a URL or form would encode it) masked.
+
+    The rule: a secret of :data:`LONG_SECRET` (8) characters or more is masked wherever
+    it appears, inside a word too. A shorter one is masked only where it stands as a
+    whole token, not touching a letter, digit, ``_`` or ``-`` (``client_secret=s&``,
+    ``Bearer s``, ``"s"``), so that ``client_secret="s"`` never turns ``/v1/projects``
+    into ``/v1/project***``.
+    """
+    for value in _values(secrets):
+        forms = sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]
+        for form in forms:
+            if len(value) >= LONG_SECRET:
+                text = text.replace(form, MASK)
+            elif form in text:
+                pattern = f"(?<!{_WORD}){re.escape(form)}(?!{_WORD})"
+                text = re.sub(pattern, MASK, text)
     return text
+
+
+def scrub_json(value: object, secrets: Iterable[Secret | str | None]) -> object:
+    """A decoded JSON ``value`` with :func:`scrub` applied to every string in it (keys
+    too): an answer that echoes a secret, success answers included, shows it nowhere."""
+    known = _values(secrets)
+    if not known:
+        return value
+
+    def walk(item: object) -> object:
+        if isinstance(item, str):
+            return scrub(item, known)
+        if isinstance(item, dict):
+            return {scrub(str(k), known): walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
 
 
 def scrub_problem(problem: ProblemDetail, secrets: Sequence[Secret | str | None]) -> ProblemDetail:

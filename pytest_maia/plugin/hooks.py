@@ -20,6 +20,7 @@ from pytest_maia.core.settings import (
     MaiaSettings,
     resolve_settings,
 )
+from pytest_maia.core.text import api_text, safe
 from pytest_maia.core.validation import check_project_id
 from pytest_maia.plugin import cassettes
 from pytest_maia.plugin.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
@@ -268,7 +269,7 @@ class WaitSummary:
                 "-", f"maia pipeline runs cancelled at teardown: {len(self.cancelled)}"
             )
             for line in self.cancelled:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(safe(line))
         for path in filter(None, (self.settings.report, self.settings.report_json)):
             terminalreporter.write_line(f"maia report: {path}")
         if self.settings.github:
@@ -457,7 +458,8 @@ def maia_pipeline(
         tracker.runners.remove(runner)
         summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
         for run, outcome in runner.cleanup():
-            text = f"{run.id} ({run.pipeline_name}): {outcome}"
+            # The outcome may quote the API (a status, an error): escaped and cut.
+            text = api_text(f"{run.id} ({run.pipeline_name}): {outcome}")
             if tracker.interrupted and summary is not None:
                 # After Ctrl-C no teardown report carries properties: tell the summary.
                 summary.cancelled.append(f"{request.node.nodeid}: {text}")
