@@ -19,7 +19,8 @@ from pytest_maia.core.errors import (
     MaiaTimeoutError,
     MaiaValidationError,
 )
-from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.models import STATUS_LIMIT, ExecutionStatus, WaitResult
+from pytest_maia.core.text import api_text
 from pytest_maia.core.validation import positive_seconds
 
 __all__ = [
@@ -125,7 +126,7 @@ def wait(
                 log.info(
                     "execution %s: %s after %.1fs (%d polls)",
                     execution_id,
-                    status.value,
+                    api_text(status.value, STATUS_LIMIT),
                     result.elapsed,
                     result.polls,
                 )
@@ -134,7 +135,7 @@ def wait(
                 log.info(
                     "execution %s: still %s after %.0fs (%d polls)",
                     execution_id,
-                    status.value,
+                    api_text(status.value, STATUS_LIMIT),
                     result.elapsed,
                     result.polls,
                 )

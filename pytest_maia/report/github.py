@@ -80,6 +80,21 @@ def _size(line: str) -> int:
     return len(line.encode("utf-8")) + 1
 
 
+# Failing steps a summary row lists, and the characters kept of each.
+SUMMARY_STEPS, SUMMARY_STEP_LIMIT = 3, 300
+
+
+def _short_explanation(execution: Execution) -> str:
+    """The summary's message cell: the message (cut as reports keep it) and the first
+    failing steps, shorter still."""
+    parts = [clip(execution.message)] if execution.message else []
+    steps = execution.failing_steps
+    parts += [clip(step, SUMMARY_STEP_LIMIT) for step in steps[:SUMMARY_STEPS]]
+    if len(steps) > SUMMARY_STEPS:
+        parts.append(f"... and {len(steps) - SUMMARY_STEPS} more failing steps")
+    return "; ".join(parts)
+
+
 def step_summary(timeline: Timeline, *, limit: int = SUMMARY_LIMIT) -> str:
     """The Markdown appended to ``$GITHUB_STEP_SUMMARY``: every text from a test or the
     API in a code span, and at most ``limit`` bytes (rows past it are counted, not shown)."""
@@ -96,7 +111,7 @@ def step_summary(timeline: Timeline, *, limit: int = SUMMARY_LIMIT) -> str:
         rows.append(
             f"| {emoji} | {_code(e.nodeid)} | {_code(e.pipeline or '')} | "
             f"{_code(e.execution_id)} | {_code(e.outcome)} | {duration_text(e.elapsed)} | "
-            f"{e.polls} | {_code(clip(_explanation(e)))} |"
+            f"{e.polls} | {_code(_short_explanation(e))} |"
         )
     cancelled = []
     if timeline.cancelled:
