@@ -248,3 +248,41 @@ def test_one_megabyte_messages_are_cut_in_every_report(
         # a few cut copies per run (message, step, failure text), never the megabyte
         assert len(text) < count * 40_000 + 100_000, (name, len(text))
     assert len(files["summary.md"].encode()) < 1024 * 1024
+
+
+# -- the helpers every output uses ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("::add-mask::x", "\\x3a:add-mask::x"),
+        ("  ::warning::x", "  \\x3a:warning::x"),  # the runner trims leading space
+        ("a ##[error]b", "a #\\x23[error]b"),  # the legacy form counts anywhere
+        ("FAILED\r\x1b[2KSUCCESS", "FAILED\\r\\x1b[2KSUCCESS"),
+        ("a\n::stop-commands::t", "a\\n::stop-commands::t"),  # one line: '::' mid-line
+        ("\u202eevil", "\\u202eevil"),
+        ("plain text: a::b", "plain text: a::b"),
+    ],
+)
+def test_safe_escapes_controls_and_defuses_workflow_commands(text: str, shown: str) -> None:
+    from pytest_maia.core.text import safe
+
+    assert safe(text) == shown
+
+
+def test_safe_with_newlines_indents_and_defuses_every_line() -> None:
+    from pytest_maia.core.text import safe
+
+    assert safe("a\n::add-mask::x\n##[error]", newlines=True) == (
+        "a\n  \\x3a:add-mask::x\n  #\\x23[error]"
+    )
+
+
+def test_clip_cuts_with_a_marker_once() -> None:
+    from pytest_maia.core.text import MESSAGE_LIMIT, clip
+
+    cut = clip("x" * 1_000_000)
+    assert cut.endswith(f"\u2026 [cut {1_000_000 - MESSAGE_LIMIT} characters]")
+    assert clip(cut) == cut  # clipping clipped text changes nothing
+    assert clip("short") == "short"
