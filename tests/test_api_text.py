@@ -30,6 +30,7 @@ ODD = "dddddddd-0000-4000-8000-000000000002"  # a hostile status outside the spe
 PROBLEM = "dddddddd-0000-4000-8000-000000000003"  # a 400 with a hostile ProblemDetail
 STARTED = "dddddddd-0000-4000-8000-000000000004"  # what POST executions starts
 OK = "dddddddd-0000-4000-8000-000000000005"  # SUCCESS, its message echoes the secrets
+KEYS = "dddddddd-0000-4000-8000-000000000006"  # a status answer with hostile keys only
 
 STEER = (
     "boom\n::stop-commands::pwned\n::add-mask::nothing\n  ::warning file=x.py::forged"
@@ -54,6 +55,8 @@ def _answer(path: str, method: str) -> tuple[int, object]:
         return 200, {"pipelineExecutionId": STARTED}
     if method == "PATCH" or PROBLEM in path:
         return 400, PROBLEM_BODY
+    if path.endswith(f"{KEYS}/status"):
+        return 200, {"\n::add-mask::key\x1b[2K": 1}
     if path.endswith("/status"):
         status = {BAD: "FAILED", ODD: ODD_STATUS, OK: "SUCCESS"}.get(path.split("/")[-2])
         return 200, {"status": status or "RUNNING"}
@@ -97,6 +100,10 @@ def test_a_hostile_status_outside_the_spec(maia_status):
 
 def test_a_hostile_problem_detail(maia_status):
     maia_status.get("{PROBLEM}")
+
+
+def test_a_status_answer_with_hostile_keys(maia_status):
+    maia_status.get("{KEYS}")
 
 
 def test_a_success_answer_that_echoes_the_secrets(maia_client):
@@ -147,7 +154,7 @@ def run_as_a_github_runner(
         timeout=120,
     )
     out = result.stdout.str() + "\n" + result.stderr.str()
-    result.assert_outcomes(passed=2, failed=4)
+    result.assert_outcomes(passed=2, failed=5)
     files = {
         name: (pytester.path / name).read_text(encoding="utf-8")
         for name in ("summary.md", "timeline.html", "timeline.json", "junit.xml")
@@ -166,6 +173,7 @@ def test_no_api_text_steers_a_github_runner_or_a_terminal(
     assert "could not cancel" in out  # the teardown-cancel section
     assert "FAILED\\r\\x1b[2KSUCCESS" in out
     assert "Captured log" in out
+    assert "has no 'status' (keys: \\n::add-mask::key\\x1b[2K)" in out  # the server's keys
     commands = [line for line in out.splitlines() if line.lstrip().startswith("::")]
     assert commands, "the plugin's own annotations are there"
     # Only the plugin's annotations, whose properties (the title holds API text) are
