@@ -13,8 +13,11 @@ own annotations, no control character may reach it, and no secret any output.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -42,7 +45,7 @@ ODD_STATUS = "FAILED\r\x1b[2KSUCCESS\n::add-mask::odd"
 PROBLEM_BODY = {
     "type": "about:blank",
     "title": "::warning::forged title",
-    "detail": f"bad\n::add-mask::x\n\x1b[31mred {ECHO}",
+    "detail": f"bad\n::add-mask::x\n##[error]legacy\n\x1b[31mred \u202e {ECHO}",
     "status": 400,
 }
 
@@ -209,6 +212,40 @@ def test_echoed_secrets_and_issued_tokens_are_scrubbed_from_every_output(
         assert CLIENT_SECRET not in text, name
         assert ISSUED not in text, name
         assert "client_secret=***" in text, name
+
+
+@pytest.mark.parametrize("extra", [(), ("--json",)], ids=["human", "json"])
+@pytest.mark.parametrize("execution", [PROBLEM, ODD, BAD])
+def test_maia_status_output_steers_nothing_and_leaks_no_echoed_secret(
+    api: HostileServer, execution: str, extra: tuple[str, ...]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAIA_", "GITHUB_"))}
+    env.update(
+        MAIA_CLIENT_ID=CLIENT_ID,
+        MAIA_CLIENT_SECRET=CLIENT_SECRET,
+        MAIA_BASE_URL=api.url,
+        MAIA_TOKEN_URL=api.url.removesuffix("/dpc") + "/oauth/token",
+    )
+    command = "wait" if execution == ODD else "get"
+    timing = ("--timeout", "0.3", "--interval", "0.05") if command == "wait" else ()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_maia", command, PROJECT, execution, *timing, *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode in (1, 3, 4), out
+    assert not [line for line in out.splitlines() if line.lstrip().startswith("::")], out
+    assert "##[" not in out
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202e]", out), out
+    assert CLIENT_SECRET not in out and ISSUED not in out
+    if execution == PROBLEM:
+        assert "client_secret=***" in out and "Bearer ***" in out
+        if extra:  # a JSON reader still gets the server's text, scrubbed
+            detail = json.loads(result.stdout)["error"]["problem"]["detail"]
+            assert "\n##[error]legacy\n" in detail and "client_secret=***" in detail
 
 
 # -- 25.2: size caps ---------------------------------------------------------------------

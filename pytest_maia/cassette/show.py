@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError
-from pytest_maia.core.text import safe
+from pytest_maia.core.text import safe, safe_json
 
 __all__ = ["describe", "show_file"]
 
@@ -94,7 +92,5 @@ def show_file(path: str, *, as_json: bool = False) -> str:
     cassette = read(path)
     if not as_json:
         return describe(cassette)
-    # JSON escapes control characters; non-ASCII ones too here (no bidi override shows),
-    # and the runner's legacy ``##[command]`` form is broken up inside strings.
-    text = json.dumps(cassette.to_json(), indent=2, sort_keys=True) + "\n"
-    return text.replace("##[", "##\\u005b")
+    # Every non-ASCII character escaped too (no bidi override shows), ``##[`` broken up.
+    return safe_json(cassette.to_json(), indent=2, sort_keys=True) + "\n"

@@ -8,7 +8,6 @@ configuration error, 3 timeout, 4 API error (HTTP error, bad response, unreachab
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from pytest_maia.core.errors import (
     MaiaValidationError,
 )
 from pytest_maia.core.models import ExecutionStatus, WaitResult
-from pytest_maia.core.text import safe
+from pytest_maia.core.text import safe, safe_json
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -242,7 +241,7 @@ def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Names
 
 def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:
     # JSON escapes control characters itself; human text is escaped here.
-    print(json.dumps(data) if args.json else safe(human), flush=True)
+    print(safe_json(data) if args.json else safe(human), flush=True)
 
 
 def _cmd_get(args: argparse.Namespace) -> int:
@@ -352,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("maia-status: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     if getattr(args, "json", False):  # `report merge` has no --json
-        print(json.dumps(_error_json(error)), flush=True)
+        print(safe_json(_error_json(error)), flush=True)
     else:
         text = safe(f"maia-status: {type(error).__name__}: {error}", newlines=True)
         print(text, file=sys.stderr, flush=True)

@@ -10,9 +10,10 @@ a size that a report can hold, saying how much it cut. Plain Python, no I/O.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
-__all__ = ["MESSAGE_LIMIT", "api_text", "clip", "safe"]
+__all__ = ["MESSAGE_LIMIT", "api_text", "clip", "safe", "safe_json"]
 
 # Characters of one message from the API that a report or failure text keeps.
 MESSAGE_LIMIT = 2000
@@ -63,3 +64,11 @@ def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
 def api_text(text: str, limit: int = MESSAGE_LIMIT, *, newlines: bool = False) -> str:
     """A string from the API as every output shows it: cut to ``limit``, then escaped."""
     return safe(clip(text, limit), newlines=newlines)
+
+
+def safe_json(data: object, **options: object) -> str:
+    """``data`` as JSON text to print: ASCII only (every control and format character a
+    ``\\uXXXX`` escape), on lines that cannot start with ``::``, and with the runner's
+    legacy ``##[`` broken up (``##\\u005b``, the same string to a JSON reader)."""
+    text = json.dumps(data, ensure_ascii=True, **options)  # type: ignore[arg-type]
+    return text.replace("##[", "##\\u005b")

@@ -248,7 +248,7 @@ class WaitSummary:
             ]
             self.timeline.executions += _executions(report, report.nodeid in self.failed)
             self.timeline.cancelled += [
-                Cancelled(report.nodeid, str(value))
+                Cancelled(report.nodeid, api_text(str(value)))
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
