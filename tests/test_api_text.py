@@ -165,6 +165,7 @@ def run_as_a_github_runner(
     return out, files
 
 
+@pytest.mark.e2e
 def test_no_api_text_steers_a_github_runner_or_a_terminal(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, api: HostileServer
 ) -> None:
@@ -187,6 +188,7 @@ def test_no_api_text_steers_a_github_runner_or_a_terminal(
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202e]", out), "a control character got out"
 
 
+@pytest.mark.e2e
 def test_the_step_summary_renders_no_markup_from_the_api(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, api: HostileServer
 ) -> None:
@@ -202,6 +204,7 @@ def test_the_step_summary_renders_no_markup_from_the_api(
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", summary)
 
 
+@pytest.mark.e2e
 def test_echoed_secrets_and_issued_tokens_are_scrubbed_from_every_output(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, api: HostileServer
 ) -> None:
@@ -214,6 +217,7 @@ def test_echoed_secrets_and_issued_tokens_are_scrubbed_from_every_output(
         assert "client_secret=***" in text, name
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("extra", [(), ("--json",)], ids=["human", "json"])
 @pytest.mark.parametrize("execution", [PROBLEM, ODD, BAD])
 def test_maia_status_output_steers_nothing_and_leaks_no_echoed_secret(
@@ -266,6 +270,7 @@ def test_huge_message(maia_fake, maia_status, maia_project_id, n):
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("count", [1, 100])
 def test_one_megabyte_messages_are_cut_in_every_report(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, count: int

@@ -51,6 +51,7 @@ def timeline_text(row: dict[str, object]) -> str:
     return json.dumps(data)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
@@ -79,6 +80,7 @@ def test_report_merge_of_a_malformed_timeline_is_a_usage_error_naming_the_field(
     assert not (tmp_path / "out.html").exists()
 
 
+@pytest.mark.e2e
 def test_drawing_a_malformed_timeline_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     shard = tmp_path / "shard.json"
     shard.write_text(timeline_text(timeline_row(elapsed=float("inf"))), encoding="utf-8")
@@ -92,6 +94,7 @@ def test_drawing_a_malformed_timeline_is_an_error_not_a_traceback(tmp_path: Path
     assert "'elapsed' must be a finite number" in result.stderr
 
 
+@pytest.mark.e2e
 def test_cassette_show_of_json_nested_5000_deep_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "deep.json"
     path.write_text(DEEP, encoding="utf-8")
@@ -107,6 +110,7 @@ def test_load_cassette_of_json_nested_5000_deep_is_a_validation_error(tmp_path: 
         fake.load_cassette(path)
 
 
+@pytest.mark.e2e
 def test_cassette_show_escapes_what_the_api_said(tmp_path: Path) -> None:
     tape = ExecutionTape(ID, "p", 0.0, "load\x1b[2K", "prod", {})
     tape.timeline = [Event(0.0, status="FAILED\r\x1b[2KSUCCESS")]
@@ -127,7 +131,7 @@ def test_a_400_digit_count_is_a_usage_error_not_an_internal_error(
     pytester: pytest.Pytester, option: str
 ) -> None:
     pytester.makepyfile("def test_a(maia_status):\n    pass\n")
-    result = pytester.runpytest_subprocess(f"{option}={'9' * 400}")
+    result = pytester.runpytest(f"{option}={'9' * 400}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in text and "Traceback" not in text
