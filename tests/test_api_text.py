@@ -336,3 +336,23 @@ def test_clip_cuts_with_a_marker_once() -> None:
     assert cut.endswith(f"\u2026 [cut {1_000_000 - MESSAGE_LIMIT} characters]")
     assert clip(cut) == cut  # clipping clipped text changes nothing
     assert clip("short") == "short"
+
+
+def test_the_progress_line_and_the_summary_table_escape_a_hostile_status() -> None:
+    from pytest_maia.core.models import ExecutionStatus, WaitResult
+    from pytest_maia.plugin.wait_records import WaitRow, format_summary
+    from pytest_maia.report.progress import Progress
+
+    hostile = "FAILED\r\x1b[2KSUCCESS\n::add-mask::x"
+    result = WaitResult(BAD, ExecutionStatus(hostile), polls=3, elapsed=40.0)
+    written: list[str] = []
+    progress = Progress(written.append, tty=True, threshold=0.0)
+    progress.poll("nightly", result)
+    line = Progress.line("nightly", result)
+    table = format_summary([WaitRow("t.py::test_a", BAD, hostile, 40.0, 3)])
+    for text in (line, table[1]):
+        assert "FAILED\\r\\x1b[2KSUCCESS\\n::add-mask::x" in text
+    for text in (line, *table):
+        assert not re.search(r"[\x00-\x1f\x7f]", text)
+    # the progress line's own cursor control stays: only the API's text is escaped
+    assert written == ["\r\x1b[K" + line]
