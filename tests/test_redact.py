@@ -238,3 +238,39 @@ def test_a_token_endpoint_echoing_a_one_letter_secret_masks_it_where_it_stands()
     text = str(info.value)
     assert "client_secret=***" in text and "client_secret=s" not in text
     assert "grant_type=client_credentials" in text  # the rest of the form is readable
+
+
+# -- issue 25, item 6: success answers echoing the secret or any token issued -------------
+
+
+def test_a_success_answer_echoing_an_old_and_the_current_issued_token_is_scrubbed() -> None:
+    old, new = "tok-ISSUED-FIRST-0001", "tok-ISSUED-SECOND-0002"
+    issued = iter([old, new])
+    api_calls = []
+
+    def api(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+        if request.startswith(b"POST"):  # the token endpoint: a new token each time
+            body = {"access_token": next(issued), "expires_in": 600}
+            respond(conn, 200, json.dumps(body).encode())
+            return
+        api_calls.append(request)
+        if len(api_calls) == 1:  # the first token is refused: the client fetches another
+            respond(conn, 401, b'{"title": "Unauthorized"}', "application/problem+json")
+            return
+        message = f"echo: Bearer {old}, then {new}; secret {SECRET}"
+        details = {"pipelineExecutionId": MISSING, "status": "FAILED", "message": message}
+        respond(conn, 200, json.dumps(details).encode())
+
+    with HostileServer(api) as server:
+        client = MaiaClient(
+            server.url,
+            client_id="id",
+            client_secret=SECRET,
+            token_url=server.url + "/token",
+            clock=VirtualClock(),
+        )
+        with client:
+            details = client.get_execution(PROJECT, MISSING)
+    assert f"Bearer {old}".encode() in api_calls[0]  # both tokens were really used
+    assert f"Bearer {new}".encode() in api_calls[1]
+    assert details.message == "echo: Bearer ***, then ***; secret ***"

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -132,8 +131,9 @@ class ClientCredentials:
         self._pid = os.getpid()
         self.fetches = 0
         # Every token this provider was issued (the latest ones): an answer that echoes
-        # an old token is scrubbed of it too.
-        self.issued: deque[Secret] = deque(maxlen=ISSUED_KEPT)
+        # an old token is scrubbed of it too. A tuple replaced whole, never changed in
+        # place, so another thread can read it while a token is fetched.
+        self.issued: tuple[Secret, ...] = ()
 
     def __repr__(self) -> str:
         return f"ClientCredentials(token_url={self.token_url!r}, client_secret=***)"
@@ -193,6 +193,6 @@ class ClientCredentials:
         token, expires_in = _read_token_response(response)
         margin = min(REFRESH_MARGIN, expires_in / 10)
         self._token = token
-        self.issued.append(token)
+        self.issued = (*self.issued[-(ISSUED_KEPT - 1) :], token)
         self._expires_at = self._clock.now() + expires_in - margin
         log.debug("fetched an access token valid for %.0fs", expires_in)
