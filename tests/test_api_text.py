@@ -356,3 +356,30 @@ def test_the_progress_line_and_the_summary_table_escape_a_hostile_status() -> No
         assert not re.search(r"[\x00-\x1f\x7f]", text)
     # the progress line's own cursor control stays: only the API's text is escaped
     assert written == ["\r\x1b[K" + line]
+
+
+def test_the_step_summary_of_thousands_of_failures_stays_under_the_cap() -> None:
+    from pytest_maia.report import github
+    from pytest_maia.report.timeline import Execution, Timeline
+
+    message = "y" * 1_000_000
+    executions = [
+        Execution(
+            f"t.py::test_{n}",
+            BAD,
+            "FAILED",
+            0.0,
+            1.0,
+            1,
+            [(0.0, "FAILED")],
+            message=message,
+            failing_steps=[message] * 60,
+        )
+        for n in range(3000)
+    ]
+    summary = github.step_summary(Timeline(executions))
+    assert len(summary.encode()) <= github.SUMMARY_LIMIT < 1024 * 1024
+    assert "[cut 998000 characters]" in summary and "... and 57 more failing steps" in summary
+    shown = summary.count("| \u274c |")
+    assert 10 < shown < 3000
+    assert f"{3000 - shown} more line(s) not shown" in summary
