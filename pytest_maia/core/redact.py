@@ -175,6 +175,30 @@ def _values(secrets: Iterable[Secret | str | None]) -> list[str]:
     return [value for value in values if value]
 
 
+# How one secret is found: a plain substring (8+ characters), or a whole-token pattern.
+_Finder = tuple[str, "re.Pattern[str] | None"]
+
+
+def _finders(secrets: Iterable[Secret | str | None]) -> list[_Finder]:
+    """Each secret's forms (raw, URL- and form-encoded), longest first."""
+    finders: list[_Finder] = []
+    for value in _values(secrets):
+        forms = sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]
+        for form in forms:
+            whole = None
+            if len(value) < LONG_SECRET:
+                whole = re.compile(f"(?<!{_WORD}){re.escape(form)}(?!{_WORD})")
+            finders.append((form, whole))
+    return finders
+
+
+def _masked(text: str, finders: list[_Finder]) -> str:
+    for form, whole in finders:
+        if form in text:
+            text = text.replace(form, MASK) if whole is None else whole.sub(MASK, text)
+    return text
+
+
 def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
     """``text`` with each secret (raw, and as a URL or form would encode it) masked.
 
@@ -184,29 +208,21 @@ def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
     ``Bearer s``, ``"s"``), so that ``client_secret="s"`` never turns ``/v1/projects``
     into ``/v1/project***``.
     """
-    for value in _values(secrets):
-        forms = sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]
-        for form in forms:
-            if len(value) >= LONG_SECRET:
-                text = text.replace(form, MASK)
-            elif form in text:
-                pattern = f"(?<!{_WORD}){re.escape(form)}(?!{_WORD})"
-                text = re.sub(pattern, MASK, text)
-    return text
+    return _masked(text, _finders(secrets))
 
 
 def scrub_json(value: object, secrets: Iterable[Secret | str | None]) -> object:
     """A decoded JSON ``value`` with :func:`scrub` applied to every string in it (keys
     too): an answer that echoes a secret, success answers included, shows it nowhere."""
-    known = _values(secrets)
-    if not known:
+    finders = _finders(secrets)
+    if not finders:
         return value
 
     def walk(item: object) -> object:
         if isinstance(item, str):
-            return scrub(item, known)
+            return _masked(item, finders)
         if isinstance(item, dict):
-            return {scrub(str(k), known): walk(v) for k, v in item.items()}
+            return {_masked(str(k), finders): walk(v) for k, v in item.items()}
         if isinstance(item, list):
             return [walk(v) for v in item]
         return item

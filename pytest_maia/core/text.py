@@ -41,6 +41,8 @@ def safe(text: str, *, newlines: bool = False) -> str:
     line or fake another status on a terminal, and with no line that a GitHub runner
     would read as a workflow command. With ``newlines`` a ``\\n`` stays, and the lines
     after the first are indented: none can pass for a line of its own."""
+    if text.isprintable():  # no control, format or surrogate character (the usual case)
+        return "\n".join(_defuse(line) for line in text.split("\n"))
     out: list[str] = []
     for ch in text:
         if newlines and ch == "\n":
