@@ -186,6 +186,7 @@ class StartAheadPlugin:
                 environment,
                 scalar_variables=dict(spec.variables) if spec.variables else None,
                 execution_tag=spec.tag,
+                version=s.version,
             )
 
         policy = s.wait_policy()
