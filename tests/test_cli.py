@@ -24,8 +24,10 @@ from unittest import mock
 import pytest
 from hostile_server import HostileServer, respond
 
-from conftest import EXECUTION, fake_server_process
+from conftest import EXECUTION
+from pytest_maia.cli.fake_server import load_script
 from pytest_maia.cli.main import EXIT_INTERRUPTED, main, safe
+from pytest_maia.core.clock import SystemClock
 from pytest_maia.fake import FakeMaia
 
 TOKEN = "tok-CLI-SEKRIT-90ab"
@@ -55,9 +57,13 @@ SCRIPT = {
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with fake_server_process(SCRIPT, tmp_path_factory.mktemp("cli")) as (url, _):
-        yield url
+def server_url() -> Iterator[str]:
+    """What ``maia-status fake-server --script`` serves (real clock), on loopback in this
+    process: the CLI's own runs, in-process or not, talk to it over real sockets."""
+    fake = FakeMaia(token=TOKEN, clock=SystemClock())
+    load_script(fake, SCRIPT)
+    with fake.serve() as server:
+        yield server.url
 
 
 def cli(
@@ -101,6 +107,7 @@ def cli(
 FAST = ("--interval", "0.05", "--max-interval", "0.05")
 
 
+@pytest.mark.e2e
 def test_get_success_exits_0(server_url: str) -> None:
     result = cli(server_url, "get", PROJECT, OK, process=True)
     assert (result.returncode, result.stdout) == (0, "SUCCESS\n")
@@ -115,6 +122,7 @@ def test_get_reads_no_setting_it_does_not_use(server_url: str) -> None:
     assert "MAIA_TIMEOUT" in waited.stderr
 
 
+@pytest.mark.e2e
 def test_get_failed_exits_1(server_url: str) -> None:
     result = cli(server_url, "get", PROJECT, BAD, "--json", process=True)
     assert result.returncode == 1
@@ -130,6 +138,7 @@ def test_wait_rides_out_errors_and_exits_0(server_url: str) -> None:
     assert data["polls"] == 4
 
 
+@pytest.mark.e2e
 def test_wait_timeout_exits_3(server_url: str) -> None:
     result = cli(server_url, "wait", PROJECT, STUCK, "--timeout", "0.3", *FAST, process=True)
     assert result.returncode == 3
@@ -174,17 +183,67 @@ def test_usage_errors_exit_2(server_url: str) -> None:
     assert plain_http.returncode == 2
 
 
-def test_unreachable_api_exits_4(unused_tcp_port: int) -> None:
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("wait", PROJECT, OK, *FAST),
+        ("get", PROJECT, OK),
+        ("run", "nightly", "--project", PROJECT, "--environment", "prod", "--wait", *FAST),
+    ],
+    ids=["wait", "get", "run"],
+)
+def test_a_refused_connection_prints_each_retry_then_gives_up_with_exit_3(
+    unused_tcp_port: int, command: tuple[str, ...]
+) -> None:
+    # Issue 21, item 11: `maia-status wait` against a server that is not there was silent
+    # for its whole --timeout (30 minutes by default).
+    url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
+    result = cli(url, *command, "--max-retries", "2", process=True)
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert [line.split("; ")[-1].split(" in ")[0] for line in lines[:2]] == [
+        "retry 1 of 2",
+        "retry 2 of 2",
+    ]
+    assert all("connection refused" in line for line in lines)
+    (last,) = [line for line in lines if "gave up" in line]
+    assert last == lines[-1]
+    assert last.startswith(f"maia-status: gave up after 2 retries: {url} is unreachable: ")
+    assert result.stdout == ""
+
+
+@pytest.mark.e2e
+def test_unreachable_api_with_no_retries_gives_up_at_once(unused_tcp_port: int) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
     result = cli(url, "get", PROJECT, OK, "--max-retries", "0", process=True)
-    assert result.returncode == 4
-    assert "MaiaConnectionError" in result.stderr
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"maia-status: gave up after 0 retries: {url} is unreachable: GET "
+        f"/v1/projects/{PROJECT}/pipeline-executions/{OK}/status failed: connection refused "
+        "(nothing listens there)"
+    ]
     retried = cli(url, "get", PROJECT, OK, "--max-retries", "1", "--json")
-    assert retried.returncode == 4  # one retry after 0.5 s of backoff, then the same error
-    assert json.loads(retried.stdout)["error"]["type"] == "MaiaConnectionError"
+    assert retried.returncode == 3  # one retry after 0.5 s of backoff, then the same error
+    error = json.loads(retried.stdout)["error"]
+    assert error["type"] == "MaiaConnectionError"
+    assert error["message"].startswith(f"gave up after 1 retry: {url} is unreachable")
     negative = cli(url, "get", PROJECT, OK, "--max-retries", "-1")
     assert negative.returncode == 2
     assert "max_retries" in negative.stderr
+
+
+def test_a_wait_rides_out_errors_in_a_row_up_to_max_retries() -> None:
+    fake = FakeMaia(token=TOKEN)
+    run = fake.add_execution(PROJECT, ["RUNNING", FakeMaia.error(503), "RUNNING", "SUCCESS"])
+    with fake.serve() as server:
+        result = cli(server.url, "wait", PROJECT, run, *FAST, "--max-retries", "1")
+        fake.fail_next(503, times=2)
+        worse = cli(server.url, "wait", PROJECT, run, *FAST, "--max-retries", "1")
+    assert result.returncode == 0, result.stderr
+    assert "HTTP 503" in result.stderr and "retry 1 of 1" in result.stderr
+    assert worse.returncode == 4  # two 503s in a row: past --max-retries 1, an API error
+    assert worse.stderr.splitlines()[-1].startswith("maia-status: ServerError: HTTP 503")
 
 
 @pytest.fixture
@@ -223,6 +282,7 @@ def test_run_and_wait_exit_codes(server_url: str) -> None:
     assert len(started.stdout.strip()) == 36  # just the execution id, for the next step
 
 
+@pytest.mark.e2e
 def test_run_without_project_is_usage_error(server_url: str) -> None:
     result = cli(server_url, "run", "daily", "--environment", "prod")
     assert result.returncode == 2
@@ -338,6 +398,7 @@ def test_safe_escapes_control_format_and_surrogate_characters(text: str, shown: 
 # -- 8. a lone surrogate on the command line (a deeply nested script: test_cli_server.py) --
 
 
+@pytest.mark.e2e
 def test_a_project_id_with_undecodable_bytes_is_a_usage_error_not_a_traceback() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
     env.update(MAIA_BASE_URL="http://127.0.0.1:9/dpc", MAIA_TOKEN=TOKEN)
@@ -356,6 +417,7 @@ def test_a_project_id_with_undecodable_bytes_is_a_usage_error_not_a_traceback() 
 # -- 14. Ctrl-C -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 @pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_wait_exits_130_with_one_line() -> None:

@@ -23,13 +23,22 @@ OK = "cccccccc-0000-4000-8000-000000000001"
 BAD = "cccccccc-0000-4000-8000-000000000002"
 STUCK = "cccccccc-0000-4000-8000-000000000003"
 MISSING = "cccccccc-0000-4000-8000-000000000009"
+ECHOED = "cccccccc-0000-4000-8000-000000000004"  # its message and step echo the secret
+ECHO = f"invalid grant: client_secret={CLIENT_SECRET}"
 
 
 @pytest.fixture
 def api() -> Iterator[tuple[FakeMaia, FakeServer]]:
     fake = FakeMaia()
     fake.add_credentials(CLIENT_ID, CLIENT_SECRET)
-    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK)
+    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK, message=f"done ({ECHO})")
+    fake.add_execution(
+        PROJECT,
+        ["FAILED"],
+        execution_id=ECHOED,
+        message=ECHO,
+        steps=[{"name": "login", "status": "FAILED", "message": f"{ECHO} (echoed)"}],
+    )
     fake.add_execution(PROJECT, ["FAILED"], execution_id=BAD)
     fake.add_execution(PROJECT, ["RUNNING"], execution_id=STUCK)
     fake.script_pipeline("never-ends", ["RUNNING", "RUNNING"])
@@ -60,6 +69,12 @@ import pytest
 def test_success(maia_status, maia_settings, maia_client):
     settings, client = maia_settings, maia_client
     maia_status.assert_success("{OK}")
+    # A success answer that echoes the secret: -rA shows what the test printed.
+    print("success message:", client.get_execution("{PROJECT}", "{OK}").message)
+
+
+def test_echoed_secret_in_the_details_message(maia_status):
+    maia_status.assert_success("{ECHOED}")
 
 
 def test_failed(maia_status, maia_settings, maia_client):
@@ -92,6 +107,7 @@ def test_live_marker_runs(maia_status):
 """
 
 
+@pytest.mark.e2e
 def test_sweep_pytest_live_run_every_report_format(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -129,7 +145,7 @@ def test_sweep_pytest_live_run_every_report_format(
         "no:cacheprovider",
         timeout=120,
     )
-    result.assert_outcomes(passed=2, failed=4, skipped=1)
+    result.assert_outcomes(passed=2, failed=5, skipped=1)
     out = result.stdout.str() + result.stderr.str()
     xml = xml_path.read_text(encoding="utf-8")
     reports = {
@@ -148,6 +164,10 @@ def test_sweep_pytest_live_run_every_report_format(
     assert "maia pipeline runs cancelled at teardown: 1" in out
     assert "using MaiaClient(" in out
     assert "maia_execution_id" in xml
+    # the echoed secret reached every output, masked (the sweep below proves it masked)
+    assert "success message: done (invalid grant: client_secret=***)" in out
+    for name, text in {"output": out, "junit": xml, **reports}.items():
+        assert "client_secret=***" in text, name
     assert any(c.method == "PATCH" for c in fake.calls)
     assert_no_secret(fake, out, xml, *reports.values(), *(repr(c) for c in fake.calls), repr(fake))
 
@@ -171,6 +191,7 @@ def cli(server: FakeServer, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.e2e
 def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> None:
     fake, server = api
     fast = ("--interval", "0.05", "--max-interval", "0.05")
@@ -191,6 +212,7 @@ def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> No
     assert_no_secret(fake, *texts)
 
 
+@pytest.mark.e2e
 def test_sweep_wrong_secret_is_not_echoed(api: tuple[FakeMaia, FakeServer]) -> None:
     _, server = api
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
@@ -238,6 +260,7 @@ def test_crlf_token_fails(monkeypatch):
 """
 
 
+@pytest.mark.e2e
 def test_sweep_from_env_failures_under_showlocals_and_junit(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,6 +285,7 @@ def test_sweep_from_env_failures_under_showlocals_and_junit(
         assert secret not in out
 
 
+@pytest.mark.e2e
 def test_sweep_cli_with_a_crlf_token(api: tuple[FakeMaia, FakeServer]) -> None:
     fake, server = api
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
@@ -289,6 +313,7 @@ def test_sweep_cli_with_a_crlf_token(api: tuple[FakeMaia, FakeServer]) -> None:
     assert fake.calls[-1].status_code == 200
 
 
+@pytest.mark.e2e
 def test_sweep_an_echoing_token_endpoint(api: tuple[FakeMaia, FakeServer]) -> None:
     from hostile_server import HostileServer, respond
 

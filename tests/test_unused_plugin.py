@@ -78,6 +78,7 @@ def test_a_bad_option_still_stops_any_suite(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: pytest-maia: --maia-poll-interval*"])
 
 
+@pytest.mark.e2e
 def test_a_suite_without_maia_loads_only_the_plugins_options_and_hooks(
     pytester: pytest.Pytester,
 ) -> None:
@@ -112,6 +113,7 @@ def test_a_suite_without_maia_loads_only_the_plugins_options_and_hooks(
     assert not heavy, heavy
 
 
+@pytest.mark.e2e
 def test_hypothesis_types_register_in_either_import_order(pytester: pytest.Pytester) -> None:
     for first, second in (
         ("import hypothesis", "import pytest_maia.core.models"),

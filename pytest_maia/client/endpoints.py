@@ -18,6 +18,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from pytest_maia.core.errors import (
     MaiaApiError,
@@ -27,7 +28,8 @@ from pytest_maia.core.errors import (
 )
 from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, ProblemDetail
 from pytest_maia.core.redact import Secret, scrub, scrub_problem
-from pytest_maia.core.validation import check_execution_id, check_project_id
+from pytest_maia.core.text import api_text
+from pytest_maia.core.validation import check_execution_id, check_project_id, is_loopback_host
 
 __all__ = [
     "AUDIENCE",
@@ -38,6 +40,7 @@ __all__ = [
     "api_error",
     "cancel_body",
     "decode_json",
+    "default_token_url",
     "execute_body",
     "execution_path",
     "executions_path",
@@ -54,6 +57,18 @@ log = logging.getLogger("pytest_maia.client.maia_client")
 # OAuth 2.0 client credentials: where tokens come from, and for which API.
 TOKEN_URL = "https://id.core.matillion.com/oauth/dpc/token"
 AUDIENCE = "https://api.matillion.com"
+
+
+def default_token_url(base_url: str) -> str:
+    """The token URL a client uses when none is given: for a loopback base URL (a fake
+    server) that server's own, ``{base_url}/oauth/dpc/token``, so client credentials
+    never leave the machine; else :data:`TOKEN_URL`."""
+    parts = urlsplit(base_url.strip())
+    if is_loopback_host(parts.hostname or ""):
+        return base_url.strip().rstrip("/") + urlsplit(TOKEN_URL).path
+    return TOKEN_URL
+
+
 # Longest Retry-After we obey; a larger value is a server bug, not advice.
 RETRY_AFTER_CAP = 300.0
 ENVIRONMENT_NAME_MAX = 255
@@ -112,7 +127,7 @@ def api_error(
         if problem is None:
             note = note or "the body is JSON but not a ProblemDetail object"
     except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = headers.get("Content-Type", "no Content-Type")
+        kind = api_text(headers.get("Content-Type", "no Content-Type"), 100)
         note = note or f"the body is not a ProblemDetail: {kind}, {len(content)} bytes"
     if problem is not None and secrets:
         problem = scrub_problem(problem, secrets)
@@ -268,14 +283,15 @@ def decode_json(content: bytes, status_code: int, content_type: str | None) -> o
     try:
         return json.loads(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = content_type or "no Content-Type"
+        kind = api_text(content_type or "no Content-Type", 100)
         raise MaiaResponseError(
             f"the body is not JSON ({kind}, {len(content)} bytes)", status_code=status_code
         ) from None
 
 
 def _keys(body: Mapping[object, object]) -> str:
-    return ", ".join(sorted(map(str, body))[:10]) or "none"
+    # The keys are the server's text: escaped and cut like any other.
+    return api_text(", ".join(sorted(map(str, body))[:10]), 200) or "none"
 
 
 def _warn_unknown(status: ExecutionStatus) -> ExecutionStatus:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import requests
@@ -15,9 +15,14 @@ from pytest_maia.client import endpoints
 from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.retry import backoff, retry_delay
 from pytest_maia.client.transport import new_session, send
-from pytest_maia.core.clock import SystemClock
-from pytest_maia.core.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
-from pytest_maia.core.redact import Secret, SecretFields
+from pytest_maia.core.clock import is_real
+from pytest_maia.core.errors import (
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaResponseError,
+)
+from pytest_maia.core.redact import Secret, SecretFields, scrub_json
 
 if TYPE_CHECKING:
     from pytest_maia.client.auth import TokenProvider
@@ -49,6 +54,8 @@ class ApiCalls:
     secrets: tuple[Secret, ...] = ()
     # Sees each answer (for --maia-record); never the request's headers or a token.
     observer: Callable[[Exchange], None] | None = None
+    # Told of each retry (the error, the seconds before it) before the pause; may raise.
+    on_retry: Callable[[MaiaError, float], None] | None = None
 
     def __init__(self, settings: _Settings, session: requests.Session | None) -> None:
         self._settings = settings
@@ -72,14 +79,30 @@ class ApiCalls:
                             manager.clear()
         return self._session
 
+    def known_secrets(self) -> tuple[Secret, ...]:
+        """The credentials and every access token issued to them (kept by the provider),
+        to scrub from any text an answer holds."""
+        issued: tuple[Secret, ...] = tuple(getattr(self.provider, "issued", ()))
+        return (*self.secrets, *issued)
+
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
 
     def request(
-        self, method: str, path: str, json_body: object = None, remaining: float | None = None
+        self,
+        method: str,
+        path: str,
+        json_body: object = None,
+        remaining: float | None = None,
+        *,
+        files: Mapping[str, tuple[str, bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """One request, refreshing an OAuth token once on a 401. Raises typed errors.
+
+        ``files`` sends a multipart/form-data body (one part per name) instead of JSON,
+        with ``headers`` added.
 
         ``remaining``: seconds until the caller's deadline, shared by the token fetch,
         the wait for the request budget (which raises
@@ -95,7 +118,7 @@ class ApiCalls:
 
         # Time left is on the caller's clock: only real seconds may cut a real socket (a
         # virtual wait at its deadline would give its last poll 0.05 s of real time).
-        on_real_time = isinstance(clock, SystemClock)
+        on_real_time = is_real(clock)
 
         def left_for_sockets() -> float | None:
             return left() if on_real_time else None
@@ -111,10 +134,12 @@ class ApiCalls:
                 where=where,
                 timeout=self._settings.timeout,
                 remaining=left_for_sockets(),
-                json=json_body,
                 headers=SecretFields(
-                    Accept="application/json", Authorization="Bearer " + token.reveal()
+                    Accept="application/json",
+                    Authorization="Bearer " + token.reveal(),
+                    **(headers or {}),
                 ),
+                **({"json": json_body} if files is None else {"files": dict(files)}),
             )
             if self.observer is not None:
                 self.observer(
@@ -142,7 +167,7 @@ class ApiCalls:
                 response.headers,
                 method,
                 path,
-                secrets=(token, *self.secrets),
+                secrets=(token, *self.known_secrets()),
             )
         if not 200 <= response.status_code < 300:
             raise MaiaResponseError(
@@ -178,6 +203,8 @@ class ApiCalls:
                     log.debug("not retrying: %.1fs would pass the retry budget", delay)
                     raise
                 log.debug("retrying in %.1fs after: %s", delay, exc)
+                if self.on_retry is not None:
+                    self.on_retry(exc, delay)
                 clock.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -189,8 +216,16 @@ class ApiCalls:
         try:
             content_type = response.headers.get("Content-Type")
             decoded = endpoints.decode_json(response.content, response.status_code, content_type)
+            # A success answer may echo a credential too (a details message quoting the
+            # request): no text taken from it holds a secret or an issued token.
+            decoded = scrub_json(decoded, self.known_secrets())
         except MaiaResponseError as exc:
             raise MaiaResponseError(
                 f"{method} {path}: {exc}", status_code=exc.status_code
+            ) from None
+        except RecursionError:
+            raise MaiaResponseError(
+                f"{method} {path}: the JSON answer is nested too deep",
+                status_code=response.status_code,
             ) from None
         return decoded, response.status_code

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+from pytest_maia.core.text import api_text
+
+if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
     from pytest_maia.core.models import ProblemDetail, WaitResult
 
 # The public errors are exported from pytest_maia (its __all__ is the one list of them).
@@ -27,10 +29,16 @@ _REASONS = {
 
 
 class MaiaError(Exception):
-    """Base of every error pytest-maia raises."""
+    """Base of every error pytest-maia raises.
+
+    ``status_code`` is the HTTP status of the answer behind it, or None when no answer
+    came (a refused or dropped connection, a timeout, a spent request budget), so that
+    ``[e.status_code for e in result.errors]`` works on any error a wait rode out.
+    """
 
     # Set by a wait that ends on this error: what it saw before.
     wait_result: WaitResult | None = None
+    status_code: int | None = None
 
 
 class MaiaValidationError(MaiaError, ValueError):
@@ -45,12 +53,15 @@ class MaiaConnectionError(MaiaError):
     """The API could not be reached (connection refused or dropped, read timeout).
 
     ``is_transient`` is False for failures a retry cannot mend (TLS verification, an
-    invalid URL or port): those are not retried.
+    invalid URL or port): those are not retried. ``refused`` is True when nothing
+    listened at the address (the connection was refused, not dropped or timed out).
+    ``status_code`` is always None: no HTTP answer came.
     """
 
-    def __init__(self, message: str, *, transient: bool = True) -> None:
+    def __init__(self, message: str, *, transient: bool = True, refused: bool = False) -> None:
         super().__init__(message)
         self.is_transient = transient
+        self.refused = refused
 
 
 class MaiaResponseError(MaiaError):
@@ -63,6 +74,8 @@ class MaiaResponseError(MaiaError):
 
 class MaiaApiError(MaiaError):
     """The API answered with an HTTP error; ``problem`` is its parsed ProblemDetail."""
+
+    status_code: int
 
     def __init__(
         self,
@@ -83,7 +96,8 @@ class MaiaApiError(MaiaError):
         head = f"HTTP {status_code}{' ' + reason if reason else ''}"
         if path:
             head += f" from {method} {path}"
-        summary = _summary(problem, reason) if problem is not None else ""
+        # The problem's text is the server's: escaped and cut before any output shows it.
+        summary = api_text(_summary(problem, reason)) if problem is not None else ""
         message = f"{head}: {summary}" if summary else head
         if note:
             message += f" [{note}]"
@@ -208,7 +222,9 @@ class MaiaTimeoutError(MaiaError):
         self.wait_result = result
         self.timeout = timeout
         self.history = result.history
-        last = result.status.value if result.history else "no status read"
+        from pytest_maia.core.models import STATUS_LIMIT
+
+        last = api_text(result.status.value, STATUS_LIMIT) if result.history else "no status read"
         if reason is None:
             head = f"timed out after {timeout:g}s waiting for execution {result.execution_id} "
             head += f"(last status: {last}, {result.polls} poll(s))"

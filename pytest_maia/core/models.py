@@ -13,7 +13,9 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from pytest_maia.core.text import api_text
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -28,6 +30,10 @@ __all__ = [
     "WaitResult",
     "parse_timestamp",
 ]
+
+
+# Characters of a status outside the spec's enum that a message shows (escaped).
+STATUS_LIMIT = 100
 
 
 class ExecutionStatus(str, enum.Enum):
@@ -207,6 +213,8 @@ Step = ExecutionStatus | str | ErrorStep
 
 
 PATH_SEPARATOR = " > "
+# How many failing steps a rendered explanation lists.
+RENDERED_STEPS = 50
 
 # (path of step names from the top pipeline down, status, message) of one failing step.
 FailingStep = tuple[tuple[str, ...], str, "str | None"]
@@ -217,7 +225,8 @@ class FailureExplanation:
     """What the API says about why an execution ended as it did.
 
     ``failing_steps`` lists every step whose status is not SUCCESS, parents before
-    their children; ``error`` says what could not be read (None when all was read).
+    their children; ``error`` says what could not be read (None when all was read);
+    ``cut`` says why reading stopped early (its budget of reads or time), else None.
     """
 
     execution_id: str
@@ -227,6 +236,7 @@ class FailureExplanation:
     failing_steps: tuple[FailingStep, ...] = ()
     error: str | None = None
     steps_read: bool = False
+    cut: str | None = None
 
     def messages(self) -> Iterator[tuple[str, str]]:
         """``(where, message)`` for the details' message and each step's message."""
@@ -241,24 +251,42 @@ class FailureExplanation:
         return any(pattern.search(message) for _, message in self.messages())
 
     def render(self) -> str:
-        """The explanation as indented text lines for a failure message."""
+        """The explanation as indented text lines for a failure message. Every text
+        from the API is escaped (:func:`~pytest_maia.core.text.safe`) and each message
+        cut to :data:`~pytest_maia.core.text.MESSAGE_LIMIT` characters; at most
+        :data:`RENDERED_STEPS` failing steps are listed."""
         lines: list[str] = []
         if self.pipeline_name or self.environment:
-            where = f" (environment: {self.environment})" if self.environment else ""
-            lines.append(f"pipeline: {self.pipeline_name or '?'}{where}")
+            where = f" (environment: {api_text(self.environment)})" if self.environment else ""
+            lines.append(f"pipeline: {api_text(self.pipeline_name or '?')}{where}")
         if self.message:
-            lines.append(f"message: {self.message}")
+            lines.append(f"message: {api_text(self.message, newlines=True)}")
         if self.failing_steps:
             lines.append("failing steps:")
-            for path, status, message in self.failing_steps:
+            for path, status, message in self.failing_steps[:RENDERED_STEPS]:
                 indent = "  " * len(path)
-                text = f": {message}" if message else ""
-                lines.append(f"{indent}{PATH_SEPARATOR.join(path)}: {status}{text}")
+                text = f": {api_text(message, newlines=True)}" if message else ""
+                where = api_text(PATH_SEPARATOR.join(path))
+                lines.append(f"{indent}{where}: {api_text(status)}{text}")
+            if len(self.failing_steps) > RENDERED_STEPS:
+                lines.append(f"  ... and {len(self.failing_steps) - RENDERED_STEPS} more")
         elif self.steps_read:
             lines.append("failing steps: none listed")
         if self.error:
-            lines.append(f"could not read why it failed: {self.error}")
+            lines.append(f"could not read why it failed: {api_text(self.error)}")
+        if self.cut:
+            lines.append(self.cut)
         return "\n".join(lines)
+
+
+class RiddenOut(Protocol):
+    """What ``WaitResult.errors`` holds: a :class:`~pytest_maia.MaiaError` (this module
+    comes below the errors module, so it names only what a caller may rely on)."""
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of the answer, or None when none came."""
+        ...
 
 
 @dataclass
@@ -266,7 +294,9 @@ class WaitResult:
     """What a wait saw: the final status, every poll's status and how long it took.
 
     ``history`` holds one ``(elapsed_seconds, status)`` entry per successful poll;
-    ``errors`` holds transient API errors ridden out during the wait.
+    ``errors`` holds the transient errors ridden out during the wait, each a
+    :class:`~pytest_maia.MaiaError` with ``status_code`` (None for a dropped or refused
+    connection, a timeout or a spent request budget: no answer came).
     """
 
     execution_id: str
@@ -274,7 +304,7 @@ class WaitResult:
     history: list[tuple[float, ExecutionStatus]] = field(default_factory=list)
     polls: int = 0
     elapsed: float = 0.0
-    errors: list[Exception] = field(default_factory=list)
+    errors: list[RiddenOut] = field(default_factory=list)
     # Why it ended as it did (details' message, failing steps), once an assertion asked.
     explanation: FailureExplanation | None = None
 
@@ -293,11 +323,14 @@ class WaitResult:
     def describe(self) -> str:
         """A multi-line account for failure messages: id, status, timeline, polls."""
         lines = [
-            f"execution {self.execution_id}: {self.status.value} after "
+            f"execution {self.execution_id}: {api_text(self.status.value, STATUS_LIMIT)} after "
             f"{self.elapsed:.1f}s and {self.polls} poll(s)",
             "timeline:",
         ]
-        lines += [f"  {elapsed:>9.1f}s  {status.value}" for elapsed, status in self.timeline()]
+        lines += [
+            f"  {elapsed:>9.1f}s  {api_text(status.value, STATUS_LIMIT)}"
+            for elapsed, status in self.timeline()
+        ]
         if len(lines) == 2:
             lines.append("  (no status was read)")
         if self.errors:

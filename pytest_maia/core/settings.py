@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from pytest_maia.core.defaults import (
-    DEFAULT_INTERVAL,
-    DEFAULT_MAX_INTERVAL,
-    DEFAULT_TIMEOUT,
-    FAKE_PROJECT_ID,
-)
+from pytest_maia.core.backend import Backend
+from pytest_maia.core.defaults import FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError
 from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
@@ -31,9 +26,12 @@ from pytest_maia.core.validation import (
     check_base_url,
     positive_seconds,
 )
-
-if TYPE_CHECKING:
-    from pytest_maia.client.waiting import WaitPolicy
+from pytest_maia.core.wait_policy import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_TIMEOUT,
+    WaitPolicy,
+)
 
 __all__ = [
     "BACKENDS",
@@ -45,9 +43,9 @@ __all__ = [
     "resolve_settings",
 ]
 
-BACKENDS = ("fake", "live", "replay")
+BACKENDS = tuple(b.value for b in Backend)
 # Backends served by the in-process fake: scripted by the test, or from a cassette.
-OFFLINE_BACKENDS = ("fake", "replay")
+OFFLINE_BACKENDS = tuple(b.value for b in Backend if b.offline)
 
 
 @dataclass(frozen=True)
@@ -110,6 +108,14 @@ SETTINGS: tuple[Setting, ...] = (
         "default environment name for maia_pipeline runs",
     ),
     Setting(
+        "version",
+        "--maia-version",
+        "MAIA_VERSION_NAME",
+        "maia_version",
+        "artifact version every maia_pipeline run and @maia_start run executes "
+        "(default: the latest version published to the environment)",
+    ),
+    Setting(
         "timeout",
         "--maia-timeout",
         "MAIA_TIMEOUT",
@@ -166,6 +172,10 @@ SETTINGS: tuple[Setting, ...] = (
         "600",
     ),
 )
+# The largest values the counts take: far above any real suite, and small enough to
+# compute with (a 400-digit limit overflowed a float in the request budget).
+MAX_CONCURRENT = 10_000
+MAX_REQUESTS_PER_MINUTE = 1_000_000
 GITHUB_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -173,12 +183,13 @@ GITHUB_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": Fal
 class MaiaSettings:
     """Resolved configuration. ``sources`` says where each value came from."""
 
-    backend: str = "fake"
+    backend: Backend = Backend.FAKE
     region: str = "eu1"
     base_url: str = field(default_factory=lambda: base_url_for_region("eu1"))
     token_url: str | None = None
     project_id: str | None = None
     environment: str | None = None
+    version: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     report: str | None = None
     report_json: str | None = None
@@ -209,8 +220,6 @@ class MaiaSettings:
     def wait_policy(self) -> WaitPolicy:
         """How the fixtures' waits poll: from ``poll_interval``, backing off to at most
         the default longest interval (or the first, when that is longer)."""
-        from pytest_maia.client.waiting import WaitPolicy
-
         return WaitPolicy.checked(
             timeout=self.timeout,
             interval=self.poll_interval,
@@ -219,9 +228,9 @@ class MaiaSettings:
 
     def header(self) -> str:
         """The report-header line: backend, base URL, project; never a secret."""
-        project = self.project_id or (FAKE_PROJECT_ID if self.backend in OFFLINE_BACKENDS else "-")
+        project = self.project_id or (FAKE_PROJECT_ID if self.backend.offline else "-")
         line = f"maia: backend={self.backend}, base URL={self.base_url}, project={project}"
-        if self.backend == "live":
+        if self.backend.reaches_network:
             line += f", auth={self.auth_kind}"
         return line
 
@@ -276,8 +285,8 @@ def resolve_settings(
             raise MaiaConfigError(f"{sources['token_url']}: {exc}") from None
     timeout = _seconds(values, sources, "timeout")
     poll_interval = _seconds(values, sources, "poll_interval")
-    max_concurrent = _count(values, sources, "max_concurrent", 1)
-    max_rpm = _count(values, sources, "max_requests_per_minute", 2)
+    max_concurrent = _count(values, sources, "max_concurrent", 1, MAX_CONCURRENT)
+    max_rpm = _count(values, sources, "max_requests_per_minute", 2, MAX_REQUESTS_PER_MINUTE)
     github = str(environ.get("GITHUB_ACTIONS", "")).lower() == "true"
     if values["github"] is not None:
         if values["github"].lower() not in GITHUB_SWITCH:
@@ -287,12 +296,13 @@ def resolve_settings(
         github = GITHUB_SWITCH[values["github"].lower()]
     token, client_id, client_secret = credentials_from(environ)
     return MaiaSettings(
-        backend=backend,
+        backend=Backend(backend),
         region=region,
         base_url=base_url,
         token_url=token_url,
         project_id=values["project_id"],
         environment=values["environment"],
+        version=values["version"],
         timeout=timeout,
         report=values["report"],
         report_json=values["report_json"],
@@ -328,17 +338,23 @@ def _seconds(values: Mapping[str, str | None], sources: Mapping[str, str], name:
 
 
 def _count(
-    values: Mapping[str, str | None], sources: Mapping[str, str], name: str, least: int
+    values: Mapping[str, str | None],
+    sources: Mapping[str, str],
+    name: str,
+    least: int,
+    most: int,
 ) -> int:
-    """``values[name]`` as an integer of at least ``least``."""
+    """``values[name]`` as an integer from ``least`` to ``most``."""
     raw = values[name] or ""
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 20 else least - 1
     except ValueError:
         value = least - 1
-    if value < least:
+    if not least <= value <= most:
         label = name.replace("_", " ")
+        shown = raw if len(raw) <= 40 else f"{raw[:20]}... ({len(raw)} characters)"
         raise MaiaConfigError(
-            f"{sources.get(name, 'default')}: {label} must be an integer >= {least}, got {raw!r}"
+            f"{sources.get(name, 'default')}: {label} must be an integer from {least} to "
+            f"{most}, got {shown!r}"
         )
     return value

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from pytest_maia.core.errors import MaiaValidationError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
     from pytest_maia.core.models import ExecutionStatus
 
 __all__ = [
@@ -140,8 +140,14 @@ def check_execution_id(execution_id: object) -> str:
     return str(parsed)
 
 
+def check_environment_name(environment: object) -> str:
+    """An environment name: a non-empty string (the API matches it exactly)."""
+    if not isinstance(environment, str) or not environment.strip():
+        raise MaiaValidationError(f"environment must be a non-empty string, got {environment!r}")
+    return environment
+
+
 def _status_names() -> tuple[str, ...]:
-    # The models load with the client, not with the plugin (which imports this module).
     from pytest_maia.core.models import ExecutionStatus
 
     return tuple(ExecutionStatus.__members__)

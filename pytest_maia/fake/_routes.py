@@ -252,11 +252,9 @@ def _offset(token: str) -> int:
 def list_executions(
     account: Account, request: Request, match: re.Match[str], now: float
 ) -> Response:
-    """GET /v1/pipeline-executions?projectId=...: most recent first, ``more`` to go on."""
+    """GET /v1/pipeline-executions[?projectId=...]: most recent first, ``more`` to go on."""
     query = _query(request)
-    project_id = query.get("projectId") or ""
-    if not project_id:
-        raise Invalid("Wrong request parameters used", ("projectId: must not be empty",))
+    project_id = query.get("projectId") or None  # optional: without it, the whole account
     limit = _number(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     token = query.get("paginationToken") or ""
     start = _offset(token) if token else 0

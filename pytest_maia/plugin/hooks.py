@@ -15,20 +15,22 @@ import pytest
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.core.settings import (
-    OFFLINE_BACKENDS,
     SETTINGS,
     MaiaSettings,
     resolve_settings,
 )
+from pytest_maia.core.text import api_text, safe
 from pytest_maia.core.validation import check_project_id
 from pytest_maia.plugin import cassettes
-from pytest_maia.plugin.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
+from pytest_maia.plugin.interrupts import RUN_TRACKER, RunTracker
 from pytest_maia.plugin.start_ahead import (
     CANCELLED_PROPERTY,
     PLUGIN_NAME,
     START_MARKER,
     StartAheadPlugin,
+    spec_of,
 )
+from pytest_maia.plugin.startup_checks import marker_script, missing_environment
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
 # Why the settings could not be resolved, kept until a test uses Maia (then a UsageError).
 PROBLEM_KEY = pytest.StashKey["str | None"]()
+FAKE_KEY = pytest.StashKey["FakeMaia"]()  # the test's maia_fake, once made
+UNUSED_KEY = pytest.StashKey[list[str]]()  # what the test scripted and never used
+ALLOW_UNUSED_INI = "maia_allow_unused"
 PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
@@ -72,6 +77,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help=f"{setting.help}. Env: {setting.env or '-'}; ini: {setting.ini}.{extra}",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
+    parser.addini(
+        ALLOW_UNUSED_INI,
+        type="bool",
+        default=False,
+        help="fake backend: let a test leave scripted lifecycles unused (off: such a "
+        "test fails at teardown, naming them) (pytest-maia)",
+    )
     cassettes.addoption(group)
 
 
@@ -94,7 +106,7 @@ def _settings_problem(config: pytest.Config, env: Mapping[str, str] | None = Non
         )
     except MaiaConfigError as exc:
         return f"pytest-maia: {exc}"
-    if settings.backend == "live":
+    if settings.backend.reaches_network:
         missing = settings.missing_for_live()
         if missing:
             return "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
@@ -151,7 +163,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PROBLEM_KEY] = problem
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
-    config.pluginmanager.register(StartAheadPlugin(config, settings), PLUGIN_NAME)
+    start_ahead = StartAheadPlugin(config, settings)
+    config.pluginmanager.register(start_ahead, PLUGIN_NAME)
     if problem is None:
         try:
             cassettes.configure(config, settings)
@@ -160,7 +173,12 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise
             config.stash[PROBLEM_KEY] = str(exc)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
-        config.pluginmanager.register(WaitSummary(settings), WAIT_SUMMARY)
+        summary = WaitSummary(settings)
+        config.pluginmanager.register(summary, WAIT_SUMMARY)
+        # Its own section lists the runs it cancels at the end: the reports get them too.
+        start_ahead.on_cancelled = lambda nodeid, text: summary.add_cancelled(
+            nodeid, text, listed=True
+        )
         if config.pluginmanager.hasplugin("html"):
             config.pluginmanager.register(HtmlRows(settings), "maia-html-rows")
 
@@ -174,7 +192,7 @@ def _progress(config: pytest.Config) -> Progress | None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     progress = None
     if (
-        settings_of(config).backend == "live"
+        settings_of(config).backend.reaches_network
         and reporter is not None
         and config.get_verbosity() >= 0
         and not hasattr(config, "workerinput")
@@ -215,9 +233,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
             marker_script(item.nodeid, marker, SCRIPT_MARKER)
-    if settings.backend == "replay":  # replay plays a live recording
+    if settings.backend.replays:  # replay plays a live recording
         return
-    if settings.backend == "live":
+    if settings.backend.reaches_network:
         problem = missing_environment(settings, items)
         if problem is not None:
             raise pytest.UsageError(f"pytest-maia: {problem}")
@@ -240,6 +258,54 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         for prop in item.user_properties
         if not (isinstance(prop[0], str) and prop[0].startswith(PROPERTY_PREFIX))
     ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    # The "every scripted run was used" check, taken when the test body has passed
+    # (before teardown cancels, and so reads, what is still going); failed at teardown.
+    result = yield
+    settings = item.config.stash[SETTINGS_KEY]  # a test without Maia: never a UsageError
+    if settings.backend.scripted_by_test and not item.config.getini(ALLOW_UNUSED_INI):
+        unused = _unused(item)
+        if unused:
+            item.stash[UNUSED_KEY] = unused
+    return result
+
+
+def _unused(item: pytest.Item) -> list[str]:
+    fake = item.stash.get(FAKE_KEY, None)
+    if fake is not None and fake.unused_allowed:
+        return []
+    lines = [] if fake is None else fake.unused()
+    marker = item.get_closest_marker(SCRIPT_MARKER)
+    if marker is not None:
+        if spec_of(item) is not None:
+            line = _runs_plugin(item.config).unused_run(item)
+            lines += [line] if line else []
+        elif not item.stash.get(RUNS_KEY, None):
+            lines.append(
+                f"@pytest.mark.{SCRIPT_MARKER}: the test started no pipeline run with "
+                "maia_pipeline, so the script was never used"
+            )
+    return lines
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    unused = item.stash.get(UNUSED_KEY, None)
+    if unused:
+        del item.stash[UNUSED_KEY]
+        lines = "\n".join(f"  {line}" for line in unused)
+        pytest.fail(
+            f"pytest-maia: scripted for this test and never used ({len(unused)}):\n{lines}\n"
+            "A scripted run the test never starts or polls checks nothing: start it and "
+            "wait for it or assert on it, remove it, or call maia_fake.allow_unused() "
+            f"(ini: {ALLOW_UNUSED_INI} = true).",
+            pytrace=False,
+        )
+    return result
 
 
 WAIT_SUMMARY = "maia-wait-summary"
@@ -296,7 +362,7 @@ class WaitSummary:
         self._timeline: Timeline | None = None
         self.failed: set[str] = set()  # node ids whose setup or call failed
         self.failure_lines: dict[str, int] = {}
-        self.virtual = settings.backend == "fake"
+        self.virtual = settings.backend.virtual_time
 
     @property
     def timeline(self) -> Timeline:
@@ -305,7 +371,7 @@ class WaitSummary:
         if self._timeline is None:
             from pytest_maia.report.timeline import VIRTUAL, WALL, Timeline
 
-            clock = WALL if self.settings.backend == "live" else VIRTUAL
+            clock = VIRTUAL if self.settings.backend.virtual_time else WALL
             self._timeline = Timeline(clock=clock)
         return self._timeline
 
@@ -332,12 +398,30 @@ class WaitSummary:
                 report, report.nodeid in self.failed, self.failure_lines.get(report.nodeid)
             )
             self.timeline.cancelled += [
-                Cancelled(report.nodeid, str(value))
+                Cancelled(report.nodeid, api_text(str(value)))
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
 
-    def pytest_sessionfinish(self) -> None:
+    def add_cancelled(self, nodeid: str, text: str, *, listed: bool = False) -> None:
+        """A run cancelled outside a test's report (after Ctrl-C, or at session end):
+        into the reports, and into the terminal summary unless already ``listed``."""
+        from pytest_maia.report.timeline import Cancelled
+
+        text = api_text(text)  # it may quote the API (a status, an error)
+        if not listed:
+            self.cancelled.append(f"{nodeid}: {text}")
+        self.timeline.cancelled.append(Cancelled(nodeid, text))
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self) -> Iterator[None]:
+        # After the plain hooks (the start-ahead plugin cancels its leftovers there),
+        # before the terminal summary.
+        result = yield
+        self._write_files()
+        return result
+
+    def _write_files(self) -> None:
         settings = self.settings
         if not (settings.report or settings.report_json):
             return
@@ -364,7 +448,7 @@ class WaitSummary:
                 "-", f"maia pipeline runs cancelled at teardown: {len(self.cancelled)}"
             )
             for line in self.cancelled:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(safe(line))
         for path in filter(None, (self.settings.report, self.settings.report_json)):
             terminalreporter.write_line(f"maia report: {path}")
         if self.settings.github and self._timeline is not None:
@@ -388,7 +472,7 @@ class HtmlRows:
     executions, their final status and the test's timeline."""
 
     def __init__(self, settings: MaiaSettings) -> None:
-        self.virtual = settings.backend != "live"
+        self.virtual = settings.backend.virtual_time
         self.drawn = False  # a row has a timeline: the page gets the legend, once
 
     def pytest_html_results_summary(self, prefix: list[str]) -> None:
@@ -419,7 +503,7 @@ def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
 
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
-    return "session" if config.stash[SETTINGS_KEY].backend == "live" else "function"
+    return "session" if config.stash[SETTINGS_KEY].backend.reaches_network else "function"
 
 
 @pytest.fixture(scope="session")
@@ -437,13 +521,14 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 @pytest.fixture
 def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if maia_settings.backend not in OFFLINE_BACKENDS:
+    if not maia_settings.backend.offline:
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
     with FakeMaia(base_url=maia_settings.base_url) as fake:
+        request.node.stash[FAKE_KEY] = fake
         replay = cassettes.plugin_of(request.config)
-        if maia_settings.backend == "replay" and replay is not None:
+        if maia_settings.backend.replays and replay is not None:
             replay.load(request.node, fake, maia_settings.project_id or FAKE_PROJECT_ID)
         yield fake
 
@@ -460,21 +545,16 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.client.endpoints import TOKEN_URL
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
-    if maia_settings.backend in OFFLINE_BACKENDS:
+    if maia_settings.backend.offline:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         # Straight to the fake, past any responses / requests_mock the test starts.
         client = fake.client(token=FAKE_TOKEN)
     else:
-        client = MaiaClient(
-            maia_settings.base_url,
-            token=maia_settings.token,
-            client_id=maia_settings.client_id,
-            client_secret=maia_settings.client_secret,
-            token_url=maia_settings.token_url or TOKEN_URL,
+        client = MaiaClient.from_settings(
+            maia_settings,
             budget=_runs_plugin(request.config).live_budget(),
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )
@@ -492,14 +572,36 @@ def maia_status(
     maia_project_id: str,
 ) -> StatusChecker:
     """Get, wait for and assert pipeline execution outcomes in the configured project."""
+    owner_of = None
+    if maia_settings.backend.scripted_by_test:
+        owner_of = request.getfixturevalue("maia_fake").project_of
+    policy = maia_settings.wait_policy()
+    return _status_checker(
+        request, maia_client, maia_project_id, owner_of, policy.interval, policy.max_interval
+    )
+
+
+def _status_checker(
+    request: pytest.FixtureRequest,
+    client: MaiaClient,
+    project_id: str,
+    owner_of: Callable[[str], str | None] | None,
+    interval: float,
+    max_interval: float,
+) -> StatusChecker:
+    """A StatusChecker whose waits reach every report: the summary table and JUnit
+    (properties), the timeline (HTML, JSON, GitHub, pytest-html) and the live progress
+    line; ``maia_status`` and ``maia_run`` both wait through one."""
     from pytest_maia.runs.status_checker import StatusChecker
+
+    settings = settings_of(request.config)
 
     def record(result: WaitResult, outcome: str) -> None:
         run = runs.get(result.execution_id)
         started = run.started_at if run is not None else None
         ended = None
         if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
-            ended = maia_client.clock.now()
+            ended = client.clock.now()
         from pytest_maia.plugin.wait_records import to_properties
 
         properties = to_properties(result, outcome, started=started, ended=ended)
@@ -514,23 +616,18 @@ def maia_status(
     def explained(why: FailureExplanation) -> None:
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
 
-    owner_of = None
-    if maia_settings.backend == "fake":
-        owner_of = request.getfixturevalue("maia_fake").project_of
-
-    policy = maia_settings.wait_policy()
     return StatusChecker(
-        maia_client,
-        maia_project_id,
-        timeout=policy.timeout,
-        backend=maia_settings.backend,
+        client,
+        project_id,
+        timeout=settings.wait_policy().timeout,
+        backend=settings.backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
         on_explained=explained,
         owner_of=owner_of,
-        interval=policy.interval,
-        max_interval=policy.max_interval,
+        interval=interval,
+        max_interval=max_interval,
     )
 
 
@@ -547,11 +644,11 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend in OFFLINE_BACKENDS:
+    if maia_settings.backend.offline:
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
         # Under replay the cassette scripts the runs; the marker is for the fake only.
-        if marker is not None and maia_settings.backend == "fake":
+        if marker is not None and maia_settings.backend.scripted_by_test:
             script = marker_script(request.node.nodeid, marker, SCRIPT_MARKER)
             fake: FakeMaia = request.getfixturevalue("maia_fake")
 
@@ -563,6 +660,7 @@ def maia_pipeline(
         maia_status,
         maia_project_id,
         default_environment=environment,
+        default_version=maia_settings.version,
         before_run=before_run,
         after_run=lambda run: request.node.stash.setdefault(RUNS_KEY, {}).update({run.id: run}),
     )
@@ -572,18 +670,44 @@ def maia_pipeline(
         yield runner
     finally:
         tracker.runners.remove(runner)
-        summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
         for run, outcome in runner.cleanup():
-            text = f"{run.id} ({run.pipeline_name}): {outcome}"
-            if tracker.interrupted and summary is not None:
-                # After Ctrl-C no teardown report carries properties: tell the summary.
-                summary.cancelled.append(f"{request.node.nodeid}: {text}")
-            else:
-                request.node.user_properties.append((CANCELLED_PROPERTY, text))
+            _report_cancelled(request, f"{run.id} ({run.pipeline_name}): {outcome}")
+
+
+def _report_cancelled(request: pytest.FixtureRequest, text: str) -> None:
+    """List a run a test's teardown cancelled, in its report (or, after Ctrl-C, when no
+    teardown report carries properties, straight in the summary and the reports). The
+    text may quote the API (a status, an error): escaped and cut."""
+    text = api_text(text)
+    tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
+    summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
+    if tracker.interrupted and summary is not None:
+        summary.add_cancelled(request.node.nodeid, text)
+    else:
+        request.node.user_properties.append((CANCELLED_PROPERTY, text))
 
 
 @pytest.fixture
 def maia_run(request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
     """The run ``@pytest.mark.maia_start(...)`` started ahead for this test (maybe already
     finished): wait for it and assert on it. Still going at teardown: cancelled."""
-    yield from _runs_plugin(request.config).run_for(request)
+    tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
+
+    def make_checker(
+        client: MaiaClient,
+        interval: float,
+        max_interval: float,
+        owner_of: Callable[[str], str | None] | None,
+    ) -> StatusChecker:
+        project_id = settings_of(request.config).project_id or FAKE_PROJECT_ID
+        return _status_checker(request, client, project_id, owner_of, interval, max_interval)
+
+    for run in _runs_plugin(request.config).run_for(
+        request, make_checker, lambda text: _report_cancelled(request, text)
+    ):
+        request.node.stash.setdefault(RUNS_KEY, {})[run.id] = run
+        tracker.runners.append(run._runner)
+        try:
+            yield run
+        finally:
+            tracker.runners.remove(run._runner)

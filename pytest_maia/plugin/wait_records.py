@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_maia.core.text import api_text, safe
 from pytest_maia.report.svg import cut
 
 if TYPE_CHECKING:
@@ -116,12 +117,13 @@ def format_summary(
     names = pipelines or {}
     elapsed = "elapsed (virtual)" if virtual else "elapsed"
     headers: list[str] = ["test", "pipeline", "execution id", "status", elapsed, "polls"]
+    # Ids, names and statuses may come from the API: escaped, so no cell moves the cursor.
     table: list[list[str]] = [
         [
-            r.nodeid,
-            names.get(r.execution_id, "-"),
-            r.execution_id,
-            r.status,
+            safe(r.nodeid),
+            safe(names.get(r.execution_id, "-")),
+            safe(r.execution_id),
+            api_text(r.status, 100),
             f"{r.elapsed:.1f}s",
             str(r.polls),
         ]

@@ -19,7 +19,8 @@ from pytest_maia.core.errors import (
     MaiaTimeoutError,
     MaiaValidationError,
 )
-from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.models import STATUS_LIMIT, ExecutionStatus, WaitResult
+from pytest_maia.core.text import api_text
 from pytest_maia.runs.status_checker import expected_statuses, match_pattern
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class PipelineRunner:
         project_id: str,
         *,
         default_environment: str | None = None,
+        default_version: str | None = None,
         before_run: Callable[[str], None] | None = None,
         after_run: Callable[[PipelineRun], object] | None = None,
     ) -> None:
@@ -155,6 +157,8 @@ class PipelineRunner:
         self.checker = checker
         self.project_id = project_id
         self.default_environment = default_environment
+        # The artifact version runs execute unless they name one (--maia-version).
+        self.default_version = default_version
         self._before_run = before_run
         self._after_run = after_run
         self.runs: list[PipelineRun] = []
@@ -172,8 +176,13 @@ class PipelineRunner:
         execution_tag: str | None = None,
         agent_id: str | None = None,
         version_name: str | None = None,
+        version: str | None = None,
     ) -> PipelineRun:
-        """Execute the published pipeline ``name`` and return a handle on the run."""
+        """Execute the published pipeline ``name`` and return a handle on the run.
+
+        ``version`` (or ``version_name``) runs that artifact version; the default is
+        ``--maia-version`` / ``MAIA_VERSION_NAME`` / ``maia_version``, and without one the
+        latest version published to the environment runs."""
         __tracebackhide__ = True
         env = environment or self.default_environment
         if not env:
@@ -196,6 +205,7 @@ class PipelineRunner:
             agent_id=agent_id,
             execution_tag=execution_tag,
             version_name=version_name,
+            version=version if version is not None or version_name else self.default_version,
         )
         run = PipelineRun(execution_id, name, env, self, started_at=self.client.clock.now())
         self.runs.append(run)
@@ -203,14 +213,6 @@ class PipelineRunner:
         if self._after_run is not None:
             self._after_run(run)
         log.info("started pipeline %r in %r: execution %s", name, env, execution_id)
-        return run
-
-    def adopt(self, run: PipelineRun) -> PipelineRun:
-        """Take over ``run`` (started elsewhere): it is waited and cleaned up here."""
-        run._runner = self
-        self.checker.pipeline_names[run.id] = run.pipeline_name
-        if run not in self.runs:
-            self.runs.append(run)
         return run
 
     def run_many(self, specs: Iterable[str | RunSpec]) -> list[PipelineRun]:
@@ -300,11 +302,11 @@ class PipelineRunner:
                         max_interval=self.checker.max_interval,
                     )
                     run.last_status = result.status
-                    outcome = f"now {result.status.value}"
+                    outcome = f"now {api_text(result.status.value, STATUS_LIMIT)}"
                 except MaiaTimeoutError:
                     outcome = f"still not finished after {wait_seconds:g}s"
             except MaiaError as exc:
-                outcome = f"could not cancel: {exc}"
+                outcome = f"could not cancel: {api_text(str(exc))}"
             log.warning(
                 "cancelled pipeline run %s (%r) left running by the test: %s",
                 run.id,

@@ -1,6 +1,7 @@
-"""The plugin's guards (pytest_maia.plugin.guards): Ctrl-C during a wait cancels the runs in
-progress and says so (pytest in a subprocess, SIGINT, a loopback fake on real time), and
-mistakes that fail fast at start-up (pytester runs as users run them).
+"""The plugin's Ctrl-C handling (pytest_maia.plugin.interrupts) and start-up checks
+(pytest_maia.plugin.startup_checks): Ctrl-C during a wait cancels the runs in progress
+and says so (pytest in a subprocess, SIGINT, a loopback fake on real time), and mistakes
+that fail fast at start-up (pytester runs as users run them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def test_slow(maia_pipeline):
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 @pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:
