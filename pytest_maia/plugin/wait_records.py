@@ -155,7 +155,8 @@ def format_summary(
             row[2] = row[2][:8]  # enough to find it, like a short git hash
         if virtual:
             headers[4] = "elapsed"
-            footer = ["(elapsed: virtual time, on each test's fake clock)"]
+            note = "elapsed (virtual): seconds on each test's fake clock, not the wall clock"
+            footer = [cut(note, width)]
         all_headers, original = headers, [row[:] for row in table]
         for pipeline_limit, test_limit, drop in ((16, 24, False), (12, 20, True), (10, 12, True)):
             # Each try starts again from the whole cells: only its own cuts apply.
