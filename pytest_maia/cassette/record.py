@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from pytest_maia.cassette import drift
-from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError, dumps
+from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, Finding, HttpError, dumps
 from pytest_maia.client.exchange import Exchange
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
 
-__all__ = ["REDACTED", "SCRUBBED", "Recorder", "fetch_extras", "fetch_steps"]
+__all__ = ["REDACTED", "SCRUBBED", "Recorder", "fetch_extras", "fetch_steps", "forms_of"]
 
 SCRUBBED = "<scrubbed>"
 MIN_ECHO = 4
@@ -74,6 +76,8 @@ class Recorder:
         self._secrets = tuple(s for s in secrets if s)
         self._extras = False
         self._scrubbed_values: set[str] = set()
+        self._tokens: set[str] = set()  # the bearer tokens the requests were sent with
+        self._findings: set[Finding] = set()  # the drift found so far, for a linear check
 
     @contextlib.contextmanager
     def extras(self) -> Iterator[None]:
@@ -116,22 +120,18 @@ class Recorder:
                 self._remember(item)
 
     def _unecho(self, data: object) -> object:
-        if isinstance(data, str):
-            for value in self._scrubbed_values:
-                data = data.replace(value, SCRUBBED)
-            return data
-        if isinstance(data, list):
-            return [self._unecho(item) for item in data]
-        if isinstance(data, dict):
-            return {key: self._unecho(item) for key, item in data.items()}
-        return data
+        return _replaced(data, forms_of(self._scrubbed_values), SCRUBBED)
 
     def observe(self, exchange: Exchange) -> None:
         """Take in one exchange of the test's client."""
         at = self._now() - self._start
+        for secret in exchange.secrets:
+            if secret:
+                self._tokens.add(secret.reveal())
         if not self._extras:
             for finding in drift.check(exchange):
-                if finding not in self.cassette.drift:
+                if finding not in self._findings:
+                    self._findings.add(finding)
                     self.cassette.drift.append(finding)
         if exchange.status_code == 401:
             return  # an expired token, refreshed by the client: not the pipeline's doing
@@ -192,12 +192,19 @@ class Recorder:
         self.cassette.errors.append(error)
 
     def text(self) -> str:
-        """The cassette's JSON, with every known secret value redacted."""
-        text = dumps(self.cassette)
+        """The cassette's JSON, with every known secret value redacted: the configured
+        credentials and every token a request was sent with, in each form an answer
+        may echo them (as sent, URL-encoded, JSON-escaped, percent-decoded)."""
+        data: object = self.cassette.to_json()
         if self._scrubbed_values:
-            text = dumps(Cassette.from_json(self._unecho(json.loads(text))))
-        for secret in self._secrets:
-            text = text.replace(json.dumps(secret)[1:-1], REDACTED)
+            data = self._unecho(data)
+        forms = forms_of([*self._secrets, *self._tokens])
+        if forms:
+            data = _replaced(data, forms, REDACTED)
+        text = dumps(Cassette.from_json(data))
+        for form in forms:  # belt and braces: any form the JSON text spells it in
+            for spelled in {form, json.dumps(form)[1:-1]}:
+                text = text.replace(spelled, REDACTED)
         return text
 
     def write(self, path: str | Path) -> Path:
@@ -205,6 +212,46 @@ class Recorder:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self.text(), encoding="utf-8")
         return target
+
+
+def forms_of(values: Iterable[str]) -> list[str]:
+    """Every form an answer may spell each of ``values`` in, longest first: as it is,
+    percent-decoded, URL-encoded (path, query and form style, upper- and lower-case
+    hex) and JSON-escaped (``\\u00e9`` for a non-ASCII character)."""
+    forms: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        spelled = {value, unquote(value), unquote_plus(value)}
+        for text in list(spelled):
+            for encoded in (quote(text, safe=""), quote(text), quote_plus(text)):
+                spelled.add(encoded)
+                spelled.add(_PERCENT.sub(lambda m: m.group().lower(), encoded))
+        for text in list(spelled):
+            spelled.add(json.dumps(text)[1:-1])
+        forms |= {form for form in spelled if form}
+    return sorted(forms, key=lambda form: (-len(form), form))
+
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def _replaced(data: object, forms: list[str], mask: str) -> object:
+    """``data`` (decoded JSON) with every form in ``forms`` replaced by ``mask`` in each
+    string and object key."""
+    if isinstance(data, str):
+        for form in forms:
+            if form in data:
+                data = data.replace(form, mask)
+        return data
+    if isinstance(data, list):
+        return [_replaced(item, forms, mask) for item in data]
+    if isinstance(data, dict):
+        return {
+            str(_replaced(key, forms, mask)): _replaced(item, forms, mask)
+            for key, item in data.items()
+        }
+    return data
 
 
 def fetch_steps(client: MaiaClient, project_id: str, execution_id: str) -> None:

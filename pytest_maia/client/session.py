@@ -125,6 +125,7 @@ class ApiCalls:
                         response.status_code,
                         response.headers,
                         response.content,
+                        (token,),
                     )
                 )
             log.debug("%s -> HTTP %s", where, response.status_code)

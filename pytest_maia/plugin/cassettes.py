@@ -6,6 +6,7 @@ Imports nothing heavy: the cassette package loads when a test is recorded or rep
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from collections.abc import Generator
@@ -65,7 +66,26 @@ def cassette_path(directory: str | Path, item: pytest.Item) -> Path:
     """``DIR/<test module path, no .py>/<test name>.json`` for ``item``."""
     module, _, name = item.nodeid.partition("::")
     stem = module[:-3] if module.endswith(".py") else module
-    return Path(directory, *stem.split("/"), _UNSAFE.sub("_", name.replace("::", ".")) + ".json")
+    return Path(directory, *stem.split("/"), cassette_name(name))
+
+
+# A file name stays well under the usual 255-byte limit, with room for ".json".
+MAX_NAME = 120
+
+
+def cassette_name(name: str) -> str:
+    """The file name of test ``name``'s cassette (the node id after the module), unique
+    per name: a class's ``::`` becomes ``.``; a name that needed other characters
+    replaced (``a/b``, ``a b``, ``a:b`` all give ``a_b``), or that is longer than
+    ``MAX_NAME``, is cut and given a short hash of the name, so no two tests share a
+    file and none is too long to write."""
+    head, bracket, params = name.partition("[")
+    plain = head.replace("::", ".") + bracket + params
+    safe = _UNSAFE.sub("_", plain)
+    if safe == plain and len(safe) <= MAX_NAME:
+        return safe + ".json"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{safe[: MAX_NAME - 17]}-{digest}.json"
 
 
 def configure(config: pytest.Config, settings: MaiaSettings) -> None:
