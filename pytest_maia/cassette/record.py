@@ -182,6 +182,42 @@ class Recorder:
         tape.grid_variables = self._scrubbed(request.get("gridVariables"))
         tape.execution_tag = request.get("executionTag")
 
+    def started_id(self, exchange: Exchange) -> str | None:
+        """The id of the execution ``exchange`` started (an answered execute request)."""
+        if drift.route_of(exchange.method, exchange.path).kind != "execute":
+            return None
+        body = _json(exchange.body)
+        execution_id = body.get("pipelineExecutionId") if isinstance(body, dict) else None
+        ok = 200 <= exchange.status_code < 300
+        return execution_id.lower() if ok and isinstance(execution_id, str) else None
+
+    def mark_start_ahead(self, execution_id: str) -> None:
+        """The execution was the test's run started ahead (``maia_start``)."""
+        tape = self.cassette.execution(execution_id.lower())
+        if tape is not None:
+            tape.start_ahead = True
+
+    def adopt_start(
+        self,
+        execution_id: str,
+        project_id: str,
+        *,
+        pipeline: str,
+        environment: str | None,
+        variables: dict[str, str],
+        tag: str | None,
+    ) -> None:
+        """The test claimed its start-ahead run ``execution_id``: the cassette holds it
+        as started (at the claim, when this recorder did not see the start itself)."""
+        tape = self._tape(project_id, execution_id.lower())
+        tape.start_ahead = True
+        if tape.started_at is None:
+            tape.started_at = max(0.0, self._now() - self._start)
+            tape.pipeline = pipeline
+            tape.environment = environment
+            tape.variables = self._scrubbed(variables)
+            tape.execution_tag = tag
+
     def _other_error(
         self, exchange: Exchange, route: drift.Route, at: float, *, pipeline: object = None
     ) -> None:

@@ -21,7 +21,15 @@ from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
 from pytest_maia.core.validation import check_execution_id, check_project_id
 from pytest_maia.fake._catalog import Catalog
-from pytest_maia.fake._errors import Conflict, Gone, Invalid, NotFound, Refused, Scripted
+from pytest_maia.fake._errors import (
+    Conflict,
+    Gone,
+    Invalid,
+    NotFound,
+    NotRecorded,
+    Refused,
+    Scripted,
+)
 from pytest_maia.fake._execution import Execution, RunInfo, StepView, step_views
 from pytest_maia.fake._ledger import Ledger
 from pytest_maia.fake._script import (
@@ -59,6 +67,10 @@ class Account:
         self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
         self._disabled: set[str] = set()
         self._faults: deque[ErrorStep] = deque()
+        # Strict replay (``FakeMaia.load_cassette``): how to re-record the test; None off.
+        self.replay_hint: str | None = None
+        self.replay_misses: list[str] = []  # the requests the cassette had no answer for
+        self._started: dict[str, int] = {}  # pipeline -> executions started, for the misses
 
     # -- scripting ------------------------------------------------------------------
 
@@ -174,6 +186,8 @@ class Account:
             self._once.clear()
             self._disabled.clear()
             self._faults.clear()
+            self._started.clear()
+            self.replay_misses.clear()
             self.tokens.reset()
 
     # -- operations (the caller holds the lock) ------------------------------------
@@ -210,8 +224,17 @@ class Account:
                 f"{environment!r}: {other.execution_id}"
             )
         queued = self._once.get(name)
+        if self.replay_hint is not None and not queued and name not in self._scripts:
+            used = self._started.get(name, 0)
+            if used:
+                raise NotRecorded(
+                    f"the cassette holds {used} execution(s) of pipeline {name!r} and "
+                    "this would be one more"
+                )
+            raise NotRecorded(f"the cassette holds no execution of pipeline {name!r}")
         standing = self._scripts.get(name, DEFAULT_PIPELINE_SCRIPT)
         steps, every, message, plan = queued.popleft() if queued else standing
+        self._started[name] = self._started.get(name, 0) + 1
         execution_id = str(uuid.uuid4())
         execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
         self.ledger.add(execution, plan, now)
@@ -222,6 +245,8 @@ class Account:
         if not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
         execution = self.ledger.get(execution_id)
+        if execution is None and self.replay_hint is not None:
+            raise NotRecorded(f"the cassette holds no execution {execution_id}")
         if execution is None or execution.project_id != project_id:
             raise NotFound(f"Pipeline execution {execution_id} not found in project {project_id!r}")
         return execution

@@ -43,6 +43,7 @@ class Route:
     pattern: re.Pattern[str]
     handlers: Mapping[str, Handler]
     counts_polls: bool = False  # a GET here is a poll of the execution in the path
+    recorded: bool = True  # a cassette holds its answers (strict replay serves them)
 
     @property
     def allow(self) -> str:
@@ -291,8 +292,23 @@ ROUTES: tuple[Route, ...] = (
         counts_polls=True,
     ),
     Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute}),
-    Route("projects", re.compile(r"/v1/projects\Z"), {"GET": list_projects}),
-    Route("environments", re.compile(_PROJECT + r"/environments\Z"), {"GET": list_environments}),
-    Route("published", re.compile(_PROJECT + r"/published-pipelines\Z"), {"GET": list_published}),
-    Route("executions", re.compile(r"/v1/pipeline-executions\Z"), {"GET": list_executions}),
+    Route("projects", re.compile(r"/v1/projects\Z"), {"GET": list_projects}, recorded=False),
+    Route(
+        "environments",
+        re.compile(_PROJECT + r"/environments\Z"),
+        {"GET": list_environments},
+        recorded=False,
+    ),
+    Route(
+        "published",
+        re.compile(_PROJECT + r"/published-pipelines\Z"),
+        {"GET": list_published},
+        recorded=False,
+    ),
+    Route(
+        "executions",
+        re.compile(r"/v1/pipeline-executions\Z"),
+        {"GET": list_executions},
+        recorded=False,
+    ),
 )

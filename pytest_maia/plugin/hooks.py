@@ -109,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except MaiaConfigError as exc:
         raise pytest.UsageError(f"pytest-maia: {exc}") from None
+    settings = cassettes.effective_settings(config, settings)
     if settings.backend == "live":
         missing = settings.missing_for_live()
         if missing:

@@ -23,12 +23,13 @@ import pytest
 
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
-from pytest_maia.core.settings import MaiaSettings
+from pytest_maia.core.settings import OFFLINE_BACKENDS, MaiaSettings
 from pytest_maia.plugin.wait_records import to_properties
 from pytest_maia.runs.pipelines import PipelineRun, RunSpec
 
 if TYPE_CHECKING:
     from pytest_maia.client.budget import RequestBudget
+    from pytest_maia.client.exchange import Exchange
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.core.models import WaitResult
     from pytest_maia.core.shared_state import StateStore
@@ -82,6 +83,14 @@ class StartAheadPlugin:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closers: list[Callable[[], object]] = []
+        # Set by the cassette plugin while recording: each live exchange, with the key
+        # of the test whose run is being started (None for any other request).
+        self.observer: Callable[[Exchange, str | None], None] | None = None
+        # ... and a claimed run, so that the test's cassette has it wherever it started.
+        self.on_claim: Callable[[str, RunSpec, str, str], None] | None = None
+        # Under replay: scripts the session fake for a test's run, from its cassette.
+        self.replay_start: Callable[[Any, str, RunSpec], None] | None = None
+        self._local = threading.local()
 
     # -- shared pieces ----------------------------------------------------------------
 
@@ -114,7 +123,12 @@ class StartAheadPlugin:
             client_secret=s.client_secret,
             token_url=s.token_url or TOKEN_URL,
             budget=self.live_budget(),
+            observer=self._observe if self.observer is not None else None,
         )
+
+    def _observe(self, exchange: Exchange) -> None:
+        if self.observer is not None:
+            self.observer(exchange, getattr(self._local, "key", None))
 
     @property
     def project_id(self) -> str:
@@ -123,7 +137,8 @@ class StartAheadPlugin:
     @property
     def environment(self) -> str | None:
         env = self.settings.environment
-        return env or (FAKE_ENVIRONMENT if self.settings.backend == "fake" else None)
+        offline = self.settings.backend in OFFLINE_BACKENDS  # the fake's, or replay's
+        return env or (FAKE_ENVIRONMENT if offline else None)
 
     # -- collection: plan and start -------------------------------------------------------
 
@@ -189,13 +204,17 @@ class StartAheadPlugin:
                 )
             if script is not None:
                 script(key, spec)
-            return client.execute_pipeline(
-                project,
-                spec.pipeline,
-                environment,
-                scalar_variables=dict(spec.variables) if spec.variables else None,
-                execution_tag=spec.tag,
-            )
+            self._local.key = key  # the recorder files this start under the test
+            try:
+                return client.execute_pipeline(
+                    project,
+                    spec.pipeline,
+                    environment,
+                    scalar_variables=dict(spec.variables) if spec.variables else None,
+                    execution_tag=spec.tag,
+                )
+            finally:
+                self._local.key = None
 
         policy = s.wait_policy()
         return StartAhead(
@@ -222,6 +241,9 @@ class StartAheadPlugin:
         self._closers.append(client.close)
 
         def script(key: str, spec: RunSpec) -> None:
+            if self.replay_start is not None:
+                self.replay_start(fake, key, spec)  # the test's cassette, strictly
+                return
             statuses, every = self._scripts.get(key, (["RUNNING", "SUCCESS"], None))
             fake.script_pipeline(spec.pipeline, statuses, every=every)
 
@@ -247,6 +269,8 @@ class StartAheadPlugin:
         if claim.execution_id is None:
             queue.release(node.nodeid)
             pytest.fail(f"maia_start({spec.pipeline!r}): {claim.error}", pytrace=False)
+        if self.on_claim is not None:
+            self.on_claim(node.nodeid, claim.spec, claim.execution_id, self.project_id)
         holder: list[PipelineRun] = []
 
         def record(result: WaitResult, outcome: str) -> None:
