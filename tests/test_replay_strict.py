@@ -200,3 +200,261 @@ def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipelin
             f"--maia-backend=live --maia-record={tapes} test_suite.py::test_scripted_message*"
         ]
     )
+
+
+# -- each item on its own, with hand-made cassettes (no server) ------------------------------
+
+RUN_ID = "abababab-0000-4000-8000-000000000001"
+OTHER_ID = "abababab-0000-4000-8000-000000000002"
+CHILD_ID = "abababab-0000-4000-8000-000000000003"
+
+
+def write_cassette(directory: Path, test: str, *tapes: object) -> None:
+    from pytest_maia.cassette import Cassette, write
+    from pytest_maia.plugin.cassettes import cassette_path
+
+    write(cassette_path(directory, test), Cassette(test, list(tapes)))  # type: ignore[arg-type]
+
+
+def started(pipeline: str, *statuses: str, ahead: bool = False, **kw: object) -> object:
+    from pytest_maia.cassette import Event, ExecutionTape
+
+    tape = ExecutionTape(RUN_ID, "fake-project", 0.1, pipeline, "fake-environment", **kw)  # type: ignore[arg-type]
+    tape.timeline = [Event(1.0 + i, status=s) for i, s in enumerate(statuses)]
+    tape.start_ahead = ahead
+    return tape
+
+
+def replay(pytester: pytest.Pytester, tapes: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest(
+        "--maia-backend=replay", f"--maia-cassettes={tapes}", "-p", "no:cacheprovider", *args
+    )
+
+
+def test_a_start_ahead_test_with_no_cassette_fails_in_replay(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline(monkeypatch)
+    tapes = pytester.mkdir("empty")
+    pytester.makepyfile(
+        test_ahead="""
+import pytest
+
+@pytest.mark.maia_start("nightly")
+def test_ahead(maia_run):
+    maia_run.assert_success()
+
+def test_no_request(maia_client):
+    pass
+"""
+    )
+    result = replay(pytester, tapes)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert result.parseoutcomes().get("passed", 0) == 0
+    result.stdout.fnmatch_lines(
+        [
+            "*maia_start('nightly'): could not start: no cassette for test_ahead.py::test_ahead*"
+            "pytest --maia-backend=live --maia-record=* test_ahead.py::test_ahead*",
+            "*no cassette for test_ahead.py::test_no_request*",
+        ]
+    )
+
+
+def test_a_start_ahead_run_replays_from_its_cassette_and_refuses_another_pipeline(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline(monkeypatch)
+    tapes = pytester.mkdir("tapes")
+    for name in ("test_ahead", "test_renamed"):
+        write_cassette(tapes, f"test_ahead.py::{name}", started("nightly", "FAILED", ahead=True))
+    pytester.makepyfile(
+        test_ahead="""
+import pytest
+
+@pytest.mark.maia_start("nightly")
+def test_ahead(maia_run):
+    maia_run.assert_success()  # FAILED live: fails here too
+
+@pytest.mark.maia_start("nightly-v2")
+def test_renamed(maia_run):
+    pass
+"""
+    )
+    result = replay(pytester, tapes)
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*not recorded: POST */pipeline-executions (pipeline 'nightly-v2', started ahead)*"
+            "Re-record the test with: pytest --maia-backend=live*test_ahead.py::test_renamed*",
+            "*ended FAILED, expected SUCCESS*",
+        ]
+    )
+
+
+def test_a_read_the_cassette_does_not_hold_fails_the_test_even_when_caught(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline(monkeypatch)
+    tapes = pytester.mkdir("tapes")
+    write_cassette(tapes, "test_reads.py::test_other", started("load", "SUCCESS"))
+    pytester.makepyfile(
+        test_reads=f"""
+import pytest
+from pytest_maia import MaiaApiError
+
+def test_other(maia_client, maia_project_id):
+    with pytest.raises(MaiaApiError):
+        maia_client.get_status(maia_project_id, "{OTHER_ID}")
+"""
+    )
+    result = replay(pytester, tapes)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the test made requests its cassette does not hold:*",
+            f"*not recorded: GET */pipeline-executions/{OTHER_ID}/status: the cassette holds no "
+            f"execution {OTHER_ID}*test_reads.py::test_other*",
+        ]
+    )
+
+
+def test_one_execution_more_than_recorded_is_an_error_not_the_default_lifecycle(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline(monkeypatch)
+    tapes = pytester.mkdir("tapes")
+    write_cassette(tapes, "test_twice.py::test_twice", started("load", "SUCCESS"))
+    pytester.makepyfile(
+        test_twice="""
+def test_twice(maia_pipeline):
+    maia_pipeline.run("load").assert_success()
+    maia_pipeline.run("load").assert_success()
+"""
+    )
+    result = replay(pytester, tapes)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*the cassette holds 1 execution(s) of pipeline 'load' and this would be one more*"]
+    )
+
+
+def test_a_child_pipelines_steps_are_served_in_replay(tmp_path: Path) -> None:
+    from pytest_maia.cassette import Cassette, Event, ExecutionTape, write
+    from pytest_maia.fake import FakeMaia
+    from pytest_maia.runs.explain import explain_failure
+
+    parent = started(
+        "orchestrate",
+        "RUNNING",
+        "FAILED",
+        steps=[
+            {
+                "id": "1",
+                "name": "call child",
+                "result": {"status": "FAILED", "message": "child failed"},
+                "childPipeline": {"id": CHILD_ID, "name": "child-load"},
+            }
+        ],
+    )
+    child = ExecutionTape(CHILD_ID, "fake-project", None, None, None)
+    child.timeline = [Event(3.0, status="FAILED")]
+    child.steps = [
+        {"id": "1", "name": "write", "result": {"status": "FAILED", "message": "disk full"}}
+    ]
+    path = write(tmp_path / "c.json", Cassette("t.py::t", [parent, child]))  # type: ignore[list-item]
+    with FakeMaia() as fake:
+        fake.load_cassette(path)
+        client = fake.client()
+        run = client.execute_pipeline("fake-project", "orchestrate", "fake-environment")
+        client.wait_for("fake-project", run, interval=1, max_interval=1)
+        why = explain_failure(client, "fake-project", run)
+        assert fake.replay_misses == []
+    assert "disk full" in why.render()
+
+
+# -- record modes, as pytest-recording users expect ------------------------------------------
+
+MODES_SUITE = """
+def test_a(maia_pipeline):
+    maia_pipeline.run("a").assert_success()
+
+
+def test_b(maia_pipeline):
+    maia_pipeline.run("b").assert_success()
+"""
+
+
+def test_record_modes_once_records_what_is_missing_and_all_records_everything(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_maia.fake import FakeMaia
+
+    fake = FakeMaia()
+    fake.script_pipeline("a", ["RUNNING", "SUCCESS"])
+    fake.script_pipeline("b", ["RUNNING", "SUCCESS"])
+    tapes = pytester.path / "tapes"
+    pytester.makepyfile(test_modes=MODES_SUITE)
+    args = ("-p", "no:cacheprovider", "--maia-poll-interval=0.05")
+    with fake.serve() as server:
+        offline(monkeypatch)
+        monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+        monkeypatch.setenv("MAIA_ENVIRONMENT", "prod")
+        monkeypatch.setenv("MAIA_BASE_URL", server.url)
+        monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
+        first = pytester.runpytest(
+            "--maia-backend=live", f"--maia-record={tapes}", "-k", "a", *args
+        )
+        first.assert_outcomes(passed=1)
+        assert [p.name for p in (tapes / "test_modes").iterdir()] == ["test_a.json"]
+
+        # the API changed: a live test_a would fail now, its cassette still passes
+        fake.script_pipeline("a", ["RUNNING", "FAILED"])
+        once = replay(pytester, tapes, "--maia-record-mode=once", *args)
+        once.assert_outcomes(passed=2)
+        assert [r.pipeline_name for r in fake.executions()] == ["a", "b"]  # only b went live
+        assert sorted(p.name for p in (tapes / "test_modes").iterdir()) == [
+            "test_a.json",
+            "test_b.json",
+        ]
+
+        everything = replay(pytester, tapes, "--maia-record-mode=all", *args)
+        everything.assert_outcomes(passed=1, failed=1)  # test_a ran live again and failed
+        assert [r.pipeline_name for r in fake.executions()] == ["a", "b", "a", "b"]
+        assert "backend=live" in everything.stdout.str()
+
+    offline(monkeypatch)
+    none = replay(pytester, tapes, "--maia-record-mode=none")
+    none.assert_outcomes(passed=1, failed=1)  # the re-recorded cassette of test_a: FAILED
+    assert read(tapes / "test_modes" / "test_a.json").executions[0].statuses[-1] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--maia-record-mode=once"], "--maia-record-mode=once is for --maia-backend=replay"),
+        (
+            ["--maia-backend=replay", "--maia-cassettes=nowhere"],
+            "--maia-cassettes=nowhere: no such directory",
+        ),
+        (
+            ["--maia-backend=replay", "--maia-cassettes=.", "--maia-record-mode=sometimes"],
+            "invalid choice",
+        ),
+        (
+            ["--maia-backend=replay", "--maia-cassettes=.", "--maia-record-mode=all"],
+            "--maia-backend=live needs MAIA_PROJECT_ID",
+        ),
+    ],
+)
+def test_record_mode_and_cassette_folder_mistakes_are_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    offline(monkeypatch)
+    pytester.makepyfile(
+        test_x="def test_x(maia_client):\n    pass\n\n\ndef test_y(maia_client):\n    pass\n"
+    )
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().count(needle) == 1, result.stderr.str()

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["PLUGIN_NAME", "CassettePlugin", "addoption", "cassette_path", "configure"]
 
 PLUGIN_NAME = "maia-cassettes"
-RECORD_MODES = ("none", "all")
+RECORD_MODES = ("none", "once", "all")
 # A test that uses one of these is recorded (live) and needs its cassette (replay).
 RECORDED_FIXTURES = frozenset({"maia_client", "maia_run"})
 REPLAYED_FIXTURES = frozenset(
@@ -73,9 +73,9 @@ def addoption(group: pytest.OptionGroup) -> None:
         metavar="MODE",
         choices=RECORD_MODES,
         default=None,
-        help="with --maia-backend=replay: none (replay only, strict: the default), all "
-        "(run every test live and record it again into --maia-cassettes; needs live "
-        "credentials)",
+        help="with --maia-backend=replay: none (replay only, strict: the default), once "
+        "(run a test with no cassette live and record it, replay the others), all (run "
+        "every test live and record it again); once and all need live credentials",
     )
     group.addoption(
         "--maia-strict-contract",
@@ -166,6 +166,8 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
         )
     if mode == "all":
         record, cassettes = cassettes, None
+    elif mode == "once":
+        record = cassettes  # tests with no cassette run live and are recorded there
     if record or cassettes or strict:
         secrets = [
             value
@@ -176,7 +178,7 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
             )
             if value
         ]
-        plugin = CassettePlugin(record, scrub, secrets, cassettes, strict)
+        plugin = CassettePlugin(record, scrub, secrets, cassettes, strict, mode=mode)
         config.pluginmanager.register(plugin, PLUGIN_NAME)
         ahead = config.pluginmanager.get_plugin(START_AHEAD)
         if ahead is not None and record:
@@ -209,8 +211,11 @@ class CassettePlugin:
         secrets: list[str],
         cassettes: str | None,
         strict: bool,
+        *,
+        mode: str | None = None,
     ) -> None:
         self.record = record
+        self.mode = mode
         self.scrub = scrub
         self._secrets = secrets
         self.cassettes = cassettes
@@ -226,6 +231,11 @@ class CassettePlugin:
 
     def __repr__(self) -> str:
         return f"CassettePlugin(record={self.record!r}, cassettes={self.cassettes!r})"
+
+    def live_here(self, nodeid: str) -> bool:
+        """``--maia-record-mode=once``: test ``nodeid`` has no cassette, so it runs live
+        (and is recorded); every other test replays."""
+        return self.mode == "once" and self.missing(nodeid) is not None
 
     # -- recording ----------------------------------------------------------------
 
@@ -286,7 +296,8 @@ class CassettePlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if self.record and fixtures & RECORDED_FIXTURES:
+        recording = self.mode != "once" or self.live_here(item.nodeid)
+        if self.record and recording and fixtures & RECORDED_FIXTURES:
             with self._lock:
                 self.current = self.ahead.pop(item.nodeid, None) or self._recorder(item.nodeid)
         return (yield)
@@ -389,6 +400,12 @@ class CassettePlugin:
         path = cassette_path(self.cassettes or ".", key)
         command = rerecord_command(self.cassettes, key)
         missing = self.missing(key)
+        if missing is not None and self.mode == "once":
+            raise MaiaValidationError(
+                f"{missing}. --maia-record-mode=once records tests that use maia_client "
+                "but not runs started ahead (@pytest.mark.maia_start): record this one with "
+                "--maia-record-mode=all, or with the command above"
+            )
         if missing is not None:
             raise MaiaValidationError(missing)
         with fake._account.lock:  # strict from the first start on

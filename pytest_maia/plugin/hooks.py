@@ -304,6 +304,12 @@ def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
     return plugin
 
 
+def _live_here(request: pytest.FixtureRequest) -> bool:
+    """Under ``--maia-record-mode=once``: this test has no cassette, so it runs live."""
+    plugin = cassettes.plugin_of(request.config)
+    return plugin is not None and plugin.live_here(request.node.nodeid)
+
+
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
     return "session" if settings_of(config).backend == "live" else "function"
@@ -324,7 +330,7 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 @pytest.fixture
 def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if maia_settings.backend not in OFFLINE_BACKENDS:
+    if maia_settings.backend not in OFFLINE_BACKENDS or _live_here(request):
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
@@ -351,7 +357,14 @@ def maia_client(
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
-    if maia_settings.backend in OFFLINE_BACKENDS:
+    live_here = _live_here(request)
+    if live_here and maia_settings.missing_for_live():
+        pytest.fail(
+            f"pytest-maia: {request.node.nodeid} has no cassette, so --maia-record-mode=once "
+            "runs it live, which needs " + "; ".join(maia_settings.missing_for_live()),
+            pytrace=False,
+        )
+    if maia_settings.backend in OFFLINE_BACKENDS and not live_here:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
     else:
@@ -365,9 +378,13 @@ def maia_client(
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )
         if recorder is not None:
-            recorder.client = client
-    with client:
-        yield client
+            recorder.client = client  # reads each execution's details at the test's end
+    try:
+        with client:
+            yield client
+    finally:
+        if recorder is not None and live_here:
+            recorder.client = None
 
 
 @pytest.fixture
@@ -398,6 +415,7 @@ def maia_status(
     def explained(why: FailureExplanation) -> None:
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
 
+    backend = "live" if _live_here(request) else maia_settings.backend
     owner_of = None
     if maia_settings.backend == "fake":
         owner_of = request.getfixturevalue("maia_fake").project_of
@@ -407,7 +425,7 @@ def maia_status(
         maia_client,
         maia_project_id,
         timeout=policy.timeout,
-        backend=maia_settings.backend,
+        backend=backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
@@ -431,7 +449,7 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend in OFFLINE_BACKENDS:
+    if maia_settings.backend in OFFLINE_BACKENDS and not _live_here(request):
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
         # Under replay the cassette scripts the runs; the marker is for the fake only.
