@@ -112,32 +112,42 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def live_server_env(monkeypatch: pytest.MonkeyPatch, server: tuple[str, str]) -> None:
+    url, token_url = server
+    offline(monkeypatch)
+    monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+    monkeypatch.setenv("MAIA_ENVIRONMENT", "prod")
+    monkeypatch.setenv("MAIA_BASE_URL", url)
+    monkeypatch.setenv("MAIA_TOKEN_URL", token_url)
+
+
 @pytest.fixture
-def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     """``maia-status fake-server`` in its own process, and the environment of a live run."""
     with fake_server_process(SERVER_SCRIPT, tmp_path) as (url, token_line):
-        offline(monkeypatch)
-        monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
-        monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
-        monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
-        monkeypatch.setenv("MAIA_ENVIRONMENT", "prod")
-        monkeypatch.setenv("MAIA_BASE_URL", url)
-        monkeypatch.setenv("MAIA_TOKEN_URL", token_line.removeprefix("token URL: "))
-        yield url
+        server = (url, token_line.removeprefix("token URL: "))
+        live_server_env(monkeypatch, server)
+        yield server
 
 
 def outcomes(result: pytest.RunResult) -> dict[str, str]:
     """test name -> PASSED/FAILED/SKIPPED/ERROR, from ``-v``'s progress lines."""
     found: dict[str, str] = {}
     for line in result.outlines:
+        # "test_suite.py::test_x PASSED", or under xdist "[gw0] [ 20%] PASSED test_suite.py::test_x"
         match = re.match(r"test_suite\.py::(\w+) (PASSED|FAILED|SKIPPED|ERROR)", line)
+        spread = re.search(r"\] (PASSED|FAILED|SKIPPED|ERROR) test_suite\.py::(\w+)", line)
         if match is not None:
             found.setdefault(match[1], match[2])
+        elif spread is not None:
+            found.setdefault(spread[2], spread[1])
     return found
 
 
 def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipeline(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, live_server: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, live_server: tuple[str, str]
 ) -> None:
     tapes = pytester.path / "cassettes"
     pytester.makepyfile(test_suite=SUITE)
@@ -183,6 +193,31 @@ def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipelin
     )
     assert outcomes(replay) == recorded, replay.stdout.str()
     assert "it broke" in replay.stdout.str()  # the live failure, replayed
+    spread = pytester.runpytest_subprocess(
+        "--maia-backend=replay", f"--maia-cassettes={tapes}", "-p", "xdist", "-n", "2", "-v"
+    )
+    assert outcomes(spread) == recorded, spread.stdout.str()  # the same under xdist
+
+    # recorded under xdist too: the start-ahead run may start in the other worker
+    spread_tapes = pytester.path / "spread"
+    pytester.makeconftest("")
+    live_server_env(monkeypatch, live_server)
+    live_spread = pytester.runpytest_subprocess(
+        "--maia-backend=live",
+        f"--maia-record={spread_tapes}",
+        "--maia-poll-interval=0.05",
+        *("-p", "xdist", "-n", "2", "-v"),
+        timeout=120,
+    )
+    assert outcomes(live_spread) == recorded, live_spread.stdout.str()
+    (run,) = read(spread_tapes / "test_suite" / "test_started_ahead.json").executions
+    assert run.start_ahead and run.pipeline == "nightly-load"
+    offline(monkeypatch)
+    pytester.makeconftest(NO_NETWORK)
+    again = pytester.runpytest_subprocess(
+        "--maia-backend=replay", f"--maia-cassettes={spread_tapes}", "-v"
+    )
+    assert outcomes(again) == recorded, again.stdout.str()
 
     # a test edited to run a pipeline the cassette never saw: the replay names it
     pytester.makepyfile(test_suite=SUITE.replace('run("transform")', 'run("transform-v2")'))
