@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
+from pytest_maia.core.backend import Backend
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
 from pytest_maia.plugin.start_ahead import PLUGIN_NAME as START_AHEAD
@@ -123,14 +124,14 @@ def effective_settings(config: pytest.Config, settings: MaiaSettings) -> MaiaSet
     """The settings the session runs with: ``--maia-backend=replay
     --maia-record-mode=all`` runs every test live (recording into ``--maia-cassettes``)."""
     mode = record_mode(config)
-    if mode is not None and settings.backend != "replay":
+    if mode is not None and not settings.backend.replays:
         raise pytest.UsageError(
             f"pytest-maia: --maia-record-mode={mode} is for --maia-backend=replay (with "
             "--maia-backend=live, --maia-record=DIR records every test)"
         )
     if mode == "all":
         sources = {**settings.sources, "backend": "--maia-record-mode=all"}
-        return dataclasses.replace(settings, backend="live", sources=sources)
+        return dataclasses.replace(settings, backend=Backend.LIVE, sources=sources)
     return settings
 
 
@@ -146,20 +147,20 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
             "pytest-maia: --maia-record-mode=all records into --maia-cassettes; "
             "leave out --maia-record"
         )
-    if record and settings.backend != "live":
+    if record and not settings.backend.may_record:
         raise pytest.UsageError(
             "pytest-maia: --maia-record records the live API; use it with --maia-backend=live"
         )
     if scrub and not (record or mode == "all"):
         raise pytest.UsageError("pytest-maia: --maia-record-scrub needs --maia-record=DIR")
-    if settings.backend == "replay" and not cassettes:
+    if settings.backend.replays and not cassettes:
         raise pytest.UsageError(
             "pytest-maia: --maia-backend=replay needs --maia-cassettes=DIR (the directory "
             "a --maia-record run wrote)"
         )
-    if cassettes and settings.backend != "replay" and mode != "all":
+    if cassettes and not settings.backend.replays and mode != "all":
         raise pytest.UsageError("pytest-maia: --maia-cassettes is for --maia-backend=replay")
-    if settings.backend == "replay" and not Path(cassettes).is_dir():
+    if settings.backend.replays and not Path(cassettes).is_dir():
         raise pytest.UsageError(
             f"pytest-maia: --maia-cassettes={cassettes}: no such directory; record the "
             f"cassettes first: pytest --maia-backend=live --maia-record={cassettes}"
