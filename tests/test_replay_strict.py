@@ -146,6 +146,7 @@ def outcomes(result: pytest.RunResult) -> dict[str, str]:
     return found
 
 
+@pytest.mark.e2e
 def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipeline(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, live_server: tuple[str, str]
 ) -> None:
