@@ -494,3 +494,35 @@ def test_record_mode_and_cassette_folder_mistakes_are_one_usage_error(
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.str().count(needle) == 1, result.stderr.str()
+
+
+def test_a_caught_miss_of_a_run_started_ahead_fails_its_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A start-ahead run replays on the session's fake, not the test's: its misses count too.
+    offline(monkeypatch)
+    tapes = pytester.mkdir("tapes")
+    write_cassette(tapes, "test_ahead.py::test_ahead", started("nightly", "SUCCESS", ahead=True))
+    pytester.makepyfile(
+        test_ahead=f"""
+import pytest
+from pytest_maia import MaiaApiError
+
+@pytest.mark.maia_start("nightly")
+def test_ahead(maia_run):
+    maia_run.assert_success()
+    client = maia_run._runner.client
+    with pytest.raises(MaiaApiError):
+        client.get_steps(maia_run._runner.project_id, "{OTHER_ID}")
+
+@pytest.mark.maia_start("nightly")
+def test_next(maia_run):
+    pass
+"""
+    )
+    write_cassette(tapes, "test_ahead.py::test_next", started("nightly", "SUCCESS", ahead=True))
+    result = replay(pytester, tapes)
+    result.assert_outcomes(failed=1, passed=1)  # the next test is not blamed for it
+    result.stdout.fnmatch_lines(
+        [f"*not recorded: GET */pipeline-executions/{OTHER_ID}/steps*test_ahead.py::test_ahead*"]
+    )

@@ -150,11 +150,17 @@ class FakeMaia:
 
         cassette = load_into(self, path, project_id=project_id)
         if strict:
-            with self._account.lock:
-                self._account.replay_hint = rerecord or (
-                    "pytest --maia-backend=live --maia-record=DIR <the test>"
-                )
+            self.strict_replay(rerecord)
         return cassette
+
+    def strict_replay(self, rerecord: str | None = None) -> None:
+        """From now on serve only what is scripted from cassettes: any other request is
+        a 404 naming it and ``rerecord`` (the command that records the test again, which
+        a later call may change), kept in :attr:`replay_misses`."""
+        with self._account.lock:
+            self._account.replay_hint = rerecord or (
+                "pytest --maia-backend=live --maia-record=DIR <the test>"
+            )
 
     @property
     def replay_misses(self) -> list[str]:

@@ -40,6 +40,7 @@ REPLAYED_FIXTURES = frozenset(
 )
 SKIPPED_KEY = pytest.StashKey[bool]()
 NO_CASSETTE_KEY = pytest.StashKey[str]()  # replay: why the test has no cassette
+SEEN_KEY = pytest.StashKey[int]()  # replay: the session fake's misses before the test
 FAKE_KEY = pytest.StashKey["FakeMaia"]()
 DRIFT_PROPERTY = "maia_drift"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=\[\]-]")
@@ -294,8 +295,18 @@ class CassettePlugin:
             )
             self.by_execution[execution_id.lower()] = recorder
 
+    def _session_fake(self, item: pytest.Item) -> FakeMaia | None:
+        """Replay: the session fake the runs started ahead go to (made at collection)."""
+        ahead = item.config.pluginmanager.get_plugin(START_AHEAD)
+        fake = getattr(ahead, "fake", None) if self.cassettes else None
+        return cast("FakeMaia | None", fake)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        session_fake = self._session_fake(item)
+        if session_fake is not None:  # its misses from now on are this test's
+            item.stash[SEEN_KEY] = len(session_fake.replay_misses)
+            session_fake.strict_replay(rerecord_command(self.cassettes, item.nodeid))
         fixtures = set(getattr(item, "fixturenames", ()))
         recording = self.mode != "once" or self.live_here(item.nodeid)
         if self.record and recording and fixtures & RECORDED_FIXTURES:
@@ -310,17 +321,24 @@ class CassettePlugin:
         report = yield
         if report.skipped:
             item.stash[SKIPPED_KEY] = True  # skipped live: nothing to write
-        fake = item.stash.get(FAKE_KEY, None)
+        if call.when != "call" or not report.passed:
+            return report
         missing = item.stash.get(NO_CASSETTE_KEY, None)
-        if call.when == "call" and report.passed and missing is not None:
+        if missing is not None:
             # It made no request (else it would have failed on the first): still unchecked.
             report.outcome = "failed"
             report.longrepr = missing
-        elif call.when == "call" and report.passed and fake is not None and fake.replay_misses:
+            return report
+        fake = item.stash.get(FAKE_KEY, None)
+        misses = list(fake.replay_misses) if fake is not None else []
+        session_fake = self._session_fake(item)
+        if session_fake is not None:  # its runs started ahead
+            misses += session_fake.replay_misses[item.stash.get(SEEN_KEY, 0) :]
+        if misses:
             # The test caught the error (or never looked): it still did not replay.
             report.outcome = "failed"
             report.longrepr = "\n".join(
-                ["the test made requests its cassette does not hold:", *fake.replay_misses]
+                ["the test made requests its cassette does not hold:", *misses]
             )
         return report
 
@@ -409,8 +427,7 @@ class CassettePlugin:
             )
         if missing is not None:
             raise MaiaValidationError(missing)
-        with fake._account.lock:  # strict from the first start on
-            fake._account.replay_hint = command
+        fake.strict_replay(command)  # strict from the first start on
         if not load_start_ahead(fake, read(path), spec.pipeline):
             raise MaiaValidationError(
                 f"not recorded: POST /v1/projects/{{projectId}}/pipeline-executions "
