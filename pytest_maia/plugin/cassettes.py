@@ -33,11 +33,9 @@ __all__ = ["PLUGIN_NAME", "CassettePlugin", "addoption", "cassette_path", "confi
 
 PLUGIN_NAME = "maia-cassettes"
 RECORD_MODES = ("none", "once", "all")
-# A test that uses one of these is recorded (live) and needs its cassette (replay).
+# A test that uses one of these (maia_status and maia_pipeline use maia_client) is
+# recorded.
 RECORDED_FIXTURES = frozenset({"maia_client", "maia_run"})
-REPLAYED_FIXTURES = frozenset(
-    {"maia_client", "maia_run", "maia_status", "maia_pipeline", "maia_fake_server"}
-)
 SKIPPED_KEY = pytest.StashKey[bool]()
 NO_CASSETTE_KEY = pytest.StashKey[str]()  # replay: why the test has no cassette
 SEEN_KEY = pytest.StashKey[int]()  # replay: the session fake's misses before the test
