@@ -245,8 +245,12 @@ class Account:
         if not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
         execution = self.ledger.get(execution_id)
-        if execution is None and self.replay_hint is not None:
-            raise NotRecorded(f"the cassette holds no execution {execution_id}")
+        if self.replay_hint is not None and (
+            execution is None or execution.project_id != project_id
+        ):
+            raise NotRecorded(
+                f"the cassette holds no execution {execution_id} in project {project_id!r}"
+            )
         if execution is None or execution.project_id != project_id:
             raise NotFound(f"Pipeline execution {execution_id} not found in project {project_id!r}")
         return execution
