@@ -300,3 +300,10 @@ def test_a_cassette_keeps_no_form_of_a_secret_or_an_issued_token() -> None:
         "status": "FAILED",
         "message": "6: <redacted>",
     }
+
+
+def test_a_secret_decoding_to_short_text_does_not_mangle_paths() -> None:
+    from pytest_maia.cassette.record import forms_of
+
+    forms = forms_of(["%2F%2F"])
+    assert "%2F%2F" in forms and "//" not in forms  # "//" would hit every URL

@@ -265,7 +265,9 @@ def forms_of(values: Iterable[str]) -> list[str]:
                 spelled.add(_PERCENT.sub(lambda m: m.group().lower(), encoded))
         for text in list(spelled):
             spelled.add(json.dumps(text)[1:-1])
-        forms |= {form for form in spelled if form}
+        # A decoded form much shorter than the value ("%2F%2F" is "//") would hit
+        # ordinary text: only the value itself is kept whatever its length.
+        forms |= {form for form in spelled if len(form) >= MIN_ECHO} | {value}
     return sorted(forms, key=lambda form: (-len(form), form))
 
 
