@@ -411,12 +411,20 @@ def test_a_child_pipelines_steps_are_served_in_replay(tmp_path: Path) -> None:
 # -- record modes, as pytest-recording users expect ------------------------------------------
 
 MODES_SUITE = """
+import pytest
+
+
 def test_a(maia_pipeline):
     maia_pipeline.run("a").assert_success()
 
 
 def test_b(maia_pipeline):
     maia_pipeline.run("b").assert_success()
+
+
+@pytest.mark.maia_start("c")
+def test_c(maia_run):
+    maia_run.assert_success()
 """
 
 
@@ -428,6 +436,7 @@ def test_record_modes_once_records_what_is_missing_and_all_records_everything(
     fake = FakeMaia()
     fake.script_pipeline("a", ["RUNNING", "SUCCESS"])
     fake.script_pipeline("b", ["RUNNING", "SUCCESS"])
+    fake.script_pipeline("c", ["RUNNING", "SUCCESS"])
     tapes = pytester.path / "tapes"
     pytester.makepyfile(test_modes=MODES_SUITE)
     args = ("-p", "no:cacheprovider", "--maia-poll-interval=0.05")
@@ -440,7 +449,7 @@ def test_record_modes_once_records_what_is_missing_and_all_records_everything(
         monkeypatch.setenv("MAIA_BASE_URL", server.url)
         monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
         first = pytester.runpytest(
-            "--maia-backend=live", f"--maia-record={tapes}", "-k", "a", *args
+            "--maia-backend=live", f"--maia-record={tapes}", "-k", "test_a", *args
         )
         first.assert_outcomes(passed=1)
         assert [p.name for p in (tapes / "test_modes").iterdir()] == ["test_a.json"]
@@ -448,21 +457,25 @@ def test_record_modes_once_records_what_is_missing_and_all_records_everything(
         # the API changed: a live test_a would fail now, its cassette still passes
         fake.script_pipeline("a", ["RUNNING", "FAILED"])
         once = replay(pytester, tapes, "--maia-record-mode=once", *args)
-        once.assert_outcomes(passed=2)
-        assert [r.pipeline_name for r in fake.executions()] == ["a", "b"]  # only b went live
+        once.assert_outcomes(passed=3)
+        # only b and the run started ahead for c went live
+        assert sorted(r.pipeline_name for r in fake.executions()) == ["a", "b", "c"]
         assert sorted(p.name for p in (tapes / "test_modes").iterdir()) == [
             "test_a.json",
             "test_b.json",
+            "test_c.json",
         ]
+        (run,) = read(tapes / "test_modes" / "test_c.json").executions
+        assert run.start_ahead and run.statuses[-1] == "SUCCESS"
 
         everything = replay(pytester, tapes, "--maia-record-mode=all", *args)
-        everything.assert_outcomes(passed=1, failed=1)  # test_a ran live again and failed
-        assert [r.pipeline_name for r in fake.executions()] == ["a", "b", "a", "b"]
+        everything.assert_outcomes(passed=2, failed=1)  # test_a ran live again and failed
+        assert len(fake.executions()) == 6
         assert "backend=live" in everything.stdout.str()
 
     offline(monkeypatch)
     none = replay(pytester, tapes, "--maia-record-mode=none")
-    none.assert_outcomes(passed=1, failed=1)  # the re-recorded cassette of test_a: FAILED
+    none.assert_outcomes(passed=2, failed=1)  # the re-recorded cassette of test_a: FAILED
     assert read(tapes / "test_modes" / "test_a.json").executions[0].statuses[-1] == "FAILED"
 
 

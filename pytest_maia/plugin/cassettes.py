@@ -186,6 +186,8 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
             ahead.on_claim = plugin.claimed
         if ahead is not None and cassettes:
             ahead.replay_start = plugin.replay_start
+        if ahead is not None and mode == "once":
+            ahead.live_key = plugin.live_here
 
 
 def plugin_of(config: pytest.Config) -> CassettePlugin | None:
@@ -417,12 +419,6 @@ class CassettePlugin:
         path = cassette_path(self.cassettes or ".", key)
         command = rerecord_command(self.cassettes, key)
         missing = self.missing(key)
-        if missing is not None and self.mode == "once":
-            raise MaiaValidationError(
-                f"{missing}. --maia-record-mode=once records tests that use maia_client "
-                "but not runs started ahead (@pytest.mark.maia_start): record this one with "
-                "--maia-record-mode=all, or with the command above"
-            )
         if missing is not None:
             raise MaiaValidationError(missing)
         fake.strict_replay(command)  # strict from the first start on

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from pytest_maia.core.backend import Backend
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
@@ -90,6 +91,11 @@ class StartAheadPlugin:
         self.on_claim: Callable[[str, RunSpec, str, str], None] | None = None
         # Under replay: scripts the session fake for a test's run, from its cassette.
         self.replay_start: Callable[[Any, str, RunSpec], None] | None = None
+        # Under replay with --maia-record-mode=once: the tests whose runs start live
+        # (they have no cassette), and the ids of the runs started so.
+        self.live_key: Callable[[str], bool] | None = None
+        self._live_ids: set[str] = set()
+        self.client_of: Callable[[str], MaiaClient] = lambda _: cast("MaiaClient", self.client)
         self._local = threading.local()
 
     # -- shared pieces ----------------------------------------------------------------
@@ -188,8 +194,19 @@ class StartAheadPlugin:
                 limit = 0  # each worker's fake is its own: start each run with its test
         self.client = client
         project = self.project_id
+        live_key = self.live_key
+        live: MaiaClient | None = None
+        if live_key is not None:  # a test with no cassette starts its run live
+            per_thread = _PerThread(self.live_client)
+            self._closers.append(per_thread.close)
+            live = cast("MaiaClient", per_thread)
+
+        def client_of(execution_id: str) -> MaiaClient:
+            return live if live is not None and execution_id in self._live_ids else client
 
         def start(key: str, spec: RunSpec) -> str:
+            if live is not None and live_key is not None and live_key(key):
+                return start_live(live, key, spec)
             environment = spec.environment or self.environment
             if not environment:
                 raise MaiaValidationError(
@@ -210,10 +227,34 @@ class StartAheadPlugin:
             finally:
                 self._local.key = None
 
+        def start_live(live: MaiaClient, key: str, spec: RunSpec) -> str:
+            environment = spec.environment or s.environment
+            if not environment:
+                raise MaiaValidationError(
+                    f"no environment for {spec.pipeline!r} (started live: {key} has no "
+                    "cassette): pass environment= to maia_start, or set --maia-environment"
+                )
+            self._local.key = key  # the recorder files this start under the test
+            try:
+                execution_id = live.execute_pipeline(
+                    project,
+                    spec.pipeline,
+                    environment,
+                    scalar_variables=dict(spec.variables) if spec.variables else None,
+                    execution_tag=spec.tag,
+                )
+            finally:
+                self._local.key = None
+            self._live_ids.add(execution_id)
+            return execution_id
+
+        self.client_of = client_of
         policy = s.wait_policy()
         return StartAhead(
             start,
-            lambda execution_id, within: client.get_status(project, execution_id, within=within),
+            lambda execution_id, within: client_of(execution_id).get_status(
+                project, execution_id, within=within
+            ),
             max_concurrent=limit,
             clock=client.clock,
             policy=policy,
@@ -263,6 +304,9 @@ class StartAheadPlugin:
         if claim.execution_id is None:
             queue.release(node.nodeid)
             pytest.fail(f"maia_start({spec.pipeline!r}): {claim.error}", pytrace=False)
+        client = self.client_of(claim.execution_id)
+        started_live = client is not self.client  # under replay, for a test to record
+        backend = Backend.LIVE if started_live else s.backend
         if self.on_claim is not None:
             self.on_claim(node.nodeid, claim.spec, claim.execution_id, self.project_id)
         holder: list[PipelineRun] = []
@@ -277,17 +321,18 @@ class StartAheadPlugin:
         # The test's waits go on with the backoff the run has reached since it started,
         # as if it had been polled from its start: a run claimed late is not polled
         # from the first, short interval again.
-        elapsed = client.clock.now() - (claim.started or client.clock.now())
+        elapsed = queue.clock.now() - (claim.started or queue.clock.now())
         checker = StatusChecker(
             client,
             self.project_id,
             timeout=s.timeout,
-            backend=s.backend,
+            backend=backend,
             record=record,
             interval=delay_after(queue.policy, elapsed),
             max_interval=queue.policy.max_interval,
         )
-        environment = claim.spec.environment or self.environment or ""
+        default = s.environment if started_live else self.environment
+        environment = claim.spec.environment or default or ""
         runner = PipelineRunner(client, checker, self.project_id, default_environment=environment)
         run = PipelineRun(
             claim.execution_id, spec.pipeline, environment, runner, started_at=claim.started
@@ -334,8 +379,10 @@ class StartAheadPlugin:
         from pytest_maia.core.errors import ConflictError
 
         for key, spec, execution_id in leftovers:
+            # A run started live under replay (record mode once) is cancelled live.
+            target = self.client_of(execution_id) if execution_id in self._live_ids else client
             try:
-                client.cancel_execution(self.project_id, execution_id)
+                target.cancel_execution(self.project_id, execution_id)
                 outcome = "cancel requested"
             except ConflictError:
                 outcome = "had already finished"
