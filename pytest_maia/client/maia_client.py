@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pytest_maia.client import endpoints, listing, waiting
+from pytest_maia.client import artifacts, endpoints, listing, waiting
+from pytest_maia.client.artifacts import PublishedArtifact
 from pytest_maia.client.auth import ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.client.exchange import Exchange
@@ -278,8 +279,13 @@ class MaiaClient:
         agent_id: str | None = None,
         execution_tag: str | None = None,
         version_name: str | None = None,
+        version: str | None = None,
     ) -> str:
         """Start a published pipeline and return the new execution's id (a UUID).
+
+        ``version`` (or ``version_name``) runs that artifact version (the API answers
+        404 when the environment has no such version); without it the API runs the
+        latest version published to the environment.
 
         Arguments are checked before anything is sent (:class:`MaiaValidationError`
         names the field). Starting a run is not idempotent, so only 429 is retried
@@ -288,6 +294,11 @@ class MaiaClient:
         (:class:`ConflictError`): the ``execution_tag`` is already running in that
         environment; 410 (:class:`GoneError`): the pipeline is disabled.
         """
+        if version is not None and version_name is not None and version != version_name:
+            raise MaiaValidationError(
+                f"version={version!r} and version_name={version_name!r} differ: pass one"
+            )
+        version_name = version if version is not None else version_name
         path = endpoints.executions_path(project_id)
         body = endpoints.execute_body(
             pipeline_name,
@@ -306,6 +317,53 @@ class MaiaClient:
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
         return self._calls.retrying(start, idempotent=False)
+
+    def publish_artifact(
+        self,
+        project_id: str,
+        environment: str,
+        version: str,
+        files: Mapping[str, str | bytes],
+        *,
+        branch: str | None = None,
+        commit_hash: str | None = None,
+    ) -> PublishedArtifact:
+        """Publish artifact ``version`` of a project's ``files`` (relative path -> text)
+        to ``environment`` (``POST /v1/projects/{projectId}/artifacts``, one form part
+        per file). A version is immutable: publishing one again is a
+        :class:`ConflictError`. The answer lists the files the API ignored (binary
+        files, archives). Only 429 is retried: after a 5xx the version may exist.
+        """
+        path = artifacts.artifacts_path(project_id)
+        headers = {
+            "versionName": artifacts.check_name(version, "version"),
+            "environmentName": artifacts.check_name(environment, "environment"),
+        }
+        if branch is not None:
+            headers["branch"] = artifacts.check_name(branch, "branch")
+        if commit_hash is not None:
+            headers["commitHash"] = artifacts.check_name(commit_hash, "commit_hash")
+        parts = artifacts.publish_parts(files)
+        self._calls.retrying(self._provider.token)
+
+        def publish(remaining: float) -> PublishedArtifact:
+            response = self._calls.request(
+                "POST", path, None, remaining, files=parts, headers=headers
+            )
+            answer = endpoints.decode_json(
+                response.content, response.status_code, response.headers.get("Content-Type")
+            )
+            return artifacts.parse_published(answer, f"POST {path}", response.status_code)
+
+        return self._calls.retrying(publish, idempotent=False)
+
+    def promote_artifact(self, project_id: str, version: str, *, source: str, target: str) -> None:
+        """Promote artifact ``version`` from environment ``source`` to ``target``
+        (``POST .../artifacts/promotions``), where it then runs by default. Retried
+        like a read: promoting twice leaves the same state."""
+        path = artifacts.artifacts_path(project_id) + "/promotions"
+        body = artifacts.promotion_body(version, source, target)
+        self._calls.retrying(lambda left: self._calls.request("POST", path, body, left))
 
     def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
         """The details of a pipeline execution: status, timestamps, message, and more.

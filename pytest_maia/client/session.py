@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import requests
@@ -77,9 +77,19 @@ class ApiCalls:
             self.session.close()
 
     def request(
-        self, method: str, path: str, json_body: object = None, remaining: float | None = None
+        self,
+        method: str,
+        path: str,
+        json_body: object = None,
+        remaining: float | None = None,
+        *,
+        files: Mapping[str, tuple[str, bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """One request, refreshing an OAuth token once on a 401. Raises typed errors.
+
+        ``files`` sends a multipart/form-data body (one part per name) instead of JSON,
+        with ``headers`` added.
 
         ``remaining``: seconds until the caller's deadline, shared by the token fetch,
         the wait for the request budget (which raises
@@ -111,10 +121,12 @@ class ApiCalls:
                 where=where,
                 timeout=self._settings.timeout,
                 remaining=left_for_sockets(),
-                json=json_body,
                 headers=SecretFields(
-                    Accept="application/json", Authorization="Bearer " + token.reveal()
+                    Accept="application/json",
+                    Authorization="Bearer " + token.reveal(),
+                    **(headers or {}),
                 ),
+                **({"json": json_body} if files is None else {"files": dict(files)}),
             )
             if self.observer is not None:
                 self.observer(

@@ -32,6 +32,7 @@ from pytest_maia.fake._errors import (
 )
 from pytest_maia.fake._execution import Execution, RunInfo, StepView, step_views
 from pytest_maia.fake._ledger import Ledger
+from pytest_maia.fake._operations import OfficialOperations
 from pytest_maia.fake._script import (
     ScriptedStep,
     StepScript,
@@ -54,10 +55,12 @@ DEFAULT_PIPELINE_SCRIPT: PipelineScript = (
 )
 
 
-class Account:
-    """Projects, environments, pipelines, executions, tokens and queued faults."""
+class Account(OfficialOperations):
+    """Projects, environments, pipelines, executions, tokens and queued faults; the
+    artifacts, schedules, audit events and test executions are :class:`OfficialOperations`'."""
 
     def __init__(self, clock: Clock, tokens: Tokens) -> None:
+        super().__init__()
         self.clock = clock
         self.tokens = tokens
         self.lock = threading.RLock()
@@ -189,6 +192,7 @@ class Account:
             self._started.clear()
             self.replay_misses.clear()
             self.tokens.reset()
+            self.reset_official()
 
     # -- operations (the caller holds the lock) ------------------------------------
 
@@ -213,7 +217,11 @@ class Account:
     def start_execution(self, project_id: str, info: RunInfo, now: float) -> str:
         """Start ``info.pipeline_name`` in a project's environment; the new id."""
         name, environment = info.pipeline_name, info.environment_name
-        self.catalog.check_published(project_id, environment, name)
+        versioned = self.version_for(project_id, info)
+        if versioned is None:
+            self.catalog.check_published(project_id, environment, name)
+        else:
+            info = versioned
         if name in self._disabled:
             raise Gone(f"Pipeline {name!r} is disabled")
         tag = info.execution_tag
@@ -238,6 +246,23 @@ class Account:
         execution_id = str(uuid.uuid4())
         execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
         self.ledger.add(execution, plan, now)
+        extra = {"environmentName": environment, "trigger": info.trigger}
+        if info.version_name is not None:
+            extra["versionName"] = info.version_name
+        if info.schedule_id is not None:
+            extra["scheduleId"] = info.schedule_id
+        self.events.record(
+            now,
+            "PIPELINE_EXECUTION_STARTED",
+            "PIPELINE_EXECUTION",
+            f"Pipeline {name!r} started in environment {environment!r}",
+            source="SCHEDULER" if info.schedule_id is not None else "API",
+            project_id=project_id,
+            subject_id=execution_id,
+            subject_name=name,
+            subject_type="PIPELINE_EXECUTION",
+            additional_info=extra,
+        )
         return execution_id
 
     def find(self, project_id: str, execution_id: str) -> Execution:
@@ -272,14 +297,25 @@ class Account:
                 f"Pipeline execution {execution_id} has already finished ({status.value})"
             )
         execution.cancel(force)
+        self.events.record(
+            now,
+            "PIPELINE_EXECUTION_CANCELLED",
+            "PIPELINE_EXECUTION",
+            f"Cancel of pipeline {execution.pipeline_name!r} requested",
+            project_id=project_id,
+            subject_id=execution_id,
+            subject_name=execution.pipeline_name,
+            subject_type="PIPELINE_EXECUTION",
+            additional_info={"forceUpdate": force},
+        )
 
     def steps(self, project_id: str, execution_id: str, now: float) -> list[StepView]:
         """The steps of an execution: none until it has finished."""
         return step_views(self.find(project_id, execution_id), now)
 
-    def executions_of(self, project_id: str, pipeline_name: str | None) -> list[Execution]:
-        """A project's executions, most recent first."""
-        if not self.catalog.known(project_id):
+    def executions_of(self, project_id: str | None, pipeline_name: str | None) -> list[Execution]:
+        """A project's executions (None: the whole account's), most recent first."""
+        if project_id is not None and not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
         return self.ledger.of(project_id, pipeline_name)
 
@@ -288,6 +324,7 @@ class Account:
         the scripted pipelines too."""
         env = self.catalog.environment(project_id, environment, keep=False)
         items = dict(env.pipelines)
+        items.update(self.published_versions(project_id, environment))
         if not env.closed:
             for name in self._scripts:
                 items.setdefault(name, 0.0)

@@ -35,8 +35,11 @@ from pytest_maia.fake._http import (
 )
 from pytest_maia.fake._oauth import TOKEN_PATH, bearer_credential, token_endpoint, unauthorized
 from pytest_maia.fake._routes import ROUTES, Route, execution_of, project_of
+from pytest_maia.fake._routes_official import ROUTES as OFFICIAL_ROUTES
 from pytest_maia.fake._tokens import Verdict
 
+# Every path the API answers: the executions and catalogue, then the newer families.
+ALL_ROUTES: tuple[Route, ...] = ROUTES + OFFICIAL_ROUTES
 # The HTTP status of each domain error. Undocumented choices: 409 to cancel a finished
 # execution, 404 for an unpublished pipeline or an unknown environment.
 CODES: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, Conflict: 409, Gone: 410}
@@ -67,6 +70,7 @@ class HttpApi:
         account = self.account
         with account.lock:
             now = account.clock.now()
+            account.fire_due(now)  # schedules the clock has reached run first
             response = self._answer(request, headers, now)
             self.calls.append(
                 Call(request.method, request.path, response.status, redacted(headers), now)
@@ -134,7 +138,7 @@ class HttpApi:
         base = self.base_path
         if path.startswith(base) and path[len(base) : len(base) + 1] == "/":
             rest = path[len(base) :]
-            for route in ROUTES:
+            for route in ALL_ROUTES:
                 match = route.pattern.match(rest)
                 if match is not None:
                     return route, match

@@ -1,9 +1,10 @@
 """The control API under ``/_fake/`` on the loopback server (moto's ``/moto-api/`` shape).
 
 Other processes script the running fake with JSON: reset it; add projects, pipelines,
-executions and faults; advance its virtual clock; read the redacted call log and the
-executions. Bodies are the documents of :mod:`._documents`; errors are ProblemDetail
-answers. Control requests need no token and are not in the call log.
+executions and faults; publish and promote artifacts, add and run schedules, script audit
+events; advance its virtual clock; read the redacted call log, the executions, the audit
+log and the test executions. Bodies are the documents of :mod:`._documents`; errors
+are ProblemDetail answers. Control requests need no token and are not in the call log.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from collections.abc import Callable
 
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import _documents as documents
+from pytest_maia.fake import _documents_official as official
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._http import JSON_HEADERS, Call, Request, Response, problem
+from pytest_maia.fake._routes_official import event_view
+from pytest_maia.fake._testruns import TestExecution
 
 PREFIX = "/_fake/"
 
@@ -52,6 +56,21 @@ def _executions(account: Account) -> list[dict[str, object]]:
     return out
 
 
+def _test_execution(item: TestExecution) -> dict[str, object]:
+    return {
+        "testExecutionId": item.test_execution_id,
+        "projectId": item.project_id,
+        "environmentName": item.environment_name,
+        "scope": item.scope,
+        "pipelines": list(item.pipelines),
+        "tests": list(item.tests),
+        "versionName": item.version_name,
+        "executionTag": item.execution_tag,
+        "agentId": item.agent_id,
+        "cancelForce": item.cancel_force,
+    }
+
+
 Post = Callable[[Account, object], object]
 
 
@@ -76,8 +95,13 @@ _POSTS: dict[str, Post] = {
     "faults": _done(documents.add_fault),
     "clients": _done(documents.add_client),
     "clock/advance": _advance,
+    "artifacts": lambda a, body: {"ignoredResources": official.add_artifact(a, body)},
+    "promotions": _done(official.add_promotion),
+    "schedules": lambda a, body: {"scheduleId": official.add_schedule(a, body)},
+    "schedules/run": lambda a, body: {"pipelineExecutionId": official.run_schedule(a, body)},
+    "events": lambda a, body: {"eventId": official.add_event(a, body)},
 }
-_GETS = ("calls", "executions", "clock")
+_GETS = ("calls", "executions", "clock", "events", "test-executions")
 
 
 def handle(account: Account, calls: list[Call], request: Request) -> Response:
@@ -90,6 +114,10 @@ def handle(account: Account, calls: list[Call], request: Request) -> Response:
                 body: object = _calls(calls)
             elif name == "executions":
                 body = _executions(account)
+            elif name == "events":
+                body = [event_view(e) for e in account.events.all()]
+            elif name == "test-executions":
+                body = [_test_execution(t) for t in account.test_runs.all()]
             else:
                 body = {"now": account.clock.now()}
             response = _json(body)

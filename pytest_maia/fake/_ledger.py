@@ -68,12 +68,13 @@ class Ledger:
                 return other
         return None
 
-    def of(self, project_id: str, pipeline_name: str | None) -> list[Execution]:
-        """A project's executions (of ``pipeline_name``, or all), most recent first."""
+    def of(self, project_id: str | None, pipeline_name: str | None) -> list[Execution]:
+        """A project's executions (None: every project's; of ``pipeline_name``, or all),
+        most recent first."""
         found = [
             e
             for e in self._executions.values()
-            if e.project_id == project_id
+            if (project_id is None or e.project_id == project_id)
             and (pipeline_name is None or e.pipeline_name == pipeline_name)
         ]
         found.reverse()  # stable: the later of two starts at one instant comes first

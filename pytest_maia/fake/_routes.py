@@ -43,7 +43,8 @@ class Route:
     pattern: re.Pattern[str]
     handlers: Mapping[str, Handler]
     counts_polls: bool = False  # a GET here is a poll of the execution in the path
-    recorded: bool = True  # a cassette holds its answers (strict replay serves them)
+    # A cassette holds its answers: strict replay serves it (and refuses any other route).
+    recorded: bool = False
 
     @property
     def allow(self) -> str:
@@ -253,11 +254,9 @@ def _offset(token: str) -> int:
 def list_executions(
     account: Account, request: Request, match: re.Match[str], now: float
 ) -> Response:
-    """GET /v1/pipeline-executions?projectId=...: most recent first, ``more`` to go on."""
+    """GET /v1/pipeline-executions[?projectId=...]: most recent first, ``more`` to go on."""
     query = _query(request)
-    project_id = query.get("projectId") or ""
-    if not project_id:
-        raise Invalid("Wrong request parameters used", ("projectId: must not be empty",))
+    project_id = query.get("projectId") or None  # optional: without it, the whole account
     limit = _number(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     token = query.get("paginationToken") or ""
     start = _offset(token) if token else 0
@@ -281,34 +280,24 @@ ROUTES: tuple[Route, ...] = (
         re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/status\Z"),
         {"GET": get_status},
         counts_polls=True,
+        recorded=True,
     ),
     Route(
-        "steps", re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"), {"GET": get_steps}
+        "steps",
+        re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"),
+        {"GET": get_steps},
+        recorded=True,
     ),
     Route(
         "execution",
         re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)\Z"),
         {"GET": get_details, "PATCH": cancel},
         counts_polls=True,
+        recorded=True,
     ),
-    Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute}),
-    Route("projects", re.compile(r"/v1/projects\Z"), {"GET": list_projects}, recorded=False),
-    Route(
-        "environments",
-        re.compile(_PROJECT + r"/environments\Z"),
-        {"GET": list_environments},
-        recorded=False,
-    ),
-    Route(
-        "published",
-        re.compile(_PROJECT + r"/published-pipelines\Z"),
-        {"GET": list_published},
-        recorded=False,
-    ),
-    Route(
-        "executions",
-        re.compile(r"/v1/pipeline-executions\Z"),
-        {"GET": list_executions},
-        recorded=False,
-    ),
+    Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute}, recorded=True),
+    Route("projects", re.compile(r"/v1/projects\Z"), {"GET": list_projects}),
+    Route("environments", re.compile(_PROJECT + r"/environments\Z"), {"GET": list_environments}),
+    Route("published", re.compile(_PROJECT + r"/published-pipelines\Z"), {"GET": list_published}),
+    Route("executions", re.compile(r"/v1/pipeline-executions\Z"), {"GET": list_executions}),
 )

@@ -12,9 +12,8 @@ import json
 from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.fake._catalog import Environment, Project
 from pytest_maia.fake._execution import Execution, StepView
+from pytest_maia.fake._instants import CLOCK_EPOCH  # clock second 0 in every time shown
 
-# Clock second 0 is this instant in ``startedAt``, ``finishedAt`` and ``publishedTime``.
-CLOCK_EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
 _STATUS_BODIES: dict[ExecutionStatus, bytes] = {}
 
 
@@ -51,9 +50,12 @@ def details(execution: Execution) -> dict[str, object]:
         "environmentName": execution.environment_name or "default",
         "status": status.value,
         "startedAt": timestamp(execution.started),
-        "trigger": "API" if info else "UNKNOWN",
+        "trigger": info.trigger if info else "UNKNOWN",
         "user": "fake-maia",
     }
+    if info is not None and info.schedule_id is not None:
+        body["scheduleId"] = info.schedule_id
+        del body["user"]  # a schedule, not a person, started it
     if status.is_terminal and execution.finished is not None:
         body["finishedAt"] = timestamp(execution.finished)
         if execution.message is not None:

@@ -460,6 +460,7 @@ def maia_pipeline(
         maia_status,
         maia_project_id,
         default_environment=environment,
+        default_version=maia_settings.version,
         before_run=before_run,
         after_run=lambda run: request.node.stash.setdefault(RUNS_KEY, {}).update({run.id: run}),
     )

@@ -223,6 +223,7 @@ class StartAheadPlugin:
                     environment,
                     scalar_variables=dict(spec.variables) if spec.variables else None,
                     execution_tag=spec.tag,
+                    version=s.version,
                 )
             finally:
                 self._local.key = None
@@ -242,6 +243,7 @@ class StartAheadPlugin:
                     environment,
                     scalar_variables=dict(spec.variables) if spec.variables else None,
                     execution_tag=spec.tag,
+                    version=s.version,
                 )
             finally:
                 self._local.key = None
