@@ -539,3 +539,28 @@ def test_next(maia_run):
     result.stdout.fnmatch_lines(
         [f"*not recorded: GET */pipeline-executions/{OTHER_ID}/steps*test_ahead.py::test_ahead*"]
     )
+
+
+def test_endpoints_cassettes_do_not_record_are_refused_under_strict_replay(
+    tmp_path: Path,
+) -> None:
+    # Nothing falls back to the fake's defaults: lists and the official API's newer
+    # families (artifacts, schedules, events) are not in cassettes, so replay refuses them.
+    import requests
+
+    from pytest_maia import MaiaApiError
+    from pytest_maia.cassette import Cassette, write
+    from pytest_maia.fake import FakeMaia
+
+    path = write(tmp_path / "c.json", Cassette("t.py::t"))
+    with FakeMaia() as fake:
+        fake.load_cassette(path, rerecord="RERECORD-COMMAND")
+        client = fake.client()
+        for call in (client.list_projects, lambda: client.list_executions("fake-project")):
+            with pytest.raises(MaiaApiError, match=r"not recorded: GET .*RERECORD-COMMAND"):
+                call()
+        answer = requests.get(
+            f"{fake.base_url}/v1/events", headers={"Authorization": "Bearer t0ken"}, timeout=5
+        )
+        assert answer.status_code == 404 and "not recorded: GET" in answer.text
+    assert len(fake.replay_misses) == 3
