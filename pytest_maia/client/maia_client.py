@@ -11,13 +11,17 @@ import requests
 from pytest_maia.client import artifacts, endpoints, listing, waiting
 from pytest_maia.client.artifacts import PublishedArtifact
 from pytest_maia.client.auth import ClientCredentials, StaticToken, TokenProvider
-from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.listing import Environment, Project, PublishedPipeline
 from pytest_maia.client.session import ApiCalls
 from pytest_maia.client.transport import DEFAULT_REQUEST_TIMEOUT
 from pytest_maia.core.clock import Clock, SystemClock
-from pytest_maia.core.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
+from pytest_maia.core.errors import (
+    MaiaConfigError,
+    MaiaError,
+    MaiaResponseError,
+    MaiaValidationError,
+)
 from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, WaitResult
 from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
@@ -63,6 +67,10 @@ class MaiaClient:
     failures (TLS verification, an invalid URL) fail at once with a typed error.
     Each request's whole answer must arrive within ``timeout`` seconds (and within
     the time a wait has left); with your own ``session``, headers only per read.
+    ``on_retry(error, seconds)`` hears of each retry, in calls and in waits, before its
+    pause (it may raise to give up). Without ``token_url``, client credentials go to
+    the official token endpoint, or for a loopback ``base_url`` (a fake server) to that
+    server's own ``/oauth/dpc/token``.
     """
 
     def __init__(
@@ -77,10 +85,11 @@ class MaiaClient:
         max_retries: int = 5,
         session: requests.Session | None = None,
         clock: Clock | None = None,
-        token_url: str = TOKEN_URL,
+        token_url: str | None = None,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
         budget: RequestBudget | None = None,
         observer: Callable[[Exchange], None] | None = None,
+        on_retry: Callable[[MaiaError, float], None] | None = None,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -101,6 +110,7 @@ class MaiaClient:
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")
         self._calls = ApiCalls(self, session)
         self._calls.observer = observer  # sees each answer (for --maia-record), never a secret
+        self._calls.on_retry = on_retry
         provider: TokenProvider
         if token:
             provider = StaticToken(check_credential(token, "token", bearer=True))
@@ -110,7 +120,9 @@ class MaiaClient:
                 check_credential(client_secret, "client_secret"),
                 session=lambda: self._calls.session,
                 clock=self.clock,
-                token_url=check_base_url(token_url),
+                token_url=check_base_url(
+                    endpoints.default_token_url(self.base_url) if token_url is None else token_url
+                ),
                 timeout=self.timeout,
             )
         else:
@@ -178,7 +190,7 @@ class MaiaClient:
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
-            token_url=settings.token_url or TOKEN_URL,
+            token_url=settings.token_url,  # None: a loopback server's own, else TOKEN_URL
             budget=budget,
             observer=observer,
         )
@@ -266,6 +278,7 @@ class MaiaClient:
             policy=policy,
             clock=clock,
             on_poll=on_poll,
+            on_retry=self._calls.on_retry,
         )
 
     def execute_pipeline(

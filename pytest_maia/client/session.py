@@ -16,7 +16,12 @@ from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.retry import backoff, retry_delay
 from pytest_maia.client.transport import new_session, send
 from pytest_maia.core.clock import is_real
-from pytest_maia.core.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
+from pytest_maia.core.errors import (
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaResponseError,
+)
 from pytest_maia.core.redact import Secret, SecretFields
 
 if TYPE_CHECKING:
@@ -49,6 +54,8 @@ class ApiCalls:
     secrets: tuple[Secret, ...] = ()
     # Sees each answer (for --maia-record); never the request's headers or a token.
     observer: Callable[[Exchange], None] | None = None
+    # Told of each retry (the error, the seconds before it) before the pause; may raise.
+    on_retry: Callable[[MaiaError, float], None] | None = None
 
     def __init__(self, settings: _Settings, session: requests.Session | None) -> None:
         self._settings = settings
@@ -191,6 +198,8 @@ class ApiCalls:
                     log.debug("not retrying: %.1fs would pass the retry budget", delay)
                     raise
                 log.debug("retrying in %.1fs after: %s", delay, exc)
+                if self.on_retry is not None:
+                    self.on_retry(exc, delay)
                 clock.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

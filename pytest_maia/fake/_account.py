@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pytest_maia.client.endpoints import AUDIENCE
 from pytest_maia.core.clock import Clock
@@ -55,6 +56,11 @@ DEFAULT_PIPELINE_SCRIPT: PipelineScript = (
 )
 
 
+# Bounds on queued faults: a control-API document of a few bytes must not cost memory.
+MAX_FAULT_TIMES = 1_000_000
+MAX_QUEUED_FAULTS = 10_000
+
+
 class Account(OfficialOperations):
     """Projects, environments, pipelines, executions, tokens and queued faults; the
     artifacts, schedules, audit events and test executions are :class:`OfficialOperations`'."""
@@ -69,7 +75,12 @@ class Account(OfficialOperations):
         self._scripts: dict[str, PipelineScript] = {}
         self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
         self._disabled: set[str] = set()
-        self._faults: deque[ErrorStep] = deque()
+        self._faults: deque[list[Any]] = deque()  # [step, times left], oldest first
+        # What was scripted, for the "every scripted run was used" check: executions
+        # scripted or started from a script (id -> how it was scripted), and how often
+        # each standing pipeline script has been started since it was set.
+        self._scripted: dict[str, str] = {}
+        self._starts: dict[str, int] = {}
         # Strict replay (``FakeMaia.load_cassette``): how to re-record the test; None off.
         self.replay_hint: str | None = None
         self.replay_misses: list[str] = []  # the requests the cassette had no answer for
@@ -107,6 +118,7 @@ class Account(OfficialOperations):
                 project_id, canonical, lifecycle, seconds, now, message=text, name=pipeline_name
             )
             self.ledger.add(execution, plan, now)
+            self._scripted[canonical] = f"add_execution({project_id!r}, ...)"
         return canonical
 
     def add_project(
@@ -160,6 +172,7 @@ class Account(OfficialOperations):
                 self._once.setdefault(pipeline_name, deque()).append(entry)
             else:
                 self._scripts[pipeline_name] = entry
+                self._starts.setdefault(pipeline_name, 0)
 
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
         """Executing ``pipeline_name`` is refused as disabled (or no longer)."""
@@ -174,11 +187,24 @@ class Account(OfficialOperations):
             self.tokens.add_client(client_id, client_secret)
 
     def fail_next(self, step: ErrorStep, times: int) -> None:
-        """Queue ``step`` for the next ``times`` requests."""
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise MaiaValidationError(f"times must be an integer >= 1, got {times!r}")
+        """Queue ``step`` for the next ``times`` requests (kept as one entry and a count,
+        so ``times`` costs no memory; at most :data:`MAX_FAULT_TIMES`, and
+        :data:`MAX_QUEUED_FAULTS` entries queued)."""
+        if (
+            isinstance(times, bool)
+            or not isinstance(times, int)
+            or not 1 <= times <= MAX_FAULT_TIMES
+        ):
+            raise MaiaValidationError(
+                f"times must be an integer 1..{MAX_FAULT_TIMES}, got {times!r}"
+            )
         with self.lock:
-            self._faults.extend([step] * times)
+            if len(self._faults) >= MAX_QUEUED_FAULTS:
+                raise MaiaValidationError(
+                    f"{MAX_QUEUED_FAULTS} faults are queued already: use times= for repeats, "
+                    "or reset"
+                )
+            self._faults.append([step, times])
 
     def reset(self) -> None:
         """Forget everything scripted or started; the clock and OAuth clients stay."""
@@ -189,16 +215,47 @@ class Account(OfficialOperations):
             self._once.clear()
             self._disabled.clear()
             self._faults.clear()
+            self._scripted.clear()
+            self._starts.clear()
             self._started.clear()
             self.replay_misses.clear()
             self.tokens.reset()
             self.reset_official()
 
+    def unused(self) -> list[str]:
+        """What was scripted and never used, one line each: a pipeline script no
+        execution was started from, an execution scripted or started from a script
+        whose status or details were never read."""
+        with self.lock:
+            lines = [
+                f"script_pipeline({name!r}, ..., once=True): no execution of it was started"
+                for name, queued in self._once.items()
+                for _ in queued
+            ]
+            lines += [
+                f"script_pipeline({name!r}, ...): no execution of it was started"
+                for name in self._scripts
+                if not self._starts.get(name)
+            ]
+            lines += [
+                f"{how}: execution {execution_id} was never polled"
+                for execution_id, how in self._scripted.items()
+                if not self.ledger.polls(execution_id)
+            ]
+            return lines
+
     # -- operations (the caller holds the lock) ------------------------------------
 
     def next_fault(self) -> ErrorStep | None:
         """The queued fault answering this request instead, if any."""
-        return self._faults.popleft() if self._faults else None
+        if not self._faults:
+            return None
+        entry = self._faults[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            self._faults.popleft()
+        step: ErrorStep = entry[0]
+        return step
 
     def authorize(self, credential: str | None, now: float) -> Verdict | None:
         """The verdict on a bearer credential; None when there is none."""
@@ -240,9 +297,20 @@ class Account(OfficialOperations):
                     "this would be one more"
                 )
             raise NotRecorded(f"the cassette holds no execution of pipeline {name!r}")
-        standing = self._scripts.get(name, DEFAULT_PIPELINE_SCRIPT)
-        steps, every, message, plan = queued.popleft() if queued else standing
         self._started[name] = self._started.get(name, 0) + 1
+        standing = self._scripts.get(name)
+        if queued:
+            how: str | None = f"script_pipeline({name!r}, ..., once=True)"
+            steps, every, message, plan = queued.popleft()
+            if not queued:
+                del self._once[name]
+        elif standing is not None:
+            how = f"script_pipeline({name!r}, ...)"
+            steps, every, message, plan = standing
+            self._starts[name] = self._starts.get(name, 0) + 1
+        else:
+            how = None
+            steps, every, message, plan = DEFAULT_PIPELINE_SCRIPT
         execution_id = str(uuid.uuid4())
         execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
         self.ledger.add(execution, plan, now)
@@ -263,6 +331,8 @@ class Account(OfficialOperations):
             subject_type="PIPELINE_EXECUTION",
             additional_info=extra,
         )
+        if how is not None:
+            self._scripted[execution_id] = how
         return execution_id
 
     def find(self, project_id: str, execution_id: str) -> Execution:

@@ -26,12 +26,11 @@ from pytest_maia.fake._errors import (
 )
 from pytest_maia.fake._http import (
     DROPPED,
-    Call,
+    CallLog,
     Request,
     Response,
     canonical_headers,
     problem,
-    redacted,
 )
 from pytest_maia.fake._oauth import TOKEN_PATH, bearer_credential, token_endpoint, unauthorized
 from pytest_maia.fake._routes import ROUTES, Route, execution_of, project_of
@@ -60,7 +59,7 @@ class HttpApi:
     def __init__(self, account: Account, base_path: str) -> None:
         self.account = account
         self.base_path = base_path
-        self.calls: list[Call] = []
+        self.calls = CallLog()
 
     def handle(self, request: Request, *, control: bool = False) -> Response:
         """Answer one request and log it (``control``: the control API is reachable)."""
@@ -72,9 +71,7 @@ class HttpApi:
             now = account.clock.now()
             account.fire_due(now)  # schedules the clock has reached run first
             response = self._answer(request, headers, now)
-            self.calls.append(
-                Call(request.method, request.path, response.status, redacted(headers), now)
-            )
+            self.calls.record(request.method, request.path, response.status, headers, now)
         return response
 
     def _answer(self, request: Request, headers: Mapping[str, str], now: float) -> Response:

@@ -10,14 +10,14 @@ are ProblemDetail answers. Control requests need no token and are not in the cal
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import _documents as documents
 from pytest_maia.fake import _documents_official as official
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account
-from pytest_maia.fake._http import JSON_HEADERS, Call, Request, Response, problem
+from pytest_maia.fake._http import JSON_HEADERS, Call, CallLog, Request, Response, problem
 from pytest_maia.fake._routes_official import event_view
 from pytest_maia.fake._testruns import TestExecution
 
@@ -28,7 +28,7 @@ def _json(body: object, code: int = 200) -> Response:
     return Response(code, JSON_HEADERS, views.encode(body))
 
 
-def _calls(calls: list[Call]) -> list[dict[str, object]]:
+def _calls(calls: Iterable[Call]) -> list[dict[str, object]]:
     return [
         {
             "method": c.method,
@@ -103,11 +103,59 @@ _POSTS: dict[str, Post] = {
 }
 _GETS = ("calls", "executions", "clock", "events", "test-executions")
 
+# What to send to each endpoint: shown with every 400, in the caller's language (JSON).
+EXAMPLES: dict[str, str] = {
+    "reset": "{}",
+    "script": '{"pipelines": [{"name": "nightly", "statuses": ["RUNNING", "SUCCESS"]}]}',
+    "projects": '{"id": "my-project", "environments": [{"name": "test"}, {"name": "prod"}]}',
+    "pipelines": '{"name": "nightly", "statuses": ["RUNNING", "FAILED"], "message": "boom"}',
+    "executions": '{"project_id": "my-project", "statuses": ["RUNNING", "SUCCESS"]}',
+    "faults": '{"error": 503, "retry_after": 1, "times": 2} or {"drop": true}',
+    "clients": '{"client_id": "ci", "client_secret": "s3cret"}',
+    "clock/advance": '{"seconds": 60}',
+    "artifacts": '{"project_id": "my-project", "environment": "test", "version": "v1", '
+    '"files": {"nightly.orch.yaml": "..."}}',
+    "promotions": '{"project_id": "my-project", "version": "v1", "source": "test", '
+    '"target": "prod"}',
+    "schedules": '{"project_id": "my-project", "pipeline": "nightly", "environment": "prod", '
+    '"cron": "0 0 2 ? * * *"}',
+    "schedules/run": '{"schedule_id": "<the scheduleId POST /_fake/schedules answered>"}',
+    "events": '{"name": "pipeline published", "type": "PUBLISH"}',
+}
 
-def handle(account: Account, calls: list[Call], request: Request) -> Response:
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json"
+
+
+def _bad(request: Request, name: str, detail: str) -> Response:
+    """A 400 whose detail ends with the JSON to send to this endpoint."""
+    return problem(400, request.path, f"{detail}; send JSON like {_example(name)}")
+
+
+def _example(name: str) -> str:
+    return EXAMPLES.get(name, "{...} (see docs/fake.md, Control API)")
+
+
+def handle(account: Account, calls: CallLog, request: Request) -> Response:
     """Answer one control request (``request.path`` starts with :data:`PREFIX`)."""
     name = request.path[len(PREFIX) :].rstrip("/")
     method = request.method
+    if method == "POST" and (name in _POSTS or name == "reset"):
+        # A web page can POST text/plain or a form with no CORS preflight; only a program
+        # sends application/json (see docs/security.md).
+        content_type = next(
+            (v for k, v in request.headers.items() if k.lower() == "content-type"), None
+        )
+        if not _is_json(content_type):
+            return problem(
+                415,
+                request.path,
+                f"the control API takes Content-Type: application/json, got "
+                f"{(content_type or 'none')[:100]!r}; send JSON like {_example(name)} "
+                "(curl: -H 'Content-Type: application/json' -d '...')",
+            )
     with account.lock:
         if method in ("GET", "HEAD") and name in _GETS:
             if name == "calls":
@@ -135,8 +183,8 @@ def handle(account: Account, calls: list[Call], request: Request) -> Response:
         try:
             document = json.loads(request.body) if request.body else {}
         except (ValueError, UnicodeDecodeError, RecursionError):
-            return problem(400, request.path, "The request body must be JSON")
+            return _bad(request, name, "The request body must be JSON")
         try:
             return _json(post(account, document))
         except MaiaValidationError as error:
-            return problem(400, request.path, str(error))
+            return _bad(request, name, str(error))

@@ -64,6 +64,7 @@ class FakeMaia:
         tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
         self._account = Account(self.clock, tokens)
         self._api = HttpApi(self._account, self._hosting.base_path)
+        self._allow_unused = False
 
     # -- scripting ------------------------------------------------------------------
 
@@ -324,10 +325,28 @@ class FakeMaia:
         """
         self._account.fail_next(fault_step(code, detail=detail, retry_after=retry_after), times)
 
+    def allow_unused(self, allowed: bool = True) -> None:
+        """Let this fake's scripts go unused: the pytest plugin's "every scripted run was
+        used" check (see :meth:`unused`) passes over it (``allowed=False`` turns it back on)."""
+        self._allow_unused = bool(allowed)
+
+    @property
+    def unused_allowed(self) -> bool:
+        """True once :meth:`allow_unused` was called."""
+        return self._allow_unused
+
+    def unused(self) -> list[str]:
+        """What was scripted and never used, one line each naming it: a
+        :meth:`script_pipeline` no execution was started from (each ``once=True`` script
+        counts), an :meth:`add_execution` execution, or one started from a script, whose
+        status or details were never read. Executions the API started unscripted and
+        the child executions of scripted steps are not counted. ``[]`` when all was used."""
+        return self._account.unused()
+
     def reset(self) -> None:
         """Forget the account (projects, environments, pipelines, scripts), executions,
-        queued faults, calls, poll counts and issued tokens. The clock, the static
-        token and registered credentials stay."""
+        queued faults, calls, poll counts and issued tokens (and so what :meth:`unused`
+        lists). The clock, the static token and registered credentials stay."""
         with self._account.lock:
             self._account.reset()
             self._api.reset()
@@ -336,7 +355,8 @@ class FakeMaia:
 
     @property
     def calls(self) -> list[Call]:
-        """A copy of the request log, oldest first, credentials redacted."""
+        """A copy of the request log, oldest first, credentials redacted: the most
+        recent 10,000 calls (within 4 MiB of paths and headers, 4 KiB of headers a call)."""
         with self._account.lock:
             return list(self._api.calls)
 
