@@ -147,8 +147,8 @@ def test_github_step_summary_and_annotations(
     result = pytester.runpytest()
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n### Maia pipeline executions (2)")
-    assert "| \u2705 | test_suite.py::test_success |" in text
-    assert f"`{FAILED_ID}` | FAILED | 2m06s | 8 |" in text
+    assert "| \u2705 | `test_suite.py::test_success` |" in text
+    assert f"`{FAILED_ID}` | `FAILED` | 2m06s | 8 |" in text
     assert "stuck-export" in text  # the run cancelled at teardown
     errors = [line for line in result.outlines if line.startswith("::error")]
     assert errors == [

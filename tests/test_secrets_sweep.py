@@ -24,13 +24,22 @@ OK = "cccccccc-0000-4000-8000-000000000001"
 BAD = "cccccccc-0000-4000-8000-000000000002"
 STUCK = "cccccccc-0000-4000-8000-000000000003"
 MISSING = "cccccccc-0000-4000-8000-000000000009"
+ECHOED = "cccccccc-0000-4000-8000-000000000004"  # its message and step echo the secret
+ECHO = f"invalid grant: client_secret={CLIENT_SECRET}"
 
 
 @pytest.fixture
 def api() -> Iterator[tuple[FakeMaia, FakeServer]]:
     fake = FakeMaia()
     fake.add_credentials(CLIENT_ID, CLIENT_SECRET)
-    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK)
+    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK, message=f"done ({ECHO})")
+    fake.add_execution(
+        PROJECT,
+        ["FAILED"],
+        execution_id=ECHOED,
+        message=ECHO,
+        steps=[{"name": "login", "status": "FAILED", "message": f"{ECHO} (echoed)"}],
+    )
     fake.add_execution(PROJECT, ["FAILED"], execution_id=BAD)
     fake.add_execution(PROJECT, ["RUNNING"], execution_id=STUCK)
     fake.script_pipeline("never-ends", ["RUNNING", "RUNNING"])
@@ -61,6 +70,12 @@ import pytest
 def test_success(maia_status, maia_settings, maia_client):
     settings, client = maia_settings, maia_client
     maia_status.assert_success("{OK}")
+    # A success answer that echoes the secret: -rA shows what the test printed.
+    print("success message:", client.get_execution("{PROJECT}", "{OK}").message)
+
+
+def test_echoed_secret_in_the_details_message(maia_status):
+    maia_status.assert_success("{ECHOED}")
 
 
 def test_failed(maia_status, maia_settings, maia_client):
@@ -131,7 +146,7 @@ def test_sweep_pytest_live_run_every_report_format(
         "no:cacheprovider",
         timeout=120,
     )
-    result.assert_outcomes(passed=2, failed=4, skipped=1)
+    result.assert_outcomes(passed=2, failed=5, skipped=1)
     out = result.stdout.str() + result.stderr.str()
     xml = xml_path.read_text(encoding="utf-8")
     reports = {
@@ -150,6 +165,10 @@ def test_sweep_pytest_live_run_every_report_format(
     assert "maia pipeline runs cancelled at teardown: 1" in out
     assert "using MaiaClient(" in out
     assert "maia_execution_id" in xml
+    # the echoed secret reached every output, masked (the sweep below proves it masked)
+    assert "success message: done (invalid grant: client_secret=***)" in out
+    for name, text in {"output": out, "junit": xml, **reports}.items():
+        assert "client_secret=***" in text, name
     assert any(c.method == "PATCH" for c in fake.calls)
     assert_no_secret(fake, out, xml, *reports.values(), *(repr(c) for c in fake.calls), repr(fake))
 

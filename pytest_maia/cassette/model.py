@@ -218,7 +218,16 @@ def loads(text: str) -> Cassette:
         data = json.loads(text)
     except ValueError as exc:
         raise MaiaValidationError(f"a cassette must be JSON: {exc}") from None
-    return Cassette.from_json(data)
+    except RecursionError:
+        raise MaiaValidationError(
+            "a cassette must be JSON nested at most a few hundred deep"
+        ) from None
+    try:
+        return Cassette.from_json(data)
+    except RecursionError:
+        raise MaiaValidationError(
+            "a cassette must be JSON nested at most a few hundred deep"
+        ) from None
 
 
 def read(path: str | Path) -> Cassette:

@@ -34,7 +34,7 @@ REDACTED = "<redacted>"
 def _json(body: bytes) -> object:
     try:
         return json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

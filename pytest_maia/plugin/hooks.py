@@ -20,6 +20,7 @@ from pytest_maia.core.settings import (
     MaiaSettings,
     resolve_settings,
 )
+from pytest_maia.core.text import api_text, safe
 from pytest_maia.core.validation import check_project_id
 from pytest_maia.plugin import cassettes
 from pytest_maia.plugin.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
@@ -313,7 +314,7 @@ class WaitSummary:
             ]
             self.timeline.executions += _executions(report, report.nodeid in self.failed)
             self.timeline.cancelled += [
-                Cancelled(report.nodeid, str(value))
+                Cancelled(report.nodeid, api_text(str(value)))
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
@@ -321,6 +322,7 @@ class WaitSummary:
     def add_cancelled(self, nodeid: str, text: str, *, listed: bool = False) -> None:
         """A run cancelled outside a test's report (after Ctrl-C, or at session end):
         into the reports, and into the terminal summary unless already ``listed``."""
+        text = api_text(text)  # it may quote the API (a status, an error)
         if not listed:
             self.cancelled.append(f"{nodeid}: {text}")
         self.timeline.cancelled.append(Cancelled(nodeid, text))
@@ -349,7 +351,7 @@ class WaitSummary:
                 "-", f"maia pipeline runs cancelled at teardown: {len(self.cancelled)}"
             )
             for line in self.cancelled:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(safe(line))
         for path in filter(None, (self.settings.report, self.settings.report_json)):
             terminalreporter.write_line(f"maia report: {path}")
         if self.settings.github:
@@ -573,7 +575,9 @@ def maia_pipeline(
 
 def _report_cancelled(request: pytest.FixtureRequest, text: str) -> None:
     """List a run a test's teardown cancelled, in its report (or, after Ctrl-C, when no
-    teardown report carries properties, straight in the summary and the reports)."""
+    teardown report carries properties, straight in the summary and the reports). The
+    text may quote the API (a status, an error): escaped and cut."""
+    text = api_text(text)
     tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
     summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
     if tracker.interrupted and summary is not None:

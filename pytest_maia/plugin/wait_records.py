@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_maia.core.text import api_text, safe
+
 if TYPE_CHECKING:
     from pytest_maia.core.models import WaitResult
 
@@ -102,8 +104,16 @@ def format_summary(rows: list[WaitRow], *, virtual: bool = False) -> list[str]:
     """
     elapsed = "elapsed (virtual)" if virtual else "elapsed"
     headers: tuple[str, ...] = ("test", "execution id", "status", elapsed, "polls")
+    # Ids and statuses may come from the API: escaped, so no cell moves the cursor.
     table: list[tuple[str, ...]] = [
-        (r.nodeid, r.execution_id, r.status, f"{r.elapsed:.1f}s", str(r.polls)) for r in rows
+        (
+            safe(r.nodeid),
+            safe(r.execution_id),
+            api_text(r.status, 100),
+            f"{r.elapsed:.1f}s",
+            str(r.polls),
+        )
+        for r in rows
     ]
     starts = [r.started for r in rows if r.started is not None]
     if starts:
