@@ -307,3 +307,19 @@ def test_a_secret_decoding_to_short_text_does_not_mangle_paths() -> None:
 
     forms = forms_of(["%2F%2F"])
     assert "%2F%2F" in forms and "//" not in forms  # "//" would hit every URL
+
+
+def test_a_short_secret_is_scrubbed_from_a_cassette_only_as_a_whole_token() -> None:
+    # The project's redaction rule (core.redact.scrub): under 8 characters, whole tokens
+    # only, so client_secret="s" never turns "status" into "<redacted>tatu<redacted>".
+    recorder = Recorder("tests/test_x.py::test_y", secrets=["s"])
+    details = {"pipelineExecutionId": RUN, "status": "FAILED", "message": "sales said: s"}
+    recorder.observe(Exchange.of("GET", DETAILS, None, 200, JSON, json.dumps(details).encode()))
+    text = recorder.text()
+    assert '"message": "sales said: <redacted>"' in text
+    assert '"status": "FAILED"' in text and '"test": "tests/test_x.py::test_y"' in text
+    assert loads(text).executions[0].details == {
+        "pipelineExecutionId": RUN,
+        "status": "FAILED",
+        "message": "sales said: <redacted>",
+    }

@@ -20,6 +20,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 from pytest_maia.cassette import drift
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, Finding, HttpError, dumps
 from pytest_maia.client.exchange import Exchange
+from pytest_maia.core.redact import LONG_SECRET
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -120,7 +121,8 @@ class Recorder:
                 self._remember(item)
 
     def _unecho(self, data: object) -> object:
-        return _replaced(data, forms_of(self._scrubbed_values), SCRUBBED)
+        finders = _finders(forms_of(self._scrubbed_values), anywhere=True)
+        return _replaced(data, finders, SCRUBBED)
 
     def observe(self, exchange: Exchange) -> None:
         """Take in one exchange of the test's client."""
@@ -230,18 +232,18 @@ class Recorder:
     def text(self) -> str:
         """The cassette's JSON, with every known secret value redacted: the configured
         credentials and every token a request was sent with, in each form an answer
-        may echo them (as sent, URL-encoded, JSON-escaped, percent-decoded)."""
+        may echo them (as sent, URL-encoded, JSON-escaped, percent-decoded). As
+        everywhere (:func:`pytest_maia.core.redact.scrub`), a form of 8 characters or
+        more is masked wherever it appears, a shorter one only as a whole token."""
         data: object = self.cassette.to_json()
         if self._scrubbed_values:
             data = self._unecho(data)
-        forms = forms_of([*self._secrets, *self._tokens])
-        if forms:
-            data = _replaced(data, forms, REDACTED)
+        found = _finders(forms_of([*self._secrets, *self._tokens]))
+        if found:
+            data = _replaced(data, found, REDACTED)
         text = dumps(Cassette.from_json(data))
-        for form in forms:  # belt and braces: any form the JSON text spells it in
-            for spelled in {form, json.dumps(form)[1:-1]}:
-                text = text.replace(spelled, REDACTED)
-        return text
+        # Belt and braces: any form as the JSON text spells it (escaped).
+        return _masked(text, _finders([json.dumps(form)[1:-1] for form, _ in found]), REDACTED)
 
     def write(self, path: str | Path) -> Path:
         target = Path(path)
@@ -274,19 +276,42 @@ def forms_of(values: Iterable[str]) -> list[str]:
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
 
 
-def _replaced(data: object, forms: list[str], mask: str) -> object:
-    """``data`` (decoded JSON) with every form in ``forms`` replaced by ``mask`` in each
-    string and object key."""
+# A matcher: the text to find, and for a short one (under LONG_SECRET characters) the
+# pattern that finds it only as a whole token.
+_Finder = tuple[str, "re.Pattern[str] | None"]
+
+
+def _finders(forms: Iterable[str], *, anywhere: bool = False) -> list[_Finder]:
+    """How each of ``forms`` is found: anywhere (``anywhere``, or 8 characters and
+    more), else only where no letter, digit, ``_`` or ``-`` touches it."""
+    return [
+        (
+            form,
+            None
+            if anywhere or len(form) >= LONG_SECRET
+            else re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])"),
+        )
+        for form in dict.fromkeys(forms)
+    ]
+
+
+def _masked(text: str, finders: list[_Finder], mask: str) -> str:
+    for form, whole in finders:
+        if form in text:
+            text = text.replace(form, mask) if whole is None else whole.sub(mask, text)
+    return text
+
+
+def _replaced(data: object, finders: list[_Finder], mask: str) -> object:
+    """``data`` (decoded JSON) with every form ``finders`` find replaced by ``mask`` in
+    each string and object key."""
     if isinstance(data, str):
-        for form in forms:
-            if form in data:
-                data = data.replace(form, mask)
-        return data
+        return _masked(data, finders, mask)
     if isinstance(data, list):
-        return [_replaced(item, forms, mask) for item in data]
+        return [_replaced(item, finders, mask) for item in data]
     if isinstance(data, dict):
         return {
-            str(_replaced(key, forms, mask)): _replaced(item, forms, mask)
+            str(_replaced(key, finders, mask)): _replaced(item, finders, mask)
             for key, item in data.items()
         }
     return data
