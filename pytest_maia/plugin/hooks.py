@@ -23,7 +23,7 @@ from pytest_maia.core.settings import (
 from pytest_maia.core.text import api_text, safe
 from pytest_maia.core.validation import check_project_id
 from pytest_maia.plugin import cassettes
-from pytest_maia.plugin.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
+from pytest_maia.plugin.interrupts import RUN_TRACKER, RunTracker
 from pytest_maia.plugin.start_ahead import (
     CANCELLED_PROPERTY,
     PLUGIN_NAME,
@@ -31,6 +31,7 @@ from pytest_maia.plugin.start_ahead import (
     StartAheadPlugin,
     spec_of,
 )
+from pytest_maia.plugin.startup_checks import marker_script, missing_environment
 from pytest_maia.plugin.wait_records import (
     WaitRow,
     format_summary,

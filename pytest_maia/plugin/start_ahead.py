@@ -30,7 +30,7 @@ import pytest
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
-from pytest_maia.plugin.guards import marker_script
+from pytest_maia.plugin.startup_checks import marker_script
 from pytest_maia.runs.pipelines import PipelineRun, RunSpec
 
 if TYPE_CHECKING:
