@@ -53,6 +53,8 @@ def _heading(tape: ExecutionTape) -> str:
         head += f": pipeline {tape.pipeline!r} in {tape.environment!r}"
     if tape.started_at is not None:
         head += f", started at {tape.started_at:.3f}s"
+    if tape.start_ahead:
+        head += " (started ahead by maia_start)"
     return head
 
 

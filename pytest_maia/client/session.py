@@ -150,6 +150,7 @@ class ApiCalls:
                         response.status_code,
                         response.headers,
                         response.content,
+                        (token,),
                     )
                 )
             log.debug("%s -> HTTP %s", where, response.status_code)

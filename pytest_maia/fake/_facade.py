@@ -131,13 +131,47 @@ class FakeMaia:
             pipeline_name, statuses, every=every, message=message, steps=steps, once=once
         )
 
-    def load_cassette(self, path: str | Path, *, project_id: str | None = None) -> Cassette:
+    def load_cassette(
+        self,
+        path: str | Path | Cassette,
+        *,
+        project_id: str | None = None,
+        strict: bool = True,
+        rerecord: str | None = None,
+    ) -> Cassette:
         """Script this fake from a cassette recorded with ``--maia-record``: each
         execution answers its reads as it did live, poll for poll (see the cassettes
-        page); runs the test started are queued per pipeline. Returns the cassette."""
+        page); runs the test started are queued per pipeline. Returns the cassette
+        (``path`` may be one already read).
+
+        ``strict`` (the default): from now on this fake serves only what the cassette
+        holds. Any other request (a pipeline not recorded, one execution more than
+        recorded, a read of an execution the cassette lacks, a list endpoint) is
+        answered 404 with a detail naming it and ``rerecord`` (the command that
+        records the test again), and is kept in :attr:`replay_misses`.
+        """
         from pytest_maia.cassette.replay import load_into
 
-        return load_into(self, path, project_id=project_id)
+        cassette = load_into(self, path, project_id=project_id)
+        if strict:
+            self.strict_replay(rerecord)
+        return cassette
+
+    def strict_replay(self, rerecord: str | None = None) -> None:
+        """From now on serve only what is scripted from cassettes: any other request is
+        a 404 naming it and ``rerecord`` (the command that records the test again, which
+        a later call may change), kept in :attr:`replay_misses`."""
+        with self._account.lock:
+            self._account.replay_hint = rerecord or (
+                "pytest --maia-backend=live --maia-record=DIR <the test>"
+            )
+
+    @property
+    def replay_misses(self) -> list[str]:
+        """Under strict replay (:meth:`load_cassette`), each request the cassette had
+        no answer for, oldest first: what was asked and how to re-record."""
+        with self._account.lock:
+            return list(self._account.replay_misses)
 
     def add_project(
         self, project_id: str, *, name: str | None = None, description: str | None = None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
+from pytest_maia.core.backend import Backend
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.core.settings import (
@@ -106,6 +107,10 @@ def _settings_problem(config: pytest.Config, env: Mapping[str, str] | None = Non
         )
     except MaiaConfigError as exc:
         return f"pytest-maia: {exc}"
+    try:
+        settings = cassettes.effective_settings(config, settings)
+    except pytest.UsageError as exc:
+        return str(exc)
     if settings.backend.reaches_network:
         missing = settings.missing_for_live()
         if missing:
@@ -158,6 +163,7 @@ def pytest_configure(config: pytest.Config) -> None:
             lambda name: config.getoption(f"maia_{name}"),
             lambda key: config.getini(key) or None,
         )
+        settings = cassettes.effective_settings(config, settings)
     else:
         settings = resolve_settings(lambda name: None, lambda key: None, env={})
     config.stash[PROBLEM_KEY] = problem
@@ -501,6 +507,12 @@ def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
     return plugin
 
 
+def _live_here(request: pytest.FixtureRequest) -> bool:
+    """Under ``--maia-record-mode=once``: this test has no cassette, so it runs live."""
+    plugin = cassettes.plugin_of(request.config)
+    return plugin is not None and plugin.live_here(request.node.nodeid)
+
+
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
     return "session" if config.stash[SETTINGS_KEY].backend.reaches_network else "function"
@@ -521,7 +533,7 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 @pytest.fixture
 def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if not maia_settings.backend.offline:
+    if not maia_settings.backend.offline or _live_here(request):
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
@@ -548,7 +560,14 @@ def maia_client(
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
-    if maia_settings.backend.offline:
+    live_here = _live_here(request)
+    if live_here and maia_settings.missing_for_live():
+        pytest.fail(
+            f"pytest-maia: {request.node.nodeid} has no cassette, so --maia-record-mode=once "
+            "runs it live, which needs " + "; ".join(maia_settings.missing_for_live()),
+            pytrace=False,
+        )
+    if maia_settings.backend.offline and not live_here:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         # Straight to the fake, past any responses / requests_mock the test starts.
         client = fake.client(token=FAKE_TOKEN)
@@ -559,9 +578,13 @@ def maia_client(
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )
         if recorder is not None:
-            recorder.client = client
-    with client:
-        yield client
+            recorder.client = client  # reads each execution's details at the test's end
+    try:
+        with client:
+            yield client
+    finally:
+        if recorder is not None and live_here:
+            recorder.client = None
 
 
 @pytest.fixture
@@ -620,7 +643,7 @@ def _status_checker(
         client,
         project_id,
         timeout=settings.wait_policy().timeout,
-        backend=settings.backend,
+        backend=Backend.LIVE if _live_here(request) else settings.backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
@@ -644,7 +667,7 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend.offline:
+    if maia_settings.backend.offline and not _live_here(request):
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
         # Under replay the cassette scripts the runs; the marker is for the fake only.
