@@ -6,11 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from pytest_maia.core.models import STATUS_LIMIT, ProblemDetail
 from pytest_maia.core.text import api_text
 
-if TYPE_CHECKING:
-    from pytest_maia.core.models import WaitResult
+if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
+    from pytest_maia.core.models import ProblemDetail, WaitResult
 
 # The public errors are exported from pytest_maia (its __all__ is the one list of them).
 
@@ -223,6 +222,8 @@ class MaiaTimeoutError(MaiaError):
         self.wait_result = result
         self.timeout = timeout
         self.history = result.history
+        from pytest_maia.core.models import STATUS_LIMIT
+
         last = api_text(result.status.value, STATUS_LIMIT) if result.history else "no status read"
         if reason is None:
             head = f"timed out after {timeout:g}s waiting for execution {result.execution_id} "

@@ -10,6 +10,7 @@ import datetime as _dt
 import enum
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -432,3 +433,13 @@ class ExecutionDetails:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+def _register_with_hypothesis() -> None:
+    # Hypothesis was imported first: its entry point left the registration to us.
+    _hypothesis = sys.modules.get("pytest_maia._hypothesis")
+    if _hypothesis is not None:
+        _hypothesis.register()
+
+
+_register_with_hypothesis()

@@ -12,10 +12,13 @@ import dataclasses
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
 from pytest_maia.core.errors import MaiaConfigError
-from pytest_maia.core.models import ProblemDetail
+
+if TYPE_CHECKING:  # the models load with the client, not with the plugin
+    from pytest_maia.core.models import ProblemDetail
 
 __all__ = [
     "CREDENTIAL_VARIABLES",

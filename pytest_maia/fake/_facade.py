@@ -395,9 +395,14 @@ class FakeMaia:
         ``control``: also answer the control API under ``/_fake/``."""
         return self._api.handle(request, control=control)
 
-    def start(self) -> FakeMaia:
-        """Start intercepting `requests` in-process (what ``with`` does); returns self."""
-        self._hosting.start(self.handle)
+    def start(self, *, intercept_requests: bool = True) -> FakeMaia:
+        """Start answering in-process (what ``with`` does); returns self.
+
+        The fake's own clients (:meth:`client`, the ``maia_client`` fixture) reach it
+        whatever HTTP mocks the test has started. With ``intercept_requests`` (the
+        default) any other `requests` call to the base URL is answered too; pass False
+        to leave `requests` untouched for everyone else."""
+        self._hosting.start(self.handle, intercept_requests=intercept_requests)
         return self
 
     def stop(self) -> None:
@@ -433,12 +438,18 @@ class FakeMaia:
         ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
         """
         from pytest_maia.client.maia_client import MaiaClient
+        from pytest_maia.client.transport import new_session
 
         base_url = kwargs.pop("base_url", self.base_url)
         if kwargs.get("client_id") is None:
             kwargs.setdefault("token", self._account.tokens.own_token())
         kwargs.setdefault("token_url", self.token_url)
         kwargs.setdefault("clock", self.clock)
+        if kwargs.get("session") is None and base_url.rstrip("/") == self.base_url:
+            # Straight to this fake, past any responses / requests_mock of the test.
+            session = new_session()
+            self._hosting.mount(self.handle, session)
+            kwargs["session"] = session
         return MaiaClient(base_url, **kwargs)
 
     def status_url(self, project_id: str, execution_id: str) -> str:

@@ -31,7 +31,6 @@ from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
 from pytest_maia.plugin.startup_checks import marker_script
-from pytest_maia.runs.pipelines import PipelineRun, RunSpec
 
 if TYPE_CHECKING:
     from pytest_maia.client.budget import RequestBudget
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.core.shared_state import StateStore
     from pytest_maia.plugin.script_marker import MarkerScript
+    from pytest_maia.runs.pipelines import PipelineRun, RunSpec
     from pytest_maia.runs.startahead import Leftover, StartAhead
     from pytest_maia.runs.status_checker import StatusChecker
 
@@ -72,6 +72,8 @@ def spec_of(item: pytest.Item) -> RunSpec | None:
             "environment=, variables=, tag=, group=, e.g. maia_start('daily-load')"
         )
     try:
+        from pytest_maia.runs.pipelines import RunSpec  # a test with the marker only
+
         return RunSpec(marker.args[0], **marker.kwargs)
     except MaiaValidationError as exc:
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{START_MARKER}: {exc}") from None
@@ -356,11 +358,12 @@ class StartAheadPlugin:
         from pytest_maia.fake import FakeMaia
 
         fake = self.fake = FakeMaia(clock=VirtualClock())
-        serving = fake.serve()
-        server = serving.__enter__()
-        self._closers.append(lambda: serving.__exit__(None, None, None))
+        # Only its own client reaches it (past any HTTP mock of the tests): the tests'
+        # maia_fake may serve the same base URL.
+        fake.start(intercept_requests=False)
+        self._closers.append(fake.stop)
         budget = RequestBudget(self.settings.max_requests_per_minute, clock=fake.clock)
-        client = server.client(budget=budget)
+        client = fake.client(budget=budget)
         self._closers.append(client.close)
 
         def script(key: str, spec: RunSpec) -> None:
@@ -390,7 +393,7 @@ class StartAheadPlugin:
         """
         from pytest_maia.core.shared_state import SharedStateError
         from pytest_maia.core.wait_policy import delay_after
-        from pytest_maia.runs.pipelines import PipelineRunner
+        from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
 
         node = request.node
         spec = spec_of(node)
@@ -502,14 +505,14 @@ class StartAheadPlugin:
             self._cancel_leftovers(lost_only=True)
 
     def _cancel_leftovers(self, *, lost_only: bool = False) -> None:
-        from pytest_maia.core.shared_state import SharedStateError
-        from pytest_maia.runs.startahead import damaged_error as _damaged
-
         queue = self.queue
         if queue is None and self.xdist and self.settings.backend.reaches_network:
             queue = self._reader()
         if queue is None:
-            return
+            return  # nothing was planned: a suite without maia_start loads nothing more
+        from pytest_maia.core.shared_state import SharedStateError
+        from pytest_maia.runs.startahead import damaged_error as _damaged
+
         journaled = False
         try:
             if not queue.has_plan() and (shared_dir(self.config) / JOURNAL).exists():
@@ -591,6 +594,7 @@ class StartAheadPlugin:
     def _journaled(self, queue: StartAhead) -> list[Leftover]:
         """The shared state is damaged: every run a process noted starting (the journal
         beside it, and this process's own), each to cancel (a finished one says so)."""
+        from pytest_maia.runs.pipelines import RunSpec
         from pytest_maia.runs.startahead import Leftover
 
         found: dict[str, Leftover] = {}

@@ -66,7 +66,7 @@ class Execution:
     message: str | None = None
     failing_steps: list[str] = field(default_factory=list)
     path: str | None = None  # the test's file, relative to the rootdir
-    line: int | None = None  # the test's line, 1-based
+    line: int | None = None  # 1-based: where the test failed in its file, else its def
     test_failed: bool = False  # the test itself failed (setup, call or teardown)
 
     @property
