@@ -42,7 +42,7 @@ def _executions(account: Account) -> list[dict[str, object]]:
     out = []
     for execution in account.ledger.all():
         execution.current(now)
-        item = views.details(execution)
+        item = views.details(execution, account.epoch)
         item["polls"] = account.ledger.polls(execution.execution_id)
         if execution.info is not None:
             item["scalarVariables"] = execution.info.scalar_variables
@@ -65,7 +65,20 @@ def _done(action: Callable[[Account, object], None]) -> Post:
 
 def _advance(account: Account, body: object) -> object:
     seconds = body.get("seconds") if isinstance(body, dict) else body
-    return {"now": documents.advance(account, seconds, "seconds")}
+    documents.advance(account, seconds, "seconds")
+    return _clock(account)
+
+
+def _start(account: Account, body: object) -> object:
+    at = body.get("at") if isinstance(body, dict) else body
+    documents.start(account, at, "at")
+    return _clock(account)
+
+
+def _clock(account: Account) -> dict[str, object]:
+    """``{"now": clock seconds, "at": the instant they are}``."""
+    now = account.clock.now()
+    return {"now": now, "at": views.timestamp(account.epoch, now)}
 
 
 _POSTS: dict[str, Post] = {
@@ -76,6 +89,7 @@ _POSTS: dict[str, Post] = {
     "faults": _done(documents.add_fault),
     "clients": _done(documents.add_client),
     "clock/advance": _advance,
+    "clock/start": _start,
 }
 _GETS = ("calls", "executions", "clock")
 
@@ -91,7 +105,7 @@ def handle(account: Account, calls: list[Call], request: Request) -> Response:
             elif name == "executions":
                 body = _executions(account)
             else:
-                body = {"now": account.clock.now()}
+                body = _clock(account)
             response = _json(body)
             return Response(200, response.headers, b"") if method == "HEAD" else response
         if method == "POST" and name == "reset":

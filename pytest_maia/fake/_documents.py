@@ -10,7 +10,7 @@ One format for both (see docs/fake.md, "Control API")::
      "executions": [{"project_id": "p", "statuses": ["RUNNING", {"error": 503}, "SUCCESS"],
                      "execution_id": "<uuid>", "pipeline": "nightly", "every": 2}],
      "faults": [{"error": 503, "retry_after": 1, "times": 2}, {"drop": true}],
-     "advance": 60}
+     "start": "2026-01-01T00:00:00Z", "advance": 60}
 
 A status step is one of the eight statuses exactly, ``{"unrecognised": "PAUSED"}``,
 ``{"error": CODE, "detail": ..., "retry_after": ...}`` or ``{"drop": true}`` (the JSON
@@ -30,7 +30,7 @@ from pytest_maia.core.validation import check_status
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._script import DROP, make_error_step
 
-_KEYS = ("clients", "projects", "pipelines", "executions", "faults", "advance")
+_KEYS = ("start", "clients", "projects", "pipelines", "executions", "faults", "advance")
 
 
 def _keys(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -149,7 +149,19 @@ def add_execution(account: Account, entry: object, where: str = "execution") -> 
     data = _keys(
         entry,
         where,
-        ("project_id", "statuses", "execution_id", "pipeline", "every", "message", "steps"),
+        (
+            "project_id",
+            "statuses",
+            "execution_id",
+            "pipeline",
+            "environment",
+            "trigger",
+            "user",
+            "schedule_id",
+            "every",
+            "message",
+            "steps",
+        ),
     )
     project = data.get("project_id")
     if not isinstance(project, str):
@@ -162,6 +174,10 @@ def add_execution(account: Account, entry: object, where: str = "execution") -> 
         message=data.get("message"),
         steps=data.get("steps"),
         pipeline_name=data.get("pipeline"),
+        environment=data.get("environment"),
+        trigger=data.get("trigger"),
+        user=data.get("user"),
+        schedule_id=data.get("schedule_id"),
     )
 
 
@@ -190,9 +206,22 @@ def advance(account: Account, seconds: object, where: str = "advance") -> float:
     return clock.now()
 
 
+def start(account: Account, at: object, where: str = "start") -> None:
+    """Make a virtual clock's time now read as the date-time ``at`` (an ISO 8601 string
+    with an offset); refused under a real clock, whose times are the wall clock's."""
+    if not isinstance(at, str):
+        raise MaiaValidationError(
+            f"{where} must be an ISO 8601 date-time string such as '2026-01-01T00:00:00Z', "
+            f"got {reprlib.repr(at)}"
+        )
+    account.set_start(at, where)
+
+
 def apply(account: Account, document: object) -> list[str]:
     """Apply a whole document, key by key in a fixed order; the new executions' ids."""
     data = _keys(document, "script", _KEYS)
+    if "start" in data:
+        start(account, data["start"])
     for i, entry in enumerate(_list(data.get("clients", []), "clients")):
         add_client(account, entry, f"clients[{i}]")
     for i, entry in enumerate(_list(data.get("projects", []), "projects")):
