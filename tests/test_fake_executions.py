@@ -21,7 +21,6 @@ from pytest_maia import (
 from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
-
 # Clock second 0 of these tests' fakes: their dates are fixed.
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

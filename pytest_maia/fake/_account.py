@@ -375,8 +375,7 @@ class Account:
                 or (part is not None and part not in execution.pipeline_name.casefold())
                 or (
                     wanted.environment is not None
-                    and (execution.environment_name or DEFAULT_ENVIRONMENT)
-                    != wanted.environment
+                    and (execution.environment_name or DEFAULT_ENVIRONMENT) != wanted.environment
                 )
                 or (wanted.schedule_id is not None and execution.schedule_id != wanted.schedule_id)
             ):
