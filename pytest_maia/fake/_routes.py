@@ -285,7 +285,12 @@ def _date_time(query: Mapping[str, str], name: str, violations: list[str]) -> _d
     when = parse_timestamp(raw) if _DATE_TIME.match(raw) else None
     if when is None:
         violations.append(f"{name}: must be a date-time such as 2026-01-01T00:00:00Z")
-    return when
+        return None
+    try:
+        return when.astimezone(_dt.timezone.utc)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        edge = _dt.datetime.min if when.year == 1 else _dt.datetime.max
+        return edge.replace(tzinfo=_dt.timezone.utc)
 
 
 def _statuses(values: list[str], violations: list[str]) -> frozenset[str] | None:
@@ -293,9 +298,7 @@ def _statuses(values: list[str], violations: list[str]) -> frozenset[str] | None
     if not values:
         return None
     wanted = {part.strip() for value in values for part in value.split(",")}
-    wanted.discard("")
-    wrong = sorted(w for w in wanted if w not in LIST_STATUSES)
-    if wrong or not wanted:
+    if not wanted <= set(LIST_STATUSES):
         violations.append(f"status: must be one or more of {', '.join(LIST_STATUSES)}")
     return frozenset(wanted)
 
@@ -303,32 +306,33 @@ def _statuses(values: list[str], violations: list[str]) -> frozenset[str] | None
 def _filter(request: Request) -> tuple[ExecutionFilter, int, int]:
     """The executions list's filter, page size and offset; Invalid names every wrong one.
 
-    Every parameter is optional; an empty one is as if it were not sent. ``timeFrame``
-    is accepted and ignored (the reference documents no values), as are unknown ones.
+    Every parameter is optional; an empty name or id is as if it were not sent (an
+    empty date-time, status or limit is wrong). ``timeFrame`` is accepted and ignored
+    (the reference documents no values), as are unknown parameters.
     """
     every = parse_qs(request.query, keep_blank_values=True)
-    query = {k: v[-1] for k, v in every.items() if v[-1] != ""}
+    query = {k: v[-1] for k, v in every.items()}
     violations: list[str] = []
     after = _date_time(query, "startedAfter", violations)
     before = _date_time(query, "startedBefore", violations)
-    statuses = _statuses([v for v in every.get("status", []) if v], violations)
+    statuses = _statuses(every.get("status", []), violations)
     try:
         limit = _capped(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)
         token = query.get("paginationToken")
-        start = _offset(token) if token else 0
+        start = _offset(token) if token else 0  # an empty token: the first page
     except Invalid as error:
         violations += error.violations
         limit = start = 0
     if violations:
         raise Invalid("Wrong request parameters used", tuple(violations))
     wanted = ExecutionFilter(
-        project_id=query.get("projectId"),
-        pipeline_name=query.get("pipelineName"),
-        environment=query.get("environmentName"),
+        project_id=query.get("projectId") or None,
+        pipeline_name=query.get("pipelineName") or None,
+        environment=query.get("environmentName") or None,
         started_after=after,
         started_before=before,
         statuses=statuses,
-        schedule_id=query.get("scheduleId"),
+        schedule_id=query.get("scheduleId") or None,
     )
     return wanted, limit, start
 
