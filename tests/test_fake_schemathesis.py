@@ -123,7 +123,7 @@ def official_server() -> Iterator[tuple[str, str]]:
         fake.add_execution(KNOWN_PROJECT, "SUCCESS")
     with fake.serve() as server:
         page = requests.get(
-            f"{server.url}/v1/pipeline-executions?limit=1",
+            f"{server.url}/v1/pipeline-executions?projectId={KNOWN_PROJECT}&limit=1",
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=10,
         ).json()
