@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.client.listing import LIST_STATUSES
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import parse_timestamp
 from pytest_maia.core.validation import check_execution_id
@@ -36,8 +37,6 @@ DEFAULT_LIMIT = 25  # executions list: items per page unless ``limit`` says
 MAX_LIMIT = 100
 _NUMBER = re.compile(r"\d{1,9}\Z")
 _DIGITS = re.compile(r"\d+\Z")
-# The statuses the executions list filters on (the reference's list: no FORBIDDEN).
-LIST_STATUSES = ("RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED", "SKIPPED", "UNKNOWN")
 # An RFC 3339 date-time, as the reference's ``format: date-time`` query parameters take.
 _DATE_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})\Z"
