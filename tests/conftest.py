@@ -69,21 +69,60 @@ gc.set_threshold(10_000, 20, 20)
 atexit.register(gc.freeze)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Load the Hypothesis profile of these tests, where tests run.
+# Hypothesis profiles: ``dev`` (the default) is quick for a test run that answers in
+# seconds; ``ci`` (HYPOTHESIS_PROFILE=ci, as .ci/run sets) draws Hypothesis' default 100
+# examples. Neither has a deadline nor the too-slow health check: those assert wall-clock
+# speed, which fails on a loaded machine (speed budgets live in bench/run.py).
+HYPOTHESIS_PROFILES = {"dev": 20, "ci": 100}
 
-    No test asserts wall-clock speed (speed budgets live in bench/run.py): Hypothesis' 200 ms
-    per-example deadline and its too-slow health check are such assertions, and fail on a
-    loaded machine. Tests that want other settings still pass them with @settings(...).
-    """
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the Hypothesis profile of these tests, where tests run."""
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no test: importing Hypothesis costs it 0.5 s
     from hypothesis import HealthCheck, settings
 
-    settings.register_profile(
-        "pytest-maia-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-    )
-    settings.load_profile("pytest-maia-tests")
+    for name, examples in HYPOTHESIS_PROFILES.items():
+        settings.register_profile(
+            name,
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+    if profile not in HYPOTHESIS_PROFILES:
+        raise pytest.UsageError(
+            f"HYPOTHESIS_PROFILE={profile!r}: choose one of {', '.join(HYPOTHESIS_PROFILES)}"
+        )
+    settings.load_profile(profile)
+
+
+# A test that starts a process is an end-to-end test: marked ``e2e``, it runs in its own
+# CI step, so the main step answers in seconds. An unmarked one fails, saying so.
+_running: list[pytest.Item] = []
+_popen_init = subprocess.Popen.__init__
+
+
+def _checked_popen_init(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> None:
+    item = _running[-1] if _running else None
+    if item is not None and item.get_closest_marker("e2e") is None:
+        raise AssertionError(
+            f"{item.nodeid} starts a process: mark it @pytest.mark.e2e (it then runs in "
+            "the end-to-end step of .ci/run), or keep it in this process"
+        )
+    _popen_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+subprocess.Popen.__init__ = _checked_popen_init  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ def load_run() -> ModuleType:
 bench = load_run()
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("name", sorted(bench.BENCHMARKS))
 def test_each_benchmark_reports_finite_positive_rows(name: str) -> None:

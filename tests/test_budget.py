@@ -159,6 +159,7 @@ print(json.dumps([budget.acquire() for _ in range(15)]))
 """
 
 
+@pytest.mark.e2e
 def test_two_processes_share_one_budget_through_a_lock_dir(tmp_path: Path) -> None:
     # 20 requests a quarter second between them: each alone (15) would stay under it,
     # both together would not, unless they share the bucket.

@@ -24,8 +24,10 @@ from unittest import mock
 import pytest
 from hostile_server import HostileServer, respond
 
-from conftest import EXECUTION, fake_server_process
+from conftest import EXECUTION
+from pytest_maia.cli.fake_server import load_script
 from pytest_maia.cli.main import EXIT_INTERRUPTED, main, safe
+from pytest_maia.core.clock import SystemClock
 from pytest_maia.fake import FakeMaia
 
 TOKEN = "tok-CLI-SEKRIT-90ab"
@@ -55,9 +57,13 @@ SCRIPT = {
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with fake_server_process(SCRIPT, tmp_path_factory.mktemp("cli")) as (url, _):
-        yield url
+def server_url() -> Iterator[str]:
+    """What ``maia-status fake-server --script`` serves (real clock), on loopback in this
+    process: the CLI's own runs, in-process or not, talk to it over real sockets."""
+    fake = FakeMaia(token=TOKEN, clock=SystemClock())
+    load_script(fake, SCRIPT)
+    with fake.serve() as server:
+        yield server.url
 
 
 def cli(
@@ -101,6 +107,7 @@ def cli(
 FAST = ("--interval", "0.05", "--max-interval", "0.05")
 
 
+@pytest.mark.e2e
 def test_get_success_exits_0(server_url: str) -> None:
     result = cli(server_url, "get", PROJECT, OK, process=True)
     assert (result.returncode, result.stdout) == (0, "SUCCESS\n")
@@ -115,6 +122,7 @@ def test_get_reads_no_setting_it_does_not_use(server_url: str) -> None:
     assert "MAIA_TIMEOUT" in waited.stderr
 
 
+@pytest.mark.e2e
 def test_get_failed_exits_1(server_url: str) -> None:
     result = cli(server_url, "get", PROJECT, BAD, "--json", process=True)
     assert result.returncode == 1
@@ -130,6 +138,7 @@ def test_wait_rides_out_errors_and_exits_0(server_url: str) -> None:
     assert data["polls"] == 4
 
 
+@pytest.mark.e2e
 def test_wait_timeout_exits_3(server_url: str) -> None:
     result = cli(server_url, "wait", PROJECT, STUCK, "--timeout", "0.3", *FAST, process=True)
     assert result.returncode == 3
@@ -174,6 +183,7 @@ def test_usage_errors_exit_2(server_url: str) -> None:
     assert plain_http.returncode == 2
 
 
+@pytest.mark.e2e
 def test_unreachable_api_exits_4(unused_tcp_port: int) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
     result = cli(url, "get", PROJECT, OK, "--max-retries", "0", process=True)
@@ -223,6 +233,7 @@ def test_run_and_wait_exit_codes(server_url: str) -> None:
     assert len(started.stdout.strip()) == 36  # just the execution id, for the next step
 
 
+@pytest.mark.e2e
 def test_run_without_project_is_usage_error(server_url: str) -> None:
     result = cli(server_url, "run", "daily", "--environment", "prod")
     assert result.returncode == 2
@@ -338,6 +349,7 @@ def test_safe_escapes_control_format_and_surrogate_characters(text: str, shown: 
 # -- 8. a lone surrogate on the command line (a deeply nested script: test_cli_server.py) --
 
 
+@pytest.mark.e2e
 def test_a_project_id_with_undecodable_bytes_is_a_usage_error_not_a_traceback() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
     env.update(MAIA_BASE_URL="http://127.0.0.1:9/dpc", MAIA_TOKEN=TOKEN)
@@ -356,6 +368,7 @@ def test_a_project_id_with_undecodable_bytes_is_a_usage_error_not_a_traceback() 
 # -- 14. Ctrl-C -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 @pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_wait_exits_130_with_one_line() -> None:

@@ -56,6 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield served
 
 
+@pytest.mark.e2e
 def test_fake_server_prints_its_base_and_token_urls_in_text_mode(
     server: tuple[str, str],
 ) -> None:
@@ -64,6 +65,7 @@ def test_fake_server_prints_its_base_and_token_urls_in_text_mode(
     assert token_line == f"token URL: {url}/oauth/dpc/token"
 
 
+@pytest.mark.e2e
 def test_a_loopback_base_url_gets_its_own_token_url(server: tuple[str, str]) -> None:
     url, _ = server
     assert loopback_token_url(url) == f"{url}/oauth/dpc/token"
@@ -77,6 +79,7 @@ def test_a_loopback_base_url_gets_its_own_token_url(server: tuple[str, str]) -> 
     assert (result.returncode, result.stdout.strip()) == (1, "FAILED"), result.stderr
 
 
+@pytest.mark.e2e
 def test_error_text_does_not_repeat_the_title(server: tuple[str, str]) -> None:
     url, _ = server
     # A realistic token: the CLI scrubs known secrets from server text, so "t" would hide ts.
@@ -86,6 +89,7 @@ def test_error_text_does_not_repeat_the_title(server: tuple[str, str]) -> None:
     assert "Not Found: Not Found" not in missing.stderr
 
 
+@pytest.mark.e2e
 def test_error_text_of_a_401_names_the_status_once(tmp_path: Path) -> None:
     script = tmp_path / "s.json"
     script.write_text(json.dumps({"token": "right"}))
@@ -107,6 +111,7 @@ def test_error_text_of_a_401_names_the_status_once(tmp_path: Path) -> None:
     assert "Unauthorized: Unauthorized" not in result.stderr
 
 
+@pytest.mark.e2e
 def test_the_script_serves_messages_steps_and_unrecognised_statuses(
     server: tuple[str, str],
 ) -> None:

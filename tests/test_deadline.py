@@ -117,6 +117,7 @@ print("exited", flush=True)
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_a_lock_left_held_by_ctrl_c_hangs_neither_the_next_request_nor_the_exit() -> None:
     # urllib3's own queue waited on that lock for ever: the next request on the pool, and

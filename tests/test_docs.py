@@ -48,6 +48,7 @@ def test_plain_samples_run(page: Path) -> None:
         exec(compiled, namespace)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_test_file_samples_pass(page: Path, pytester: pytest.Pytester) -> None:
     _, files = samples(page)

@@ -150,6 +150,7 @@ def run_pipeline(server: dict[str, str], token: str, pipeline: str) -> dict[str,
 # -- the tests ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("style", ["form+audience", "form", "basic"])
 def test_the_official_flow_succeeds(server: dict[str, str], style: str) -> None:
     result = run_pipeline(server, get_token(server, style), "nightly-load")
@@ -157,12 +158,14 @@ def test_the_official_flow_succeeds(server: dict[str, str], style: str) -> None:
     assert result["latest"] == result["execution"]
 
 
+@pytest.mark.e2e
 def test_the_official_flow_reads_steps_on_failure(server: dict[str, str]) -> None:
     result = run_pipeline(server, get_token(server, "form"), "broken-load")
     assert result["status"] == "FAILED"
     assert result["failed_steps"] == [("load", "Table ORDERS not found")]
 
 
+@pytest.mark.e2e
 def test_the_server_is_strict_about_tokens(server: dict[str, str]) -> None:
     url = f"{server['url']}/v1/projects"
     for value in ("None", "made-up-token"):
@@ -170,6 +173,7 @@ def test_the_server_is_strict_about_tokens(server: dict[str, str]) -> None:
         assert response.status_code == 401
 
 
+@pytest.mark.e2e
 def test_a_shell_script_drives_the_control_api(server: dict[str, str]) -> None:
     token = get_token(server, "form")
     auth = {"Authorization": f"Bearer {token}"}
@@ -199,6 +203,7 @@ def test_a_shell_script_drives_the_control_api(server: dict[str, str]) -> None:
     assert execution in [e["pipelineExecutionId"] for e in executions]  # type: ignore[union-attr]
 
 
+@pytest.mark.e2e
 def test_control_api_errors_are_problem_details(server: dict[str, str]) -> None:
     url = f"{server['control_url']}/executions"
     bad = requests.post(url, json={"project_id": "proj-1", "statuses": ["DONE"]}, timeout=30)
@@ -206,6 +211,7 @@ def test_control_api_errors_are_problem_details(server: dict[str, str]) -> None:
     assert requests.post(f"{server['control_url']}/nowhere", timeout=30).status_code == 404
 
 
+@pytest.mark.e2e
 def test_script_files_and_the_control_api_take_the_same_documents(
     server: dict[str, str], tmp_path: Path
 ) -> None:

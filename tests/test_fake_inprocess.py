@@ -107,6 +107,7 @@ def test_request_body_and_query_do_not_break_routing() -> None:
         assert posted.status_code == 405
 
 
+@pytest.mark.e2e
 def test_importing_the_package_and_fake_stays_light() -> None:
     code = (
         "import sys, pytest_maia, pytest_maia.plugin.hooks\n"

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pytest_maia.fake import FakeMaia
 
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.mark.e2e
 def test_every_public_member_of_fakemaia_has_a_docstring_in_the_reference() -> None:
     import griffe  # here, not at collection: only the worker running this test pays for it
 

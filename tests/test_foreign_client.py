@@ -106,6 +106,7 @@ def test_foreign_script_gives_up_on_a_stuck_run(where: Where) -> None:
         where.run("stuck", max_polls=5)
 
 
+@pytest.mark.e2e
 def test_foreign_script_as_another_process() -> None:
     fake = FakeMaia()
     with fake.serve() as server:

@@ -28,6 +28,7 @@ def test_slow(maia_pipeline):
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 @pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_during_a_wait_cancels_and_says_so(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 """The package's import graph (``tests/import_graph.py``): no module imports itself round
-a circle.
+a circle, and every import follows the layer order of docs/architecture.md (core below
+client, client below fake/cassette/report/strategies, those below runs, runs below plugin
+and cli).
 """
 
 from __future__ import annotations
@@ -25,3 +27,69 @@ def test_the_graph_sees_every_kind_of_import() -> None:
 def test_no_import_circle_in_the_package() -> None:
     found = [" -> ".join(c) for c in cycles(import_graph())]
     assert not found, "import circles:\n" + "\n".join(found)
+
+
+# The layers, lowest first: a module imports only from its own group or a lower layer.
+LAYERS: list[tuple[str, ...]] = [
+    ("core", "version"),
+    ("client",),
+    ("fake", "cassette", "report", "strategies", "_hypothesis"),
+    ("runs",),
+    ("plugin", "cli"),
+    ("__main__", ""),
+]
+# Groups of one layer that may use each other, and why.
+PEER_EDGES = {
+    ("fake", "cassette"): "the fake replays a cassette (FakeMaia.load_cassette)",
+    ("_hypothesis", "strategies"): "the Hypothesis entry point registers the strategies",
+}
+
+
+def group_of(module: str) -> str:
+    """``pytest_maia.client.auth`` -> ``client``; the package itself -> ``""``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def layer_of(group: str) -> int:
+    for level, groups in enumerate(LAYERS):
+        if group in groups:
+            return level
+    raise AssertionError(f"{group!r} is in no layer: add it to LAYERS")
+
+
+def layer_breaches(graph: dict[str, set[str]]) -> list[str]:
+    breaches = []
+    for source, targets in graph.items():
+        for target in targets:
+            a, b = group_of(source), group_of(target)
+            if a == b or (a, b) in PEER_EDGES:
+                continue
+            if layer_of(b) >= layer_of(a):
+                breaches.append(f"{source} (layer {layer_of(a)}) -> {target} (layer {layer_of(b)})")
+    return sorted(breaches)
+
+
+def test_every_module_imports_only_its_own_group_or_lower_layers() -> None:
+    breaches = layer_breaches(import_graph())
+    assert not breaches, "imports against the layer order:\n" + "\n".join(breaches)
+
+
+def test_the_layer_check_sees_an_upward_or_sideways_import() -> None:
+    graph = {
+        "pytest_maia.core.models": {"pytest_maia.client.auth"},  # up
+        "pytest_maia.report.html": {"pytest_maia.fake._api"},  # sideways, not allowed
+        "pytest_maia.fake._facade": {"pytest_maia.cassette.model"},  # sideways, allowed
+        "pytest_maia.plugin.hooks": {"pytest_maia.core.models"},  # down
+    }
+    assert layer_breaches(graph) == [
+        "pytest_maia.core.models (layer 0) -> pytest_maia.client.auth (layer 1)",
+        "pytest_maia.report.html (layer 2) -> pytest_maia.fake._api (layer 2)",
+    ]
+
+
+def test_the_root_holds_at_most_five_modules() -> None:
+    from import_graph import PACKAGE
+
+    root = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(root) <= 5, root

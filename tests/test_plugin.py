@@ -247,6 +247,7 @@ def test_log_cli_shows_status_changes(pytester: pytest.Pytester) -> None:
     )
 
 
+@pytest.mark.e2e
 def test_importing_the_plugin_is_light() -> None:
     code = (
         "import sys, pytest_maia.plugin.hooks\n"

@@ -160,6 +160,7 @@ def test_runs_whose_tests_never_ran_are_cancelled_and_listed(pytester: pytest.Py
     ]
 
 
+@pytest.mark.e2e
 def test_ctrl_c_cancels_the_runs_started_ahead(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(OBSERVER)
     pytester.makepyfile(
@@ -237,12 +238,14 @@ def test_marker_and_fixture_misuse_are_explained(pytester: pytest.Pytester) -> N
     result.stderr.fnmatch_lines(["*maia_start takes a pipeline name*"])
 
 
+@pytest.mark.e2e
 def test_under_xdist_the_fake_starts_each_run_with_its_test(pytester: pytest.Pytester) -> None:
     five_marked(pytester)
     result = pytester.runpytest("-p", "xdist", "-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_under_xdist_live_workers_share_one_queue(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -289,6 +292,7 @@ def test_collect_only_and_skipped_tests_start_nothing(pytester: pytest.Pytester)
     assert [e[0] for e in read(pytester, "executions.json")] == ["runs"]
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_under_xdist_live_the_controller_cancels_what_never_ran(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch

@@ -166,6 +166,7 @@ def same_within_one_poll(live: str | None, replay: str | None) -> bool:
     return live_status == status and abs(int(live_polls) - int(polls)) <= 1
 
 
+@pytest.mark.e2e
 def test_record_live_then_replay_offline(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -350,6 +351,7 @@ def test_option_mistakes_are_usage_errors(
     assert needle in result.stderr.str()
 
 
+@pytest.mark.e2e
 def test_cli_cassette_show(tmp_path: Path) -> None:
     from pytest_maia.cassette import Cassette, Event, ExecutionTape, HttpError, write
 

@@ -66,6 +66,7 @@ def test_waits(maia_fake, maia_status, maia_project_id):
 """
 
 
+@pytest.mark.e2e
 def test_under_xdist_workers_have_own_fakes_and_summary_and_reports_come_home(
     pytester: pytest.Pytester,
 ) -> None:
@@ -208,6 +209,7 @@ def test_pytest_html_rows_carry_the_executions(pytester: pytest.Pytester) -> Non
     assert any("SUCCESS" in c and 'class="col-maia"' in c for c in ok_row["resultsTableRow"])
 
 
+@pytest.mark.e2e
 def test_the_plugin_does_not_import_pytest_html() -> None:
     code = (
         "import sys, pytest_maia.plugin.hooks, pytest_maia.report.html, pytest_maia.report.svg\n"

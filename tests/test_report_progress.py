@@ -135,6 +135,7 @@ def run_in_pty(directory: Path, *args: str) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.e2e
 def test_progress_line_on_a_terminal(live_suite: Path) -> None:
     out = run_in_pty(live_suite)
     updates = list(re.finditer(r"\r\x1b\[K" + LINE.pattern, out))
@@ -152,6 +153,7 @@ def test_progress_lines_in_a_log(pytester: pytest.Pytester, live_suite: Path) ->
     assert "\x1b[K" not in result.stdout.str()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("args", [["-q"], ["-p", "xdist", "-n", "1"]])
 def test_silent_under_quiet_and_xdist(
     pytester: pytest.Pytester, live_suite: Path, args: list[str]

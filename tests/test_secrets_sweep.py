@@ -92,6 +92,7 @@ def test_live_marker_runs(maia_status):
 """
 
 
+@pytest.mark.e2e
 def test_sweep_pytest_live_run_every_report_format(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
@@ -171,6 +172,7 @@ def cli(server: FakeServer, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.e2e
 def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> None:
     fake, server = api
     fast = ("--interval", "0.05", "--max-interval", "0.05")
@@ -191,6 +193,7 @@ def test_sweep_cli_json_and_human_output(api: tuple[FakeMaia, FakeServer]) -> No
     assert_no_secret(fake, *texts)
 
 
+@pytest.mark.e2e
 def test_sweep_wrong_secret_is_not_echoed(api: tuple[FakeMaia, FakeServer]) -> None:
     _, server = api
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
@@ -238,6 +241,7 @@ def test_crlf_token_fails(monkeypatch):
 """
 
 
+@pytest.mark.e2e
 def test_sweep_from_env_failures_under_showlocals_and_junit(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,6 +266,7 @@ def test_sweep_from_env_failures_under_showlocals_and_junit(
         assert secret not in out
 
 
+@pytest.mark.e2e
 def test_sweep_cli_with_a_crlf_token(api: tuple[FakeMaia, FakeServer]) -> None:
     fake, server = api
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAIA_")}
@@ -289,6 +294,7 @@ def test_sweep_cli_with_a_crlf_token(api: tuple[FakeMaia, FakeServer]) -> None:
     assert fake.calls[-1].status_code == 200
 
 
+@pytest.mark.e2e
 def test_sweep_an_echoing_token_endpoint(api: tuple[FakeMaia, FakeServer]) -> None:
     from hostile_server import HostileServer, respond
 

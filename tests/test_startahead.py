@@ -162,7 +162,7 @@ def test_a_claim_waiting_for_its_group_polls_within_its_deadline() -> None:
 
 
 def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
-    from pytest_maia.runs.multiwait import delay_after
+    from pytest_maia.core.wait_policy import delay_after
 
     policy = WaitPolicy.checked(timeout=3600, interval=5, max_interval=30)
     # Polls are due at 5, 12.5, 23.75, 40.6 ... seconds after the start.

@@ -235,6 +235,7 @@ assert "pytest_maia.strategies" in sys.modules
 """
 
 
+@pytest.mark.e2e
 def test_importing_pytest_maia_never_imports_hypothesis() -> None:
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", LAZY_CHECK],

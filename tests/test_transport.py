@@ -99,6 +99,7 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
     return context
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(60)
 def test_a_tls_verification_failure_is_not_retried_and_says_so(tmp_path: Path) -> None:
     answer = json.dumps({"status": "SUCCESS"}).encode()

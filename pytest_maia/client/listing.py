@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from pytest_maia.core.errors import MaiaResponseError, MaiaValidationError
 from pytest_maia.core.models import ExecutionDetails, parse_timestamp
-from pytest_maia.core.validation import check_project_id
+from pytest_maia.core.validation import check_environment_name, check_project_id
 
 T = TypeVar("T")
 
@@ -101,8 +101,7 @@ def environments_path(project_id: str, page: int) -> str:
 
 def published_pipelines_path(project_id: str, environment: str, page: int) -> str:
     """The pipelines published in ``environment`` of a project, at ``page``."""
-    if not isinstance(environment, str) or not environment.strip():
-        raise MaiaValidationError(f"environment must be a non-empty string, got {environment!r}")
+    check_environment_name(environment)
     base = f"/v1/projects/{check_project_id(project_id)}/published-pipelines"
     return _query(base, {"environmentName": environment, "page": page, "size": PAGE_SIZE})
 

@@ -30,7 +30,9 @@ from pytest_maia.core.steps import ExecutionStep
 from pytest_maia.core.validation import (
     base_url_for_region,
     check_base_url,
+    check_environment_name,
     check_execution_id,
+    check_project_id,
     check_within,
     is_loopback_host,
     positive_seconds,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pytest_maia.client.budget import RequestBudget
+    from pytest_maia.core.settings import MaiaSettings
 
 __all__ = ["MaiaClient"]
 
@@ -159,6 +162,26 @@ class MaiaClient:
             client_id=client_id,
             client_secret=client_secret,
             **kwargs,  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: MaiaSettings,
+        *,
+        budget: RequestBudget | None = None,
+        observer: Callable[[Exchange], None] | None = None,
+    ) -> MaiaClient:
+        """The live client the plugin's settings describe: the one place the plugin's
+        fixtures and start-ahead build it."""
+        return cls(
+            settings.base_url,
+            token=settings.token,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            token_url=settings.token_url or TOKEN_URL,
+            budget=budget,
+            observer=observer,
         )
 
     # -- plumbing -----------------------------------------------------------------
@@ -307,7 +330,8 @@ class MaiaClient:
         ``child_execution_id`` started another execution, whose steps are read the
         same way.
         """
-        endpoints.steps_path(project_id, execution_id, 0, listing.PAGE_SIZE)  # checks ids
+        check_project_id(project_id)
+        check_execution_id(execution_id)
         pages = listing.all_numbered_pages(
             lambda page: self._page(
                 endpoints.steps_path(project_id, execution_id, page, listing.PAGE_SIZE)
@@ -341,7 +365,7 @@ class MaiaClient:
 
     def list_environments(self, project_id: str) -> list[Environment]:
         """Every environment of a project (all pages)."""
-        listing.environments_path(project_id, 0)  # a bad id fails before any request
+        check_project_id(project_id)
         pages = listing.all_numbered_pages(
             lambda page: self._page(listing.environments_path(project_id, page)),
             listing.Environment.from_json,
@@ -352,7 +376,8 @@ class MaiaClient:
         self, project_id: str, environment: str
     ) -> list[PublishedPipeline]:
         """Every pipeline published in ``environment`` of a project (all pages)."""
-        listing.published_pipelines_path(project_id, environment, 0)
+        check_project_id(project_id)
+        check_environment_name(environment)
         pages = listing.all_numbered_pages(
             lambda page: self._page(
                 listing.published_pipelines_path(project_id, environment, page)

@@ -15,7 +15,7 @@ from pytest_maia.client import endpoints
 from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.retry import backoff, retry_delay
 from pytest_maia.client.transport import new_session, send
-from pytest_maia.core.clock import SystemClock
+from pytest_maia.core.clock import is_real
 from pytest_maia.core.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
 from pytest_maia.core.redact import Secret, SecretFields
 
@@ -95,7 +95,7 @@ class ApiCalls:
 
         # Time left is on the caller's clock: only real seconds may cut a real socket (a
         # virtual wait at its deadline would give its last poll 0.05 s of real time).
-        on_real_time = isinstance(clock, SystemClock)
+        on_real_time = is_real(clock)
 
         def left_for_sockets() -> float | None:
             return left() if on_real_time else None

@@ -9,70 +9,127 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_maia.client.retry import retry_delay
 from pytest_maia.core.clock import Clock
-from pytest_maia.core.errors import (
-    BudgetExhaustedError,
-    MaiaError,
-    MaiaTimeoutError,
-    MaiaValidationError,
-)
+from pytest_maia.core.errors import BudgetExhaustedError, MaiaError, MaiaTimeoutError
 from pytest_maia.core.models import ExecutionStatus, WaitResult
-from pytest_maia.core.validation import positive_seconds
+from pytest_maia.core.wait_policy import (
+    BACKOFF_FACTOR,
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_TIMEOUT,
+    PollSchedule,
+    WaitPolicy,
+)
 
 __all__ = [
+    "BACKOFF_FACTOR",
     "DEFAULT_INTERVAL",
     "DEFAULT_MAX_INTERVAL",
     "DEFAULT_TIMEOUT",
     "HEARTBEAT_SECONDS",
+    "Poller",
     "WaitPolicy",
     "wait",
 ]
 
-DEFAULT_TIMEOUT = 1800.0
-DEFAULT_INTERVAL = 5.0
-# 30 s keeps a long wait at 2 polls a minute and bounds how late a finish is seen.
-DEFAULT_MAX_INTERVAL = 30.0
-BACKOFF_FACTOR = 1.5
 HEARTBEAT_SECONDS = 60.0
 
 log = logging.getLogger("pytest_maia")
 
 
-@dataclass(frozen=True)
-class WaitPolicy:
-    """How a wait polls: its timeout, the interval range, what counts as terminal."""
+@dataclass
+class Poller:
+    """One execution's wait, one poll at a time: the one poll step that ``wait`` and the
+    many-run poller share. ``poll`` returns True once the status is final and raises the
+    error that ends the wait (a non-transient error, or the request budget unable to
+    serve a poll before the deadline); a transient error is ridden out on the schedule.
+    """
 
-    timeout: float = DEFAULT_TIMEOUT
-    interval: float = DEFAULT_INTERVAL
-    max_interval: float = DEFAULT_MAX_INTERVAL
-    unknown_is_terminal: bool = False
+    execution_id: str
+    policy: WaitPolicy
+    clock: Clock
+    on_poll: Callable[[WaitResult], None] | None = None
+    started: float = field(init=False)
+    result: WaitResult = field(init=False)
+    schedule: PollSchedule = field(init=False)
+    _last_log: float = field(init=False)
 
-    @classmethod
-    def checked(
-        cls,
-        *,
-        timeout: float,
-        interval: float,
-        max_interval: float,
-        unknown_is_terminal: bool = False,
-    ) -> WaitPolicy:
-        timeout = positive_seconds(timeout, "timeout")
-        interval = positive_seconds(interval, "interval")
-        max_interval = positive_seconds(max_interval, "max_interval")
-        if max_interval < interval:
-            raise MaiaValidationError(
-                f"max_interval ({max_interval!r}) must not be below interval ({interval!r})"
+    def __post_init__(self) -> None:
+        self.started = self.clock.now()
+        self.result = WaitResult(execution_id=self.execution_id, status=ExecutionStatus.UNKNOWN)
+        self.schedule = PollSchedule(self.policy, self.started)
+        self._last_log = self.started
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.policy.timeout
+
+    def timed_out(self) -> MaiaTimeoutError:
+        """The error of a wait whose time ran out between polls."""
+        return MaiaTimeoutError(self.result, self.policy.timeout)
+
+    def poll(self, fetch: Callable[[], ExecutionStatus]) -> bool:
+        __tracebackhide__ = True
+        result, clock = self.result, self.clock
+        pause: float | None = None
+        try:
+            status = fetch()
+        except MaiaTimeoutError:
+            raise
+        except BudgetExhaustedError as exc:
+            # No request was sent: when none can be before the deadline, the wait is over.
+            result.elapsed = clock.now() - self.started
+            if clock.now() + exc.retry_after > self.deadline:
+                reason = exc.reason("the wait's deadline")
+                raise MaiaTimeoutError(result, self.policy.timeout, reason=reason) from exc
+            result.errors.append(exc)
+            pause = max(exc.retry_after, self.schedule.delay)
+        except MaiaError as exc:
+            result.polls += 1
+            result.elapsed = clock.now() - self.started
+            result.errors.append(exc)
+            pause = retry_delay(exc, self.schedule.delay, at_least=self.schedule.delay)
+            if pause is None:
+                exc.wait_result = result  # what the wait saw, this error last
+                raise
+            log.info("execution %s: transient error, polling on: %s", self.execution_id, exc)
+        else:
+            self._saw(status)
+            if self.on_poll is not None:
+                self.on_poll(result)
+            if self.policy.is_done(status):
+                return True
+        self.schedule.polled(clock.now(), pause)
+        return False
+
+    def _saw(self, status: ExecutionStatus) -> None:
+        now, result = self.clock.now(), self.result
+        result.polls += 1
+        result.elapsed = now - self.started
+        previous = result.history[-1][1] if result.history else None
+        result.history.append((result.elapsed, status))
+        result.status = status
+        if previous is None or previous.value != status.value:
+            log.info(
+                "execution %s: %s after %.1fs (%d polls)",
+                self.execution_id,
+                status.value,
+                result.elapsed,
+                result.polls,
             )
-        return cls(timeout, interval, max_interval, unknown_is_terminal)
-
-    def is_done(self, status: ExecutionStatus) -> bool:
-        if status.is_terminal:
-            return True
-        # Unrecognised strings behave like UNKNOWN, so they follow the same switch.
-        return self.unknown_is_terminal and (status.value == "UNKNOWN" or not status.is_known)
+            self._last_log = now
+        elif now - self._last_log >= HEARTBEAT_SECONDS:
+            log.info(
+                "execution %s: still %s after %.0fs (%d polls)",
+                self.execution_id,
+                status.value,
+                result.elapsed,
+                result.polls,
+            )
+            self._last_log = now
 
 
 def wait(
@@ -85,66 +142,10 @@ def wait(
 ) -> WaitResult:
     """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``."""
     __tracebackhide__ = True
-    start = clock.now()
-    deadline = start + policy.timeout
-    result = WaitResult(execution_id=execution_id, status=ExecutionStatus.UNKNOWN)
-    delay = policy.interval
-    last_log = start
-    while True:
-        pause = delay
-        try:
-            status = fetch()
-        except MaiaTimeoutError:
-            raise
-        except BudgetExhaustedError as exc:
-            # No request was sent: when none can be before the deadline, the wait is over.
-            if clock.now() + exc.retry_after > deadline:
-                result.elapsed = clock.now() - start
-                reason = exc.reason("the wait's deadline")
-                raise MaiaTimeoutError(result, policy.timeout, reason=reason) from exc
-            result.errors.append(exc)
-            pause = max(exc.retry_after, delay)
-        except MaiaError as exc:
-            result.polls += 1
-            result.elapsed = clock.now() - start
-            retry_in = retry_delay(exc, delay, at_least=delay)
-            if retry_in is None:
-                exc.wait_result = result  # what the wait saw before this error
-                raise
-            result.errors.append(exc)
-            log.info("execution %s: transient error, polling on: %s", execution_id, exc)
-            pause = retry_in
-        else:
-            now = clock.now()
-            result.polls += 1
-            result.elapsed = now - start
-            previous = result.history[-1][1] if result.history else None
-            result.history.append((result.elapsed, status))
-            result.status = status
-            if previous is None or previous.value != status.value:
-                log.info(
-                    "execution %s: %s after %.1fs (%d polls)",
-                    execution_id,
-                    status.value,
-                    result.elapsed,
-                    result.polls,
-                )
-                last_log = now
-            elif now - last_log >= HEARTBEAT_SECONDS:
-                log.info(
-                    "execution %s: still %s after %.0fs (%d polls)",
-                    execution_id,
-                    status.value,
-                    result.elapsed,
-                    result.polls,
-                )
-                last_log = now
-            if on_poll is not None:
-                on_poll(result)
-            if policy.is_done(status):
-                return result
-        remaining = deadline - clock.now()
+    poller = Poller(execution_id, policy, clock, on_poll)
+    while not poller.poll(fetch):
+        remaining = poller.deadline - clock.now()
         if remaining <= 0:
-            raise MaiaTimeoutError(result, policy.timeout)
-        clock.sleep(min(pause, remaining))
-        delay = min(delay * BACKOFF_FACTOR, policy.max_interval)
+            raise poller.timed_out()
+        clock.sleep(max(0.0, min(poller.schedule.due - clock.now(), remaining)))
+    return poller.result

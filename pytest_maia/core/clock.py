@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "SystemClock", "VirtualClock"]
+__all__ = ["Clock", "SystemClock", "VirtualClock", "is_real"]
 
 
 @runtime_checkable
@@ -22,8 +22,19 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+def is_real(clock: Clock) -> bool:
+    """Whether ``clock`` runs in real seconds, so its time left may cut a real socket.
+
+    A clock says so with an ``is_real`` attribute; one that does not say is taken as
+    real: a socket with a deadline can fail early, one without can hang past a timeout.
+    """
+    return bool(getattr(clock, "is_real", True))
+
+
 class SystemClock:
     """Real time: ``time.monotonic`` and ``time.sleep``."""
+
+    is_real = True
 
     def now(self) -> float:
         return time.monotonic()
@@ -38,6 +49,8 @@ class SystemClock:
 
 class VirtualClock:
     """Time that moves only when told: ``sleep`` advances it at once. Thread-safe."""
+
+    is_real = False
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)

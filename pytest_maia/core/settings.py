@@ -10,12 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from pytest_maia.client.waiting import (
-    DEFAULT_INTERVAL,
-    DEFAULT_MAX_INTERVAL,
-    DEFAULT_TIMEOUT,
-    WaitPolicy,
-)
+from pytest_maia.core.backend import Backend
 from pytest_maia.core.defaults import FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError
 from pytest_maia.core.redact import (
@@ -31,6 +26,12 @@ from pytest_maia.core.validation import (
     check_base_url,
     positive_seconds,
 )
+from pytest_maia.core.wait_policy import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_TIMEOUT,
+    WaitPolicy,
+)
 
 __all__ = [
     "BACKENDS",
@@ -42,9 +43,9 @@ __all__ = [
     "resolve_settings",
 ]
 
-BACKENDS = ("fake", "live", "replay")
+BACKENDS = tuple(b.value for b in Backend)
 # Backends served by the in-process fake: scripted by the test, or from a cassette.
-OFFLINE_BACKENDS = ("fake", "replay")
+OFFLINE_BACKENDS = tuple(b.value for b in Backend if b.offline)
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ GITHUB_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": Fal
 class MaiaSettings:
     """Resolved configuration. ``sources`` says where each value came from."""
 
-    backend: str = "fake"
+    backend: Backend = Backend.FAKE
     region: str = "eu1"
     base_url: str = field(default_factory=lambda: base_url_for_region("eu1"))
     token_url: str | None = None
@@ -214,9 +215,9 @@ class MaiaSettings:
 
     def header(self) -> str:
         """The report-header line: backend, base URL, project; never a secret."""
-        project = self.project_id or (FAKE_PROJECT_ID if self.backend in OFFLINE_BACKENDS else "-")
+        project = self.project_id or (FAKE_PROJECT_ID if self.backend.offline else "-")
         line = f"maia: backend={self.backend}, base URL={self.base_url}, project={project}"
-        if self.backend == "live":
+        if self.backend.reaches_network:
             line += f", auth={self.auth_kind}"
         return line
 
@@ -282,7 +283,7 @@ def resolve_settings(
         github = GITHUB_SWITCH[values["github"].lower()]
     token, client_id, client_secret = credentials_from(environ)
     return MaiaSettings(
-        backend=backend,
+        backend=Backend(backend),
         region=region,
         base_url=base_url,
         token_url=token_url,

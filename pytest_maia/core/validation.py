@@ -137,6 +137,13 @@ def check_execution_id(execution_id: object) -> str:
     return str(parsed)
 
 
+def check_environment_name(environment: object) -> str:
+    """An environment name: a non-empty string (the API matches it exactly)."""
+    if not isinstance(environment, str) or not environment.strip():
+        raise MaiaValidationError(f"environment must be a non-empty string, got {environment!r}")
+    return environment
+
+
 _STATUS_NAMES = tuple(ExecutionStatus.__members__)
 
 

@@ -74,18 +74,18 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
     scrub: list[str] = config.getoption("maia_record_scrub") or []
     cassettes = config.getoption("maia_cassettes")
     strict = bool(config.getoption("maia_strict_contract"))
-    if record and settings.backend != "live":
+    if record and not settings.backend.may_record:
         raise pytest.UsageError(
             "pytest-maia: --maia-record records the live API; use it with --maia-backend=live"
         )
     if scrub and not record:
         raise pytest.UsageError("pytest-maia: --maia-record-scrub needs --maia-record=DIR")
-    if settings.backend == "replay" and not cassettes:
+    if settings.backend.replays and not cassettes:
         raise pytest.UsageError(
             "pytest-maia: --maia-backend=replay needs --maia-cassettes=DIR (the directory "
             "a --maia-record run wrote)"
         )
-    if cassettes and settings.backend != "replay":
+    if cassettes and not settings.backend.replays:
         raise pytest.UsageError("pytest-maia: --maia-cassettes is for --maia-backend=replay")
     if record or cassettes or strict:
         secrets = [

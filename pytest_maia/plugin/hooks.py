@@ -15,7 +15,6 @@ import pytest
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.core.settings import (
-    OFFLINE_BACKENDS,
     SETTINGS,
     MaiaSettings,
     resolve_settings,
@@ -109,7 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except MaiaConfigError as exc:
         raise pytest.UsageError(f"pytest-maia: {exc}") from None
-    if settings.backend == "live":
+    if settings.backend.reaches_network:
         missing = settings.missing_for_live()
         if missing:
             raise pytest.UsageError(
@@ -147,7 +146,7 @@ def _progress(config: pytest.Config) -> Progress | None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     progress = None
     if (
-        settings_of(config).backend == "live"
+        settings_of(config).backend.reaches_network
         and reporter is not None
         and config.get_verbosity() >= 0
         and not hasattr(config, "workerinput")
@@ -183,9 +182,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
             marker_script(item.nodeid, marker, SCRIPT_MARKER)
-    if settings.backend == "replay":  # replay plays a live recording
+    if settings.backend.replays:  # replay plays a live recording
         return
-    if settings.backend == "live":
+    if settings.backend.reaches_network:
         problem = missing_environment(settings, items)
         if problem is not None:
             raise pytest.UsageError(f"pytest-maia: {problem}")
@@ -230,10 +229,10 @@ class WaitSummary:
         self.settings = settings
         self.rows: list[WaitRow] = []
         self.cancelled: list[str] = []
-        clock = WALL if settings.backend == "live" else VIRTUAL
+        clock = VIRTUAL if settings.backend.virtual_time else WALL
         self.timeline = Timeline(clock=clock)
         self.failed: set[str] = set()  # node ids whose setup or call failed
-        self.virtual = settings.backend == "fake"
+        self.virtual = settings.backend.virtual_time
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
@@ -283,7 +282,7 @@ class HtmlRows:
     executions, their final status and the test's timeline."""
 
     def __init__(self, settings: MaiaSettings) -> None:
-        self.virtual = settings.backend != "live"
+        self.virtual = settings.backend.virtual_time
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells.append('<th class="col-maia">Maia executions</th>')
@@ -305,7 +304,7 @@ def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
 
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
-    return "session" if settings_of(config).backend == "live" else "function"
+    return "session" if settings_of(config).backend.reaches_network else "function"
 
 
 @pytest.fixture(scope="session")
@@ -323,13 +322,13 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 @pytest.fixture
 def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if maia_settings.backend not in OFFLINE_BACKENDS:
+    if not maia_settings.backend.offline:
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
     with FakeMaia(base_url=maia_settings.base_url) as fake:
         replay = cassettes.plugin_of(request.config)
-        if maia_settings.backend == "replay" and replay is not None:
+        if maia_settings.backend.replays and replay is not None:
             replay.load(request.node, fake, maia_settings.project_id or FAKE_PROJECT_ID)
         yield fake
 
@@ -346,20 +345,15 @@ def maia_client(
     request: pytest.FixtureRequest, maia_settings: MaiaSettings
 ) -> Iterator[MaiaClient]:
     """A MaiaClient for the configured backend: the test's fake, or the live API."""
-    from pytest_maia.client.endpoints import TOKEN_URL
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
-    if maia_settings.backend in OFFLINE_BACKENDS:
+    if maia_settings.backend.offline:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
         client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
     else:
-        client = MaiaClient(
-            maia_settings.base_url,
-            token=maia_settings.token,
-            client_id=maia_settings.client_id,
-            client_secret=maia_settings.client_secret,
-            token_url=maia_settings.token_url or TOKEN_URL,
+        client = MaiaClient.from_settings(
+            maia_settings,
             budget=_runs_plugin(request.config).live_budget(),
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )
@@ -398,7 +392,7 @@ def maia_status(
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
 
     owner_of = None
-    if maia_settings.backend == "fake":
+    if maia_settings.backend.scripted_by_test:
         owner_of = request.getfixturevalue("maia_fake").project_of
 
     policy = maia_settings.wait_policy()
@@ -430,11 +424,11 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend in OFFLINE_BACKENDS:
+    if maia_settings.backend.offline:
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
         # Under replay the cassette scripts the runs; the marker is for the fake only.
-        if marker is not None and maia_settings.backend == "fake":
+        if marker is not None and maia_settings.backend.scripted_by_test:
             script = marker_script(request.node.nodeid, marker, SCRIPT_MARKER)
             fake: FakeMaia = request.getfixturevalue("maia_fake")
 

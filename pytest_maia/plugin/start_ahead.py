@@ -103,18 +103,9 @@ class StartAheadPlugin:
         return self._budget
 
     def live_client(self) -> MaiaClient:
-        from pytest_maia.client.endpoints import TOKEN_URL
         from pytest_maia.client.maia_client import MaiaClient
 
-        s = self.settings
-        return MaiaClient(
-            s.base_url,
-            token=s.token,
-            client_id=s.client_id,
-            client_secret=s.client_secret,
-            token_url=s.token_url or TOKEN_URL,
-            budget=self.live_budget(),
-        )
+        return MaiaClient.from_settings(self.settings, budget=self.live_budget())
 
     @property
     def project_id(self) -> str:
@@ -123,7 +114,7 @@ class StartAheadPlugin:
     @property
     def environment(self) -> str | None:
         env = self.settings.environment
-        return env or (FAKE_ENVIRONMENT if self.settings.backend == "fake" else None)
+        return env or (FAKE_ENVIRONMENT if self.settings.backend.scripted_by_test else None)
 
     # -- collection: plan and start -------------------------------------------------------
 
@@ -154,7 +145,7 @@ class StartAheadPlugin:
         self.queue = self._make_queue()
         self.queue.plan(planned)
         self.queue.pump()
-        if self.settings.backend == "live":
+        if self.settings.backend.reaches_network:
             self._thread = threading.Thread(
                 target=self.queue.run_poller, args=(self._stop,), name="maia-poller", daemon=True
             )
@@ -166,7 +157,7 @@ class StartAheadPlugin:
         s = self.settings
         limit = s.max_concurrent
         store: StateStore | None = None
-        if s.backend == "live":
+        if s.backend.reaches_network:
             # One client per thread: the poller thread and the tests never share one.
             per_thread = _PerThread(self.live_client)
             self._closers.append(per_thread.close)
@@ -231,7 +222,7 @@ class StartAheadPlugin:
 
     def run_for(self, request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
         """What ``maia_run`` yields: the test's started-ahead run; released at teardown."""
-        from pytest_maia.runs.multiwait import delay_after
+        from pytest_maia.core.wait_policy import delay_after
         from pytest_maia.runs.pipelines import PipelineRunner
         from pytest_maia.runs.status_checker import StatusChecker
 
@@ -305,7 +296,7 @@ class StartAheadPlugin:
 
     def _cancel_leftovers(self) -> None:
         queue = self.queue
-        if queue is None and self.xdist and self.settings.backend == "live":
+        if queue is None and self.xdist and self.settings.backend.reaches_network:
             queue = self._reader()
         if queue is None:
             return

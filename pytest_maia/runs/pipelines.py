@@ -205,14 +205,6 @@ class PipelineRunner:
         log.info("started pipeline %r in %r: execution %s", name, env, execution_id)
         return run
 
-    def adopt(self, run: PipelineRun) -> PipelineRun:
-        """Take over ``run`` (started elsewhere): it is waited and cleaned up here."""
-        run._runner = self
-        self.checker.pipeline_names[run.id] = run.pipeline_name
-        if run not in self.runs:
-            self.runs.append(run)
-        return run
-
     def run_many(self, specs: Iterable[str | RunSpec]) -> list[PipelineRun]:
         """Start every run in ``specs`` (pipeline names or :class:`RunSpec`), in order.
 

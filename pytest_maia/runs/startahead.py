@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_maia.client.retry import retry_delay
-from pytest_maia.client.waiting import WaitPolicy
 from pytest_maia.core.clock import Clock
 from pytest_maia.core.errors import (
     BudgetExhaustedError,
@@ -35,7 +34,7 @@ from pytest_maia.core.errors import (
 )
 from pytest_maia.core.models import ExecutionStatus, WaitResult
 from pytest_maia.core.shared_state import MemoryState, StateStore
-from pytest_maia.runs.multiwait import Backoff
+from pytest_maia.core.wait_policy import PollSchedule, WaitPolicy
 from pytest_maia.runs.pipelines import RunSpec
 
 __all__ = ["Claim", "StartAhead"]
@@ -86,7 +85,7 @@ class StartAhead:
         self.policy = policy
         self.state: StateStore = state if state is not None else MemoryState()
         self.owner = owner
-        self._backoff: dict[str, Backoff] = {}
+        self._backoff: dict[str, PollSchedule] = {}
         self._polling = threading.Lock()
 
     # -- planning and starting ------------------------------------------------------
@@ -166,7 +165,7 @@ class StartAhead:
             if execution_id is None:
                 entry["ended"] = now
         if execution_id is not None:
-            self._backoff[key] = Backoff(self.policy, now + self.policy.interval)
+            self._backoff[key] = PollSchedule(self.policy, now + self.policy.interval)
 
     def pump(self) -> list[str]:
         """Start queued runs while the cap, the groups and the request budget (within a
@@ -202,21 +201,21 @@ class StartAhead:
                 backoff = self._backoff.get(key)  # a claim may have taken it meanwhile
                 if backoff is None or backoff.due > now:
                     continue
-                error: MaiaError | None = None
+                pause: float | None = None
                 try:
                     left = None if end is None else end - self.clock.now()
                     status = self._fetch(runs[key]["id"], left)
                 except (MaiaApiError, MaiaConnectionError, BudgetExhaustedError) as exc:
-                    if retry_delay(exc, backoff.delay) is None:
+                    pause = retry_delay(exc, backoff.delay, at_least=backoff.delay)
+                    if pause is None:
                         # The claiming test will meet it again and say so.
                         self._finish(key, f"poll failed: {exc}")
                         continue
-                    error = exc
                 else:
                     if self.policy.is_done(status):
                         self._finish(key, None)
                         continue
-                backoff.polled(self.clock.now(), error)
+                backoff.polled(self.clock.now(), pause)
             pending = [b.due for k in due if (b := self._backoff.get(k)) is not None]
         self.pump()
         return min(pending) if pending else None

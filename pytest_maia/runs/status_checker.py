@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_maia.client.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
+from pytest_maia.core.backend import Backend
 from pytest_maia.core.errors import (
     MaiaApiError,
     MaiaTimeoutError,
@@ -69,7 +70,7 @@ class StatusChecker:
         project_id: str,
         *,
         timeout: float,
-        backend: str = "live",
+        backend: Backend | str = Backend.LIVE,
         record: Callable[[WaitResult, str], None] | None = None,
         record_timeline: Callable[[str], None] | None = None,
         observer: WaitObserver | None = None,
@@ -83,7 +84,7 @@ class StatusChecker:
         self.timeout = timeout
         self.interval = interval
         self.max_interval = max(interval, max_interval)
-        self.backend = backend
+        self.backend = Backend(backend)
         self._record = record
         self._record_timeline = record_timeline
         self._observer = observer
@@ -95,10 +96,10 @@ class StatusChecker:
         self.pipeline_names: dict[str, str] = {}
 
     def __repr__(self) -> str:
-        return f"StatusChecker(project_id={self.project_id!r}, backend={self.backend!r})"
+        return f"StatusChecker(project_id={self.project_id!r}, backend={self.backend.value!r})"
 
     def _explain_not_found(self, exc: NotFoundError, execution_id: str) -> NotFoundError:
-        if self.backend != "fake":
+        if not self.backend.scripted_by_test:
             return exc
         owner = self._owner_of(execution_id) if self._owner_of is not None else None
         template = (
@@ -185,7 +186,7 @@ class StatusChecker:
         if self._record is not None:
             self._record(result, outcome)
         if self._record_timeline is not None:
-            now = time.time() if self.backend == "live" else self.client.clock.now()
+            now = self.client.clock.now() if self.backend.virtual_time else time.time()
             message, steps = self.report_explanation(result, error)
             self._record_timeline(
                 to_property(
