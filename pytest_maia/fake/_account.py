@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pytest_maia.client.endpoints import AUDIENCE
-from pytest_maia.core.clock import Clock
+from pytest_maia.core.clock import Clock, is_real
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step, parse_timestamp
 from pytest_maia.core.validation import check_execution_id, check_project_id
@@ -71,11 +71,6 @@ def check_instant(value: object, where: str = "start") -> _dt.datetime:
     return when.astimezone(_dt.timezone.utc)
 
 
-def is_virtual(clock: Clock) -> bool:
-    """Whether ``clock`` moves only when told (it has ``advance``): not real time."""
-    return callable(getattr(clock, "advance", None))
-
-
 @dataclass(frozen=True)
 class ExecutionFilter:
     """What the executions list asks for; None: any. ``pipeline_name`` matches a part,
@@ -116,7 +111,7 @@ class Account:
     def set_start(self, start: object, where: str = "start") -> None:
         """Make the clock's time now read as ``start`` (None: the wall clock now). Under
         a real clock only None is allowed: its times are the wall clock's."""
-        if start is not None and not is_virtual(self.clock):
+        if start is not None and is_real(self.clock):
             raise MaiaValidationError(
                 f"{where}: the fake runs on a real clock, whose times are the wall clock's; "
                 "a start instant is for a virtual clock"
