@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import requests
 from fake_target import AUTH, Target
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_maia import MaiaValidationError, SystemClock
-from pytest_maia.fake import FakeMaia
+from pytest_maia.fake import FakeMaia, Request
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -332,3 +335,86 @@ def test_the_control_api_and_scripts_set_the_start() -> None:
         assert (item["startedAt"], item["user"]) == ("2031-01-01T00:00:00.000Z", "jo")
         refused = post("clock/start", {"at": "tomorrow"})
         assert refused.status_code == 400 and "at must be" in refused.json()["detail"]
+
+
+# -- the filters against a model ----------------------------------------------------------
+
+NAMES = ["Nightly Load", "nightly-LOAD", "hourly", "Ünïcode ß"]
+RUNS = st.lists(
+    st.tuples(
+        st.sampled_from(["p1", "p2"]),
+        st.sampled_from(NAMES),
+        st.sampled_from(["prod", "dev"]),
+        st.sampled_from(["SUCCESS", "FAILED", "RUNNING", "CANCELLED"]),
+        st.sampled_from([None, "s-1", "s-2"]),
+        st.integers(0, 5),  # seconds after the previous run
+    ),
+    max_size=8,
+)
+FILTERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "projectId": st.sampled_from(["p1", "p2"]),
+        "pipelineName": st.sampled_from(["load", "NIGHTLY", "ß", "x"]),
+        "environmentName": st.sampled_from(["prod", "dev"]),
+        "startedAfter": st.integers(0, 30),  # or, below, a run's own start
+        "startedBefore": st.integers(0, 30),
+        "status": st.lists(st.sampled_from(["SUCCESS", "FAILED", "RUNNING"]), min_size=1),
+        "scheduleId": st.sampled_from(["s-1", "s-2"]),
+        "limit": st.integers(1, 5),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs=RUNS, wanted=FILTERS, data=st.data())
+def test_the_list_is_the_model_of_its_filters(
+    runs: list[tuple[str, str, str, str, str | None, int]],
+    wanted: dict[str, Any],
+    data: st.DataObject,
+) -> None:
+    fake = FakeMaia(start=START)
+    model = []
+    for project, name, env, status, schedule, gap in runs:
+        fake.clock.advance(gap)  # type: ignore[attr-defined]
+        run = fake.add_execution(
+            project, status, pipeline_name=name, environment=env, schedule_id=schedule
+        )
+        model.append((fake.clock.now(), run, project, name, env, status, schedule))
+    for key in ("startedAfter", "startedBefore"):
+        if key in wanted and model and data.draw(st.booleans(), label=f"{key} on a start"):
+            wanted[key] = data.draw(st.sampled_from([int(m[0]) for m in model]), label=key)
+    second = dt.timedelta(seconds=1)
+    expected = [
+        run
+        for at, run, project, name, env, status, schedule in reversed(model)
+        if wanted.get("projectId", project) == project
+        and wanted.get("pipelineName", "").casefold() in name.casefold()
+        and wanted.get("environmentName", env) == env
+        and wanted.get("startedAfter", 0) <= at
+        and at <= wanted.get("startedBefore", 10**6)
+        and status in wanted.get("status", [status])
+        and wanted.get("scheduleId", schedule) == schedule
+    ]
+    query = {
+        **wanted,
+        **{
+            key: (START + wanted[key] * second).isoformat()
+            for key in ("startedAfter", "startedBefore")
+            if key in wanted
+        },
+    }
+    seen: list[object] = []
+    token = None
+    while True:
+        page = {**query, **({"paginationToken": token} if token else {})}
+        rel = f"/dpc{LIST}"
+        answer = fake.handle(Request("GET", rel, AUTH, b"", urlencode(page, doseq=True)))
+        assert answer.status == 200, answer.body
+        body = json.loads(answer.body)
+        assert len(body["results"]) <= wanted.get("limit", 25)
+        seen += ids(body["results"])
+        token = body.get("more")
+        if token is None:
+            break
+    assert seen == expected
