@@ -8,6 +8,7 @@ unchecked, and the spec's operations that were answered prove that none went unt
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from typing import Any
@@ -19,6 +20,7 @@ from fake_target import Target
 from openapi_spec import OFFICIAL_SPEC, validate_response, validate_schema
 
 from pytest_maia import FakeMaia
+from pytest_maia.client.endpoints import TOKEN_URL
 
 TOKEN = "official-token-7a1c"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -47,9 +49,10 @@ def operation_of(method: str, path: str) -> str | None:
 class Checked:
     """Requests to one adapter whose every answer is validated against the spec."""
 
-    def __init__(self, fake: FakeMaia, base: str) -> None:
+    def __init__(self, fake: FakeMaia, base: str, token_url: str) -> None:
         self.fake = fake
         self.base = base
+        self.token_url = token_url
         self.answered: set[tuple[str, int]] = set()  # (operation, status)
         self.validated = 0
 
@@ -59,6 +62,18 @@ class Checked:
         headers = AUTH if headers is None else headers
         response = requests.request(method, self.base + rel, json=body, headers=headers, timeout=10)
         self.check(method, rel, body, headers, response)
+        return response
+
+    def token(
+        self, form: dict[str, str], headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        """POST the token endpoint (form-encoded), validated as the real one's answer."""
+        headers = headers or {}
+        response = requests.post(self.token_url, data=form, headers=headers, timeout=10)
+        spec_request = requests.Request("POST", TOKEN_URL, data=form, headers=headers)
+        validate_response(OFFICIAL_SPEC, spec_request.prepare(), response)
+        self.answered.add(("POST /oauth/dpc/token", response.status_code))
+        self.validated += 1
         return response
 
     def check(
@@ -98,7 +113,7 @@ def fake_to_serve() -> FakeMaia:
 
 @pytest.fixture
 def checked(target: Target) -> Checked:
-    return Checked(target.fake, target.base)
+    return Checked(target.fake, target.base, target.token_url)
 
 
 def script_account(fake: FakeMaia) -> None:
@@ -235,6 +250,26 @@ def test_every_answer_of_every_endpoint_conforms(checked: Checked) -> None:
         assert send("HEAD", head).status_code == 200
     assert send("DELETE", rel.format(run)).status_code == 405
     assert send("GET", "/v1/agents").status_code == 404
+
+    # -- the token endpoint -------------------------------------------------------------
+    form = {"grant_type": "client_credentials", "client_id": "ci", "client_secret": "s3"}
+    issued = checked.token({**form, "audience": "https://api.matillion.com"}).json()
+    assert send(
+        "GET", "/v1/projects", headers={"Authorization": "Bearer " + issued["access_token"]}
+    ).ok
+    basic = {"Authorization": "Basic " + base64.b64encode(b"ci:s3").decode()}
+    assert checked.token({"grant_type": "client_credentials"}, basic).status_code == 200
+    for wrong, code in [
+        ({**form, "grant_type": "password"}, 400),
+        ({**form, "audience": "https://example.com"}, 400),
+        ({"grant_type": "client_credentials", "client_id": "ci"}, 400),
+    ]:
+        assert checked.token(wrong).status_code == code, wrong
+    fake.add_credentials("ci", "s3")
+    assert checked.token({**form, "client_secret": "guess"}).status_code == 401
+    for code in (429, 503):
+        fake.fail_next(code, retry_after=1)
+        assert checked.token(form).status_code == code
 
     # Every answer was validated, and every operation of the spec answered 2xx.
     assert checked.validated == len(fake.calls)
