@@ -31,7 +31,7 @@ def connect(server: FakeServer) -> socket.socket:
 
 
 def get(path: bytes, *headers: bytes) -> bytes:
-    return b"GET " + path + b" HTTP/1.1\r\nHost: fake\r\n" + b"".join(headers) + b"\r\n"
+    return b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\n" + b"".join(headers) + b"\r\n"
 
 
 def read_response(sock: socket.socket, buffer: bytearray) -> tuple[int, dict[str, str], bytes]:

@@ -184,17 +184,66 @@ def test_usage_errors_exit_2(server_url: str) -> None:
 
 
 @pytest.mark.e2e
-def test_unreachable_api_exits_4(unused_tcp_port: int) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("wait", PROJECT, OK, *FAST),
+        ("get", PROJECT, OK),
+        ("run", "nightly", "--project", PROJECT, "--environment", "prod", "--wait", *FAST),
+    ],
+    ids=["wait", "get", "run"],
+)
+def test_a_refused_connection_prints_each_retry_then_gives_up_with_exit_3(
+    unused_tcp_port: int, command: tuple[str, ...]
+) -> None:
+    # Issue 21, item 11: `maia-status wait` against a server that is not there was silent
+    # for its whole --timeout (30 minutes by default).
+    url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
+    result = cli(url, *command, "--max-retries", "2", process=True)
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert [line.split("; ")[-1].split(" in ")[0] for line in lines[:2]] == [
+        "retry 1 of 2",
+        "retry 2 of 2",
+    ]
+    assert all("connection refused" in line for line in lines)
+    (last,) = [line for line in lines if "gave up" in line]
+    assert last == lines[-1]
+    assert last.startswith(f"maia-status: gave up after 2 retries: {url} is unreachable: ")
+    assert result.stdout == ""
+
+
+@pytest.mark.e2e
+def test_unreachable_api_with_no_retries_gives_up_at_once(unused_tcp_port: int) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/dpc"
     result = cli(url, "get", PROJECT, OK, "--max-retries", "0", process=True)
-    assert result.returncode == 4
-    assert "MaiaConnectionError" in result.stderr
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"maia-status: gave up after 0 retries: {url} is unreachable: GET "
+        f"/v1/projects/{PROJECT}/pipeline-executions/{OK}/status failed: connection refused "
+        "(nothing listens there)"
+    ]
     retried = cli(url, "get", PROJECT, OK, "--max-retries", "1", "--json")
-    assert retried.returncode == 4  # one retry after 0.5 s of backoff, then the same error
-    assert json.loads(retried.stdout)["error"]["type"] == "MaiaConnectionError"
+    assert retried.returncode == 3  # one retry after 0.5 s of backoff, then the same error
+    error = json.loads(retried.stdout)["error"]
+    assert error["type"] == "MaiaConnectionError"
+    assert error["message"].startswith(f"gave up after 1 retry: {url} is unreachable")
     negative = cli(url, "get", PROJECT, OK, "--max-retries", "-1")
     assert negative.returncode == 2
     assert "max_retries" in negative.stderr
+
+
+def test_a_wait_rides_out_errors_in_a_row_up_to_max_retries() -> None:
+    fake = FakeMaia(token=TOKEN)
+    run = fake.add_execution(PROJECT, ["RUNNING", FakeMaia.error(503), "RUNNING", "SUCCESS"])
+    with fake.serve() as server:
+        result = cli(server.url, "wait", PROJECT, run, *FAST, "--max-retries", "1")
+        fake.fail_next(503, times=2)
+        worse = cli(server.url, "wait", PROJECT, run, *FAST, "--max-retries", "1")
+    assert result.returncode == 0, result.stderr
+    assert "HTTP 503" in result.stderr and "retry 1 of 1" in result.stderr
+    assert worse.returncode == 4  # two 503s in a row: past --max-retries 1, an API error
+    assert worse.stderr.splitlines()[-1].startswith("maia-status: ServerError: HTTP 503")
 
 
 @pytest.fixture

@@ -185,3 +185,88 @@ def test_a_deeply_nested_fake_server_script_is_a_usage_error(
     assert "Traceback" not in err
     assert "RecursionError" not in err
     assert "script" in err
+
+
+# -- issue 21, item 20: hints in the caller's language ---------------------------------------
+
+
+def test_fake_server_errors_speak_in_command_line_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["fake-server", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert "--port 0 for a free one" in err
+    assert "port=0" not in err
+    assert main(["fake-server", "--port", "70000"]) == 2
+    assert (
+        "--port must be 0..65535 (--port 0 picks a free port), got 70000" in capsys.readouterr().err
+    )
+    assert main(["fake-server", "--host", "0.0.0.0"]) == 2
+    assert "--host must be a loopback address" in capsys.readouterr().err
+
+
+def test_the_python_api_keeps_its_own_words() -> None:
+    import socket
+
+    from pytest_maia import FakeMaia, MaiaValidationError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(MaiaValidationError, match=r"port=0 for a free one"):
+            FakeMaia().serve(port=taken.getsockname()[1]).__enter__()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "example"),
+    [
+        ("faults", {"error": 200}, '{"error": 503, "retry_after": 1, "times": 2}'),
+        ("executions", {"statuses": ["RUNNING"]}, '{"project_id": "my-project", "statuses"'),
+        ("clock/advance", {"seconds": -1}, '{"seconds": 60}'),
+        ("pipelines", [], '{"name": "nightly", "statuses"'),
+    ],
+)
+def test_control_api_errors_show_the_json_to_send(
+    endpoint: str, body: object, example: str
+) -> None:
+    import requests
+
+    from pytest_maia import FakeMaia
+
+    with FakeMaia().serve() as server:
+        answer = requests.post(f"{server.control_url}/{endpoint}", json=body, timeout=30)
+        plain = requests.post(f"{server.control_url}/{endpoint}", data=json.dumps(body), timeout=30)
+    assert answer.status_code == 400
+    detail = answer.json()["detail"]
+    assert "send JSON like " + example in detail
+    assert json.loads(detail.split("send JSON like ", 1)[1].split(" or ")[0])  # valid JSON
+    assert plain.status_code == 415  # no Content-Type: what curl -d sends is a form
+    assert "-H 'Content-Type: application/json'" in plain.json()["detail"]
+
+
+def test_every_control_api_example_is_a_document_the_fake_takes() -> None:
+    import requests
+
+    from pytest_maia import FakeMaia
+    from pytest_maia.fake._control import EXAMPLES
+
+    with FakeMaia().serve() as server:
+        answers = {}
+        for name, example in EXAMPLES.items():
+            document = example.split(" or ")[0]
+            if name == "schedules/run":
+                document = json.dumps({"schedule_id": answers["schedules"]["scheduleId"]})
+            answer = requests.post(
+                f"{server.control_url}/{name}",
+                data=document,
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert answer.status_code == 200, (name, answer.text)
+            answers[name] = answer.json()

@@ -311,7 +311,7 @@ def test_the_control_api_and_scripts_set_the_start() -> None:
         control = server.control_url
 
         def post(path: str, body: object) -> requests.Response:
-            return requests.post(f"{control}/{path}", data=json.dumps(body), timeout=10)
+            return requests.post(f"{control}/{path}", json=body, timeout=10)
 
         answer = post("clock/start", {"at": "2030-05-01T00:00:00Z"}).json()
         assert answer["at"] == "2030-05-01T00:00:00.000Z"

@@ -71,7 +71,10 @@ def control(server: dict[str, str], method: str, name: str, body: object = None)
         out = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
         return json.loads(out.stdout)
     request = urllib.request.Request(
-        url, data=None if data is None else data.encode(), method=method
+        url,
+        data=None if data is None else data.encode(),
+        method=method,
+        headers={} if data is None else {"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())

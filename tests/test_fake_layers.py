@@ -13,8 +13,33 @@ import pytest_maia
 PACKAGE = Path(pytest_maia.__file__).parent
 FAKE = PACKAGE / "fake"
 # The domain never sees HTTP; the adapters never see the domain.
-DOMAIN = {"_account", "_catalog", "_errors", "_execution", "_ledger", "_script", "_tokens"}
-HTTP_MAPPING = {"_api", "_routes", "_oauth", "_views", "_control", "_documents"}
+DOMAIN = {
+    "_account",
+    "_catalog",
+    "_errors",
+    "_execution",
+    "_ledger",
+    "_script",
+    "_tokens",
+    "_artifacts",
+    "_cron",
+    "_events",
+    "_instants",
+    "_operations",
+    "_schedules",
+    "_testruns",
+}
+HTTP_MAPPING = {
+    "_api",
+    "_routes",
+    "_routes_official",
+    "_oauth",
+    "_views",
+    "_control",
+    "_documents",
+    "_official",
+    "_documents_official",
+}
 ADAPTERS = {"_responses", "server", "_httpd", "_wire"}
 FACADE = {"_facade", "_hosting"}
 

@@ -52,7 +52,7 @@ def test_a_chunked_body_is_read_as_the_body_and_never_as_a_request() -> None:
     body = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\nT: 1\r\n\r\n"
     with served() as (server, path), connect(server) as sock:
         token_path = urlsplit(server.token_url).path.encode()
-        head = b"POST " + token_path + b" HTTP/1.1\r\nHost: fake\r\n"
+        head = b"POST " + token_path + b" HTTP/1.1\r\nHost: localhost\r\n"
         head += b"Content-Type: application/x-www-form-urlencoded\r\n"
         sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" + body)
         buffer = bytearray()
@@ -83,7 +83,7 @@ def test_a_body_that_cannot_be_framed_is_refused_and_the_connection_closed(
     posing = get(b"/dpc/nowhere", GOOD)  # what a lenient server would answer next
     with served() as (server, _), connect(server) as sock:
         token_path = urlsplit(server.token_url).path.encode()
-        sock.sendall(b"POST " + token_path + b" HTTP/1.1\r\nHost: f\r\n" + framing + posing)
+        sock.sendall(b"POST " + token_path + b" HTTP/1.1\r\nHost: localhost\r\n" + framing + posing)
         buffer = bytearray()
         status, headers, body = read_response(sock, buffer)
         rest = bytes(buffer) + read_to_end(sock)

@@ -271,6 +271,7 @@ def test_bad_expected_status_is_a_typed_error(pytester: pytest.Pytester) -> None
         @pytest.mark.parametrize("expected", [123, [], [None], ""])
         def test_bad(maia_fake, maia_status, maia_project_id, expected):
             run = maia_fake.add_execution(maia_project_id, ["SUCCESS"])
+            maia_fake.allow_unused()  # the point: it is never polled
             with pytest.raises(MaiaValidationError, match="expected"):
                 maia_status.assert_final(run, expected)
             assert maia_fake.polls(run) == 0  # rejected before any request

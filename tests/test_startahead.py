@@ -9,6 +9,7 @@ from pytest_maia import FakeMaia, MaiaTimeoutError
 from pytest_maia.client.budget import RequestBudget
 from pytest_maia.client.waiting import WaitPolicy
 from pytest_maia.core.clock import VirtualClock
+from pytest_maia.core.shared_state import SharedStateError
 from pytest_maia.fake import ExecutionRecord
 from pytest_maia.runs.pipelines import RunSpec
 from pytest_maia.runs.startahead import StartAhead
@@ -97,7 +98,7 @@ def test_a_claim_starts_a_queued_run_at_once_and_release_frees_its_slot() -> Non
         assert claim.execution_id is not None
         assert queue.counts() == {"active": 2}
         queue.release("second")
-        assert [key for key, _, _ in queue.leftovers()] == ["first"]
+        assert [left.key for left in queue.leftovers()] == ["first"]
 
 
 def test_a_group_claim_waits_for_the_run_before_it() -> None:
@@ -171,3 +172,55 @@ def test_a_run_claimed_late_goes_on_with_the_backoff_it_reached() -> None:
     assert delay_after(policy, 6) == 7.5
     assert delay_after(policy, 20) == 11.25
     assert delay_after(policy, 3600) == 30
+
+
+def dead_pid() -> int:
+    """A pid no process has: above the largest pid Linux hands out (2**22)."""
+    return 2**22 + 1
+
+
+@pytest.mark.parametrize("held", ["starting", "claimed"])
+def test_a_claim_never_waits_on_a_run_held_by_a_dead_process(held: str) -> None:
+    with FakeMaia() as fake:
+        fake.script_pipeline("load", ["RUNNING"])
+        queue = queue_for(fake, 4)
+        queue.plan([("a", RunSpec("load", group="g")), ("b", RunSpec("load", group="g"))])
+        queue.pump()  # "a" starts; "b" waits for its group
+        with queue.state.transaction() as data:
+            entry = data["runs"]["a"]
+            if held == "starting":  # its worker died during the start request
+                entry.update(state="starting", id=None)
+            else:  # its test's worker died holding it
+                entry["claimed"] = True
+            entry["pid"] = dead_pid()
+        before = fake.clock.now()
+        claim = queue.claim("b", timeout=600)
+        assert claim.execution_id is not None
+        assert fake.clock.now() - before < 600  # not the whole timeout
+        (left,) = queue.leftovers()
+        assert left.key == "a" and left.why.startswith("its worker process died")
+        assert (left.execution_id is None) == (held == "starting")
+        assert queue.leftovers() == []  # each is handed over once
+
+
+def test_after_stop_nothing_starts_and_a_queued_claim_is_told_so() -> None:
+    with FakeMaia() as fake:
+        queue = queue_for(fake, 1)
+        queue.plan([(k, RunSpec("load")) for k in "abc"])
+        queue.pump()
+        queue.stop()
+        queue.release("a")  # frees the slot: nothing starts in it
+        assert queue.pump() == []
+        claim = queue.claim("b", timeout=60)
+        assert claim.execution_id is None and "stopping" in str(claim.error)
+        assert len(fake.executions()) == 1
+
+
+def test_a_store_that_lost_its_plan_is_a_clear_error() -> None:
+    with FakeMaia() as fake:
+        queue = queue_for(fake, 1)
+        queue.plan([("a", RunSpec("load"))])
+        with queue.state.transaction() as data:
+            data.clear()
+        with pytest.raises(SharedStateError, match="has no plan of start-ahead runs"):
+            queue.claim("a", timeout=60)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_maia.core.clock import Clock, SystemClock, VirtualClock
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
+from pytest_maia.core.validation import is_loopback_host
 
 if TYPE_CHECKING:
     from pytest_maia.fake import FakeMaia
@@ -41,7 +42,9 @@ def load_script(fake: FakeMaia, script: object) -> None:
     if isinstance(script, dict):
         script = {key: value for key, value in script.items() if key != "token"}
     body = json.dumps(script).encode()
-    answer = fake.handle(Request("POST", "/_fake/script", {}, body), control=True)
+    answer = fake.handle(
+        Request("POST", "/_fake/script", {"Content-Type": "application/json"}, body), control=True
+    )
     if answer.status != 200:
         detail = json.loads(answer.body).get("detail", "not a script")
         raise MaiaValidationError(f"script: {detail}")
@@ -64,18 +67,35 @@ def _token(args: argparse.Namespace, script: object) -> Any:
     return script.get("token") if isinstance(script, dict) else None
 
 
+def _check_address(host: str, port: int) -> None:
+    """``--host`` and ``--port`` checked in the command line's words."""
+    if not is_loopback_host(host):
+        raise MaiaValidationError(
+            f"--host must be a loopback address (127.0.0.1, ::1, localhost), got {host!r}"
+        )
+    if not 0 <= port <= 65535:
+        raise MaiaValidationError(
+            f"--port must be 0..65535 (--port 0 picks a free port), got {port}"
+        )
+
+
 def serve_forever(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; print the base URL first, then block."""
     from pytest_maia.fake import FakeMaia
+    from pytest_maia.fake.server import ListenError
 
     clock: Clock = VirtualClock() if args.clock == "virtual" else SystemClock()
     try:
+        _check_address(args.host, args.port)
         script = _read_script(args.script) if args.script else {}
         strict = not getattr(args, "any_token", False)
         fake = FakeMaia(token=_token(args, script), clock=clock, strict=strict)
         load_script(fake, script)
         server_cm = fake.serve(args.host, args.port)
         server = server_cm.__enter__()
+    except ListenError as exc:  # in the command line's words: --port 0, not port=0
+        print(f"maia-status fake-server: {exc.hint('--port {}')}", file=sys.stderr, flush=True)
+        return 2
     except (MaiaError, OSError) as exc:
         print(f"maia-status fake-server: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -1,8 +1,9 @@
 """``maia-status``: check, wait for and start pipeline executions from a CI shell step.
 
 Exit codes: 0 success, 1 a terminal status that is not success, 2 usage or
-configuration error, 3 timeout, 4 API error (HTTP error, bad response, unreachable),
-130 interrupted (Ctrl-C). Everything printed has its control characters escaped.
+configuration error, 3 timeout, or gave up: the API stayed unreachable through
+``--max-retries`` retries, 4 API error (HTTP error, bad response, TLS), 130 interrupted
+(Ctrl-C). Everything printed has its control characters escaped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pytest_maia.client.waiting import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, D
 from pytest_maia.core.errors import (
     MaiaApiError,
     MaiaConfigError,
+    MaiaConnectionError,
     MaiaError,
     MaiaTimeoutError,
     MaiaValidationError,
@@ -71,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Check and wait for Maia pipeline executions. Credentials come from "
         "the environment: MAIA_TOKEN, or MAIA_CLIENT_ID and MAIA_CLIENT_SECRET.",
         epilog="exit codes: 0 success, 1 terminal status that is not success, 2 usage or "
-        "configuration error, 3 timeout, 4 API error, 130 interrupted (Ctrl-C)",
+        "configuration error, 3 timeout or unreachable through --max-retries retries, "
+        "4 API error, 130 interrupted (Ctrl-C)",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     get = sub.add_parser("get", parents=[common], help="print an execution's status")
@@ -157,25 +160,50 @@ def _client(args: argparse.Namespace) -> MaiaClient:
         local = loopback_token_url(base_url if isinstance(base_url, str) else None)
         if local is not None:
             variables["MAIA_TOKEN_URL"] = local
+    limit = 5 if args.max_retries is None else args.max_retries
+    retries = _Retries(limit, sys.stderr)
+    args.retries = retries
     if args.max_retries is None:
-        return MaiaClient.from_env(variables)
-    return MaiaClient.from_env(variables, max_retries=args.max_retries)
+        client = MaiaClient.from_env(variables, on_retry=retries)
+    else:
+        client = MaiaClient.from_env(variables, max_retries=args.max_retries, on_retry=retries)
+    retries.url = client.base_url
+    return client
+
+
+class _Retries:
+    """A line on stderr per retry; past ``limit`` retries in a row a wait gives up (the
+    last error ends it: a refused connection is exit 3, naming the URL)."""
+
+    def __init__(self, limit: int, stream: TextIO) -> None:
+        self.limit = limit
+        self.stream = stream
+        self.count = 0
+        self.url = ""
+
+    def __call__(self, error: MaiaError, pause: float) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            self.count = self.limit
+            raise error
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        line = f"maia-status: {first}; retry {self.count} of {self.limit} in {pause:.1f}s"
+        print(safe(line), file=self.stream, flush=True)
+
+    def answered(self) -> None:
+        """An answer came: the count of retries in a row starts again."""
+        self.count = 0
 
 
 def loopback_token_url(base_url: str | None) -> str | None:
     """For a loopback base URL (a fake server), the token URL it serves (what
     ``maia-status fake-server`` prints): ``{base_url}/oauth/dpc/token``; else None."""
-    from urllib.parse import urlsplit
-
-    from pytest_maia.client.endpoints import TOKEN_URL
-    from pytest_maia.core.validation import is_loopback_host
+    from pytest_maia.client.endpoints import TOKEN_URL, default_token_url
 
     if not base_url:
         return None
-    parts = urlsplit(base_url.strip())
-    if not is_loopback_host(parts.hostname or ""):
-        return None
-    return base_url.strip().rstrip("/") + urlsplit(TOKEN_URL).path
+    url = default_token_url(base_url)
+    return None if url == TOKEN_URL else url
 
 
 def _timeout(args: argparse.Namespace) -> float:
@@ -227,6 +255,13 @@ class _Progress:
 
 def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Namespace) -> WaitResult:
     progress = _Progress(sys.stderr, enabled=not args.json)
+    retries: _Retries | None = getattr(args, "retries", None)
+
+    def on_poll(result: WaitResult) -> None:
+        if retries is not None:
+            retries.answered()
+        progress(result)
+
     try:
         return client.wait_for(
             project,
@@ -234,7 +269,7 @@ def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Names
             timeout=_timeout(args),
             interval=args.interval,
             max_interval=args.max_interval,
-            on_poll=progress,
+            on_poll=on_poll,
         )
     finally:
         progress.done()
@@ -362,6 +397,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, error = EXIT_USAGE, exc
     except MaiaTimeoutError as exc:
         code, error = EXIT_TIMEOUT, exc
+    except MaiaConnectionError as exc:
+        retries: _Retries | None = getattr(args, "retries", None)
+        if not exc.is_transient or retries is None:
+            code, error = EXIT_API_ERROR, exc
+        else:  # unreachable through every retry: give up, naming where
+            code, error = EXIT_TIMEOUT, exc
+            times = "1 retry" if retries.count == 1 else f"{retries.count} retries"
+            gave_up = f"gave up after {times}: {retries.url} is unreachable"
+            if getattr(args, "json", False):
+                data = _error_json(exc)
+                data["error"]["message"] = f"{gave_up}: {exc}"
+                print(json.dumps(data), flush=True)
+            else:
+                line = f"maia-status: {gave_up}: {str(exc).splitlines()[0]}"
+                print(safe(line), file=sys.stderr, flush=True)
+            return code
     except MaiaError as exc:
         code, error = EXIT_API_ERROR, exc
     except KeyboardInterrupt:

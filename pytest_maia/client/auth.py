@@ -17,7 +17,7 @@ import requests
 
 from pytest_maia.client.endpoints import AUDIENCE, TOKEN_URL, api_error
 from pytest_maia.client.transport import DEFAULT_REQUEST_TIMEOUT, send
-from pytest_maia.core.errors import MaiaResponseError
+from pytest_maia.core.errors import MaiaConnectionError, MaiaResponseError
 from pytest_maia.core.redact import Secret, SecretFields, is_header_safe
 
 if TYPE_CHECKING:
@@ -160,16 +160,29 @@ class ClientCredentials:
 
     def _fetch(self, remaining: float | None) -> None:
         where = f"POST {self.token_url}"
-        response = send(
-            self._session(),
-            "POST",
-            self.token_url,
-            where=where,
-            timeout=self._timeout,
-            remaining=remaining,
-            data=self._form(),
-            headers=SecretFields(Accept="application/json"),
-        )
+        try:
+            response = send(
+                self._session(),
+                "POST",
+                self.token_url,
+                where=where,
+                timeout=self._timeout,
+                remaining=remaining,
+                data=self._form(),
+                headers=SecretFields(Accept="application/json"),
+            )
+        except MaiaConnectionError as exc:
+            if not exc.refused:
+                raise
+            # Nothing listens at the token URL: a wrong MAIA_TOKEN_URL, which no retry
+            # mends. Fail at once, and say which setting to fix.
+            raise MaiaConnectionError(
+                f"{where} failed: connection refused: no token endpoint listens at "
+                f"{self.token_url}; set MAIA_TOKEN_URL (maia-status --token-url, "
+                "MaiaClient(token_url=...)) to the OAuth token endpoint to use",
+                transient=False,
+                refused=True,
+            ) from None
         self.fetches += 1
         if response.status_code >= 400:
             # The body may echo the request: the secret is scrubbed from the message.

@@ -18,6 +18,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from pytest_maia.core.errors import (
     MaiaApiError,
@@ -27,7 +28,7 @@ from pytest_maia.core.errors import (
 )
 from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, ProblemDetail
 from pytest_maia.core.redact import Secret, scrub, scrub_problem
-from pytest_maia.core.validation import check_execution_id, check_project_id
+from pytest_maia.core.validation import check_execution_id, check_project_id, is_loopback_host
 
 __all__ = [
     "AUDIENCE",
@@ -38,6 +39,7 @@ __all__ = [
     "api_error",
     "cancel_body",
     "decode_json",
+    "default_token_url",
     "execute_body",
     "execution_path",
     "executions_path",
@@ -54,6 +56,18 @@ log = logging.getLogger("pytest_maia.client.maia_client")
 # OAuth 2.0 client credentials: where tokens come from, and for which API.
 TOKEN_URL = "https://id.core.matillion.com/oauth/dpc/token"
 AUDIENCE = "https://api.matillion.com"
+
+
+def default_token_url(base_url: str) -> str:
+    """The token URL a client uses when none is given: for a loopback base URL (a fake
+    server) that server's own, ``{base_url}/oauth/dpc/token``, so client credentials
+    never leave the machine; else :data:`TOKEN_URL`."""
+    parts = urlsplit(base_url.strip())
+    if is_loopback_host(parts.hostname or ""):
+        return base_url.strip().rstrip("/") + urlsplit(TOKEN_URL).path
+    return TOKEN_URL
+
+
 # Longest Retry-After we obey; a larger value is a server bug, not advice.
 RETRY_AFTER_CAP = 300.0
 ENVIRONMENT_NAME_MAX = 255

@@ -8,15 +8,20 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pytest_maia.client import endpoints, listing, waiting
+from pytest_maia.client import artifacts, endpoints, listing, waiting
+from pytest_maia.client.artifacts import PublishedArtifact
 from pytest_maia.client.auth import ClientCredentials, StaticToken, TokenProvider
-from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.listing import Environment, Project, PublishedPipeline
 from pytest_maia.client.session import ApiCalls
 from pytest_maia.client.transport import DEFAULT_REQUEST_TIMEOUT
 from pytest_maia.core.clock import Clock, SystemClock
-from pytest_maia.core.errors import MaiaConfigError, MaiaResponseError, MaiaValidationError
+from pytest_maia.core.errors import (
+    MaiaConfigError,
+    MaiaError,
+    MaiaResponseError,
+    MaiaValidationError,
+)
 from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, WaitResult
 from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
@@ -64,6 +69,10 @@ class MaiaClient:
     failures (TLS verification, an invalid URL) fail at once with a typed error.
     Each request's whole answer must arrive within ``timeout`` seconds (and within
     the time a wait has left); with your own ``session``, headers only per read.
+    ``on_retry(error, seconds)`` hears of each retry, in calls and in waits, before its
+    pause (it may raise to give up). Without ``token_url``, client credentials go to
+    the official token endpoint, or for a loopback ``base_url`` (a fake server) to that
+    server's own ``/oauth/dpc/token``.
     """
 
     def __init__(
@@ -78,10 +87,11 @@ class MaiaClient:
         max_retries: int = 5,
         session: requests.Session | None = None,
         clock: Clock | None = None,
-        token_url: str = TOKEN_URL,
+        token_url: str | None = None,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
         budget: RequestBudget | None = None,
         observer: Callable[[Exchange], None] | None = None,
+        on_retry: Callable[[MaiaError, float], None] | None = None,
     ) -> None:
         # Wrap secrets first: a later error must not show them in a traceback's locals.
         token = Secret(token) if isinstance(token, str) else token
@@ -102,6 +112,7 @@ class MaiaClient:
             raise MaiaValidationError("TLS verification is off on the session; it must stay on")
         self._calls = ApiCalls(self, session)
         self._calls.observer = observer  # sees each answer (for --maia-record), never a secret
+        self._calls.on_retry = on_retry
         provider: TokenProvider
         if token:
             provider = StaticToken(check_credential(token, "token", bearer=True))
@@ -111,7 +122,9 @@ class MaiaClient:
                 check_credential(client_secret, "client_secret"),
                 session=lambda: self._calls.session,
                 clock=self.clock,
-                token_url=check_base_url(token_url),
+                token_url=check_base_url(
+                    endpoints.default_token_url(self.base_url) if token_url is None else token_url
+                ),
                 timeout=self.timeout,
             )
         else:
@@ -179,7 +192,7 @@ class MaiaClient:
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
-            token_url=settings.token_url or TOKEN_URL,
+            token_url=settings.token_url,  # None: a loopback server's own, else TOKEN_URL
             budget=budget,
             observer=observer,
         )
@@ -267,6 +280,7 @@ class MaiaClient:
             policy=policy,
             clock=clock,
             on_poll=on_poll,
+            on_retry=self._calls.on_retry,
         )
 
     def execute_pipeline(
@@ -280,8 +294,13 @@ class MaiaClient:
         agent_id: str | None = None,
         execution_tag: str | None = None,
         version_name: str | None = None,
+        version: str | None = None,
     ) -> str:
         """Start a published pipeline and return the new execution's id (a UUID).
+
+        ``version`` (or ``version_name``) runs that artifact version (the API answers
+        404 when the environment has no such version); without it the API runs the
+        latest version published to the environment.
 
         Arguments are checked before anything is sent (:class:`MaiaValidationError`
         names the field). Starting a run is not idempotent, so only 429 is retried
@@ -290,6 +309,11 @@ class MaiaClient:
         (:class:`ConflictError`): the ``execution_tag`` is already running in that
         environment; 410 (:class:`GoneError`): the pipeline is disabled.
         """
+        if version is not None and version_name is not None and version != version_name:
+            raise MaiaValidationError(
+                f"version={version!r} and version_name={version_name!r} differ: pass one"
+            )
+        version_name = version if version is not None else version_name
         path = endpoints.executions_path(project_id)
         body = endpoints.execute_body(
             pipeline_name,
@@ -308,6 +332,53 @@ class MaiaClient:
             return endpoints.parse_execution_id(answer, f"POST {path}", code)
 
         return self._calls.retrying(start, idempotent=False)
+
+    def publish_artifact(
+        self,
+        project_id: str,
+        environment: str,
+        version: str,
+        files: Mapping[str, str | bytes],
+        *,
+        branch: str | None = None,
+        commit_hash: str | None = None,
+    ) -> PublishedArtifact:
+        """Publish artifact ``version`` of a project's ``files`` (relative path -> text)
+        to ``environment`` (``POST /v1/projects/{projectId}/artifacts``, one form part
+        per file). A version is immutable: publishing one again is a
+        :class:`ConflictError`. The answer lists the files the API ignored (binary
+        files, archives). Only 429 is retried: after a 5xx the version may exist.
+        """
+        path = artifacts.artifacts_path(project_id)
+        headers = {
+            "versionName": artifacts.check_name(version, "version"),
+            "environmentName": artifacts.check_name(environment, "environment"),
+        }
+        if branch is not None:
+            headers["branch"] = artifacts.check_name(branch, "branch")
+        if commit_hash is not None:
+            headers["commitHash"] = artifacts.check_name(commit_hash, "commit_hash")
+        parts = artifacts.publish_parts(files)
+        self._calls.retrying(self._provider.token)
+
+        def publish(remaining: float) -> PublishedArtifact:
+            response = self._calls.request(
+                "POST", path, None, remaining, files=parts, headers=headers
+            )
+            answer = endpoints.decode_json(
+                response.content, response.status_code, response.headers.get("Content-Type")
+            )
+            return artifacts.parse_published(answer, f"POST {path}", response.status_code)
+
+        return self._calls.retrying(publish, idempotent=False)
+
+    def promote_artifact(self, project_id: str, version: str, *, source: str, target: str) -> None:
+        """Promote artifact ``version`` from environment ``source`` to ``target``
+        (``POST .../artifacts/promotions``), where it then runs by default. Retried
+        like a read: promoting twice leaves the same state."""
+        path = artifacts.artifacts_path(project_id) + "/promotions"
+        body = artifacts.promotion_body(version, source, target)
+        self._calls.retrying(lambda left: self._calls.request("POST", path, body, left))
 
     def get_execution(self, project_id: str, execution_id: str) -> ExecutionDetails:
         """The details of a pipeline execution: status, timestamps, message, and more.

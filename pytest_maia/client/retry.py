@@ -29,8 +29,9 @@ def retry_delay(
 
     Transient: 429, 5xx, a connection error a retry can mend (not a TLS failure or
     a bad URL), and the request budget's refusal (nothing was sent). A request that is
-    not ``idempotent`` (starting a run) is retried only after 429: the server refused
-    it, whereas after a 5xx or a lost connection it may have acted on it. The wait is
+    not ``idempotent`` (starting a run) is retried only after 429 or a refused
+    connection: the server refused it, whereas after a 5xx or a lost connection it may
+    have acted on it. The wait is
     the server's ``Retry-After`` (the budget's ``retry_after``) when there is one, else
     ``pause`` (the caller's backoff), and never less than ``at_least`` (a wait's poll
     schedule: a 429 must not make it poll sooner than it would have).
@@ -40,7 +41,8 @@ def retry_delay(
         if transient and exc.retry_after is not None:
             pause = exc.retry_after
     elif isinstance(exc, MaiaConnectionError):
-        transient = idempotent and exc.is_transient
+        # A refused connection sent nothing: even a start may be tried again.
+        transient = (idempotent or exc.refused) and exc.is_transient
     elif isinstance(exc, BudgetExhaustedError):
         transient, pause = True, exc.retry_after  # nothing was sent; the budget says when
     else:

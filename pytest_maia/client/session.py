@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import requests
@@ -16,7 +16,12 @@ from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.retry import backoff, retry_delay
 from pytest_maia.client.transport import new_session, send
 from pytest_maia.core.clock import is_real
-from pytest_maia.core.errors import MaiaApiError, MaiaConnectionError, MaiaResponseError
+from pytest_maia.core.errors import (
+    MaiaApiError,
+    MaiaConnectionError,
+    MaiaError,
+    MaiaResponseError,
+)
 from pytest_maia.core.redact import Secret, SecretFields
 
 if TYPE_CHECKING:
@@ -49,6 +54,8 @@ class ApiCalls:
     secrets: tuple[Secret, ...] = ()
     # Sees each answer (for --maia-record); never the request's headers or a token.
     observer: Callable[[Exchange], None] | None = None
+    # Told of each retry (the error, the seconds before it) before the pause; may raise.
+    on_retry: Callable[[MaiaError, float], None] | None = None
 
     def __init__(self, settings: _Settings, session: requests.Session | None) -> None:
         self._settings = settings
@@ -77,9 +84,19 @@ class ApiCalls:
             self.session.close()
 
     def request(
-        self, method: str, path: str, json_body: object = None, remaining: float | None = None
+        self,
+        method: str,
+        path: str,
+        json_body: object = None,
+        remaining: float | None = None,
+        *,
+        files: Mapping[str, tuple[str, bytes]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """One request, refreshing an OAuth token once on a 401. Raises typed errors.
+
+        ``files`` sends a multipart/form-data body (one part per name) instead of JSON,
+        with ``headers`` added.
 
         ``remaining``: seconds until the caller's deadline, shared by the token fetch,
         the wait for the request budget (which raises
@@ -111,10 +128,12 @@ class ApiCalls:
                 where=where,
                 timeout=self._settings.timeout,
                 remaining=left_for_sockets(),
-                json=json_body,
                 headers=SecretFields(
-                    Accept="application/json", Authorization="Bearer " + token.reveal()
+                    Accept="application/json",
+                    Authorization="Bearer " + token.reveal(),
+                    **(headers or {}),
                 ),
+                **({"json": json_body} if files is None else {"files": dict(files)}),
             )
             if self.observer is not None:
                 self.observer(
@@ -178,6 +197,8 @@ class ApiCalls:
                     log.debug("not retrying: %.1fs would pass the retry budget", delay)
                     raise
                 log.debug("retrying in %.1fs after: %s", delay, exc)
+                if self.on_retry is not None:
+                    self.on_retry(exc, delay)
                 clock.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -129,9 +129,29 @@ def _failure(exc: BaseException, where: str, seconds: float, watch: Watch) -> Ex
             "an invalid URL, port or header)",
             transient=False,
         )
+    if _refused(exc):
+        return MaiaConnectionError(
+            f"{where} failed: connection refused (nothing listens there)", refused=True
+        )
     return MaiaConnectionError(
         f"{where} failed: {type(exc).__name__} (connection dropped or refused)"
     )
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when a ``ConnectionRefusedError`` is among the causes of ``exc`` (requests
+    wraps urllib3's error, which wraps the socket's)."""
+    seen: list[BaseException] = [exc]
+    for _ in range(32):  # a bounded walk: causes can form a cycle
+        if not seen:
+            return False
+        current = seen.pop()
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        more = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        more += [arg for arg in current.args if isinstance(arg, BaseException)]
+        seen += [m for m in more if isinstance(m, BaseException)]
+    return False
 
 
 def send(

@@ -52,6 +52,9 @@ class Poller:
     policy: WaitPolicy
     clock: Clock
     on_poll: Callable[[WaitResult], None] | None = None
+    # Hears of each transient error ridden out, with the pause before the next poll; it
+    # may raise to end the wait (maia-status gives up after --max-retries in a row).
+    on_retry: Callable[[MaiaError, float], None] | None = None
     started: float = field(init=False)
     result: WaitResult = field(init=False)
     schedule: PollSchedule = field(init=False)
@@ -96,6 +99,9 @@ class Poller:
                 exc.wait_result = result  # what the wait saw, this error last
                 raise
             log.info("execution %s: transient error, polling on: %s", self.execution_id, exc)
+            if self.on_retry is not None:
+                exc.wait_result = result
+                self.on_retry(exc, min(pause, max(0.0, self.deadline - clock.now())))
         else:
             self._saw(status)
             if self.on_poll is not None:
@@ -139,10 +145,12 @@ def wait(
     policy: WaitPolicy,
     clock: Clock,
     on_poll: Callable[[WaitResult], None] | None = None,
+    on_retry: Callable[[MaiaError, float], None] | None = None,
 ) -> WaitResult:
-    """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``."""
+    """Call ``fetch`` until ``policy`` says the status is final; see ``MaiaClient.wait_for``.
+    ``on_retry(error, pause)`` hears of each transient error ridden out (it may raise)."""
     __tracebackhide__ = True
-    poller = Poller(execution_id, policy, clock, on_poll)
+    poller = Poller(execution_id, policy, clock, on_poll, on_retry)
     while not poller.poll(fetch):
         remaining = poller.deadline - clock.now()
         if remaining <= 0:

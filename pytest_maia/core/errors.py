@@ -29,10 +29,16 @@ _REASONS = {
 
 
 class MaiaError(Exception):
-    """Base of every error pytest-maia raises."""
+    """Base of every error pytest-maia raises.
+
+    ``status_code`` is the HTTP status of the answer behind it, or None when no answer
+    came (a refused or dropped connection, a timeout, a spent request budget), so that
+    ``[e.status_code for e in result.errors]`` works on any error a wait rode out.
+    """
 
     # Set by a wait that ends on this error: what it saw before.
     wait_result: WaitResult | None = None
+    status_code: int | None = None
 
 
 class MaiaValidationError(MaiaError, ValueError):
@@ -47,12 +53,15 @@ class MaiaConnectionError(MaiaError):
     """The API could not be reached (connection refused or dropped, read timeout).
 
     ``is_transient`` is False for failures a retry cannot mend (TLS verification, an
-    invalid URL or port): those are not retried.
+    invalid URL or port): those are not retried. ``refused`` is True when nothing
+    listened at the address (the connection was refused, not dropped or timed out).
+    ``status_code`` is always None: no HTTP answer came.
     """
 
-    def __init__(self, message: str, *, transient: bool = True) -> None:
+    def __init__(self, message: str, *, transient: bool = True, refused: bool = False) -> None:
         super().__init__(message)
         self.is_transient = transient
+        self.refused = refused
 
 
 class MaiaResponseError(MaiaError):
@@ -65,6 +74,8 @@ class MaiaResponseError(MaiaError):
 
 class MaiaApiError(MaiaError):
     """The API answered with an HTTP error; ``problem`` is its parsed ProblemDetail."""
+
+    status_code: int
 
     def __init__(
         self,

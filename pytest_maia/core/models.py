@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -216,7 +216,8 @@ class FailureExplanation:
     """What the API says about why an execution ended as it did.
 
     ``failing_steps`` lists every step whose status is not SUCCESS, parents before
-    their children; ``error`` says what could not be read (None when all was read).
+    their children; ``error`` says what could not be read (None when all was read);
+    ``cut`` says why reading stopped early (its budget of reads or time), else None.
     """
 
     execution_id: str
@@ -226,6 +227,7 @@ class FailureExplanation:
     failing_steps: tuple[FailingStep, ...] = ()
     error: str | None = None
     steps_read: bool = False
+    cut: str | None = None
 
     def messages(self) -> Iterator[tuple[str, str]]:
         """``(where, message)`` for the details' message and each step's message."""
@@ -257,7 +259,19 @@ class FailureExplanation:
             lines.append("failing steps: none listed")
         if self.error:
             lines.append(f"could not read why it failed: {self.error}")
+        if self.cut:
+            lines.append(self.cut)
         return "\n".join(lines)
+
+
+class RiddenOut(Protocol):
+    """What ``WaitResult.errors`` holds: a :class:`~pytest_maia.MaiaError` (this module
+    comes below the errors module, so it names only what a caller may rely on)."""
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of the answer, or None when none came."""
+        ...
 
 
 @dataclass
@@ -265,7 +279,9 @@ class WaitResult:
     """What a wait saw: the final status, every poll's status and how long it took.
 
     ``history`` holds one ``(elapsed_seconds, status)`` entry per successful poll;
-    ``errors`` holds transient API errors ridden out during the wait.
+    ``errors`` holds the transient errors ridden out during the wait, each a
+    :class:`~pytest_maia.MaiaError` with ``status_code`` (None for a dropped or refused
+    connection, a timeout or a spent request budget: no answer came).
     """
 
     execution_id: str
@@ -273,7 +289,7 @@ class WaitResult:
     history: list[tuple[float, ExecutionStatus]] = field(default_factory=list)
     polls: int = 0
     elapsed: float = 0.0
-    errors: list[Exception] = field(default_factory=list)
+    errors: list[RiddenOut] = field(default_factory=list)
     # Why it ended as it did (details' message, failing steps), once an assertion asked.
     explanation: FailureExplanation | None = None
 

@@ -108,6 +108,14 @@ SETTINGS: tuple[Setting, ...] = (
         "default environment name for maia_pipeline runs",
     ),
     Setting(
+        "version",
+        "--maia-version",
+        "MAIA_VERSION_NAME",
+        "maia_version",
+        "artifact version every maia_pipeline run and @maia_start run executes "
+        "(default: the latest version published to the environment)",
+    ),
+    Setting(
         "timeout",
         "--maia-timeout",
         "MAIA_TIMEOUT",
@@ -177,6 +185,7 @@ class MaiaSettings:
     token_url: str | None = None
     project_id: str | None = None
     environment: str | None = None
+    version: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     report: str | None = None
     report_json: str | None = None
@@ -289,6 +298,7 @@ def resolve_settings(
         token_url=token_url,
         project_id=values["project_id"],
         environment=values["environment"],
+        version=values["version"],
         timeout=timeout,
         report=values["report"],
         report_json=values["report_json"],

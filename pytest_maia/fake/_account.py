@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_maia.client.endpoints import AUDIENCE
 from pytest_maia.core.clock import Clock, is_real
@@ -33,6 +34,7 @@ from pytest_maia.fake._execution import (
     step_views,
 )
 from pytest_maia.fake._ledger import Ledger
+from pytest_maia.fake._operations import OfficialOperations
 from pytest_maia.fake._script import (
     ScriptedStep,
     StepScript,
@@ -85,8 +87,14 @@ class ExecutionFilter:
     schedule_id: str | None = None
 
 
-class Account:
-    """Projects, environments, pipelines, executions, tokens and queued faults.
+# Bounds on queued faults: a control-API document of a few bytes must not cost memory.
+MAX_FAULT_TIMES = 1_000_000
+MAX_QUEUED_FAULTS = 10_000
+
+
+class Account(OfficialOperations):
+    """Projects, environments, pipelines, executions, tokens and queued faults; the
+    artifacts, schedules, audit events and test executions are :class:`OfficialOperations`'.
 
     ``epoch`` is the instant of clock second 0: under a real clock the wall clock's, so
     that times are real; under a virtual one ``start`` (default: the wall clock now) is
@@ -94,6 +102,7 @@ class Account:
     """
 
     def __init__(self, clock: Clock, tokens: Tokens, start: object = None) -> None:
+        super().__init__()
         self.clock = clock
         self.tokens = tokens
         self.lock = threading.RLock()
@@ -104,7 +113,12 @@ class Account:
         self._scripts: dict[str, PipelineScript] = {}
         self._once: dict[str, deque[PipelineScript]] = {}  # next executions only, in order
         self._disabled: set[str] = set()
-        self._faults: deque[ErrorStep] = deque()
+        self._faults: deque[list[Any]] = deque()  # [step, times left], oldest first
+        # What was scripted, for the "every scripted run was used" check: executions
+        # scripted or started from a script (id -> how it was scripted), and how often
+        # each standing pipeline script has been started since it was set.
+        self._scripted: dict[str, str] = {}
+        self._starts: dict[str, int] = {}
 
     # -- scripting ------------------------------------------------------------------
 
@@ -119,6 +133,7 @@ class Account:
         when = _dt.datetime.now(_dt.timezone.utc) if start is None else check_instant(start, where)
         with self.lock:
             self.epoch = when - _dt.timedelta(seconds=self.clock.now())
+            self.schedules.epoch = self.epoch  # schedules read cron calendars with it
 
     def add_execution(
         self,
@@ -176,6 +191,7 @@ class Account:
                 environment=environment,
             )
             self.ledger.add(execution, plan, now)
+            self._scripted[canonical] = f"add_execution({project_id!r}, ...)"
         return canonical
 
     def add_project(
@@ -229,6 +245,7 @@ class Account:
                 self._once.setdefault(pipeline_name, deque()).append(entry)
             else:
                 self._scripts[pipeline_name] = entry
+                self._starts.setdefault(pipeline_name, 0)
 
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None:
         """Executing ``pipeline_name`` is refused as disabled (or no longer)."""
@@ -243,11 +260,24 @@ class Account:
             self.tokens.add_client(client_id, client_secret)
 
     def fail_next(self, step: ErrorStep, times: int) -> None:
-        """Queue ``step`` for the next ``times`` requests."""
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise MaiaValidationError(f"times must be an integer >= 1, got {times!r}")
+        """Queue ``step`` for the next ``times`` requests (kept as one entry and a count,
+        so ``times`` costs no memory; at most :data:`MAX_FAULT_TIMES`, and
+        :data:`MAX_QUEUED_FAULTS` entries queued)."""
+        if (
+            isinstance(times, bool)
+            or not isinstance(times, int)
+            or not 1 <= times <= MAX_FAULT_TIMES
+        ):
+            raise MaiaValidationError(
+                f"times must be an integer 1..{MAX_FAULT_TIMES}, got {times!r}"
+            )
         with self.lock:
-            self._faults.extend([step] * times)
+            if len(self._faults) >= MAX_QUEUED_FAULTS:
+                raise MaiaValidationError(
+                    f"{MAX_QUEUED_FAULTS} faults are queued already: use times= for repeats, "
+                    "or reset"
+                )
+            self._faults.append([step, times])
 
     def reset(self) -> None:
         """Forget everything scripted or started; the clock and OAuth clients stay."""
@@ -258,13 +288,45 @@ class Account:
             self._once.clear()
             self._disabled.clear()
             self._faults.clear()
+            self._scripted.clear()
+            self._starts.clear()
             self.tokens.reset()
+            self.reset_official()
+
+    def unused(self) -> list[str]:
+        """What was scripted and never used, one line each: a pipeline script no
+        execution was started from, an execution scripted or started from a script
+        whose status or details were never read."""
+        with self.lock:
+            lines = [
+                f"script_pipeline({name!r}, ..., once=True): no execution of it was started"
+                for name, queued in self._once.items()
+                for _ in queued
+            ]
+            lines += [
+                f"script_pipeline({name!r}, ...): no execution of it was started"
+                for name in self._scripts
+                if not self._starts.get(name)
+            ]
+            lines += [
+                f"{how}: execution {execution_id} was never polled"
+                for execution_id, how in self._scripted.items()
+                if not self.ledger.polls(execution_id)
+            ]
+            return lines
 
     # -- operations (the caller holds the lock) ------------------------------------
 
     def next_fault(self) -> ErrorStep | None:
         """The queued fault answering this request instead, if any."""
-        return self._faults.popleft() if self._faults else None
+        if not self._faults:
+            return None
+        entry = self._faults[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            self._faults.popleft()
+        step: ErrorStep = entry[0]
+        return step
 
     def authorize(self, credential: str | None, now: float) -> Verdict | None:
         """The verdict on a bearer credential; None when there is none."""
@@ -280,23 +342,18 @@ class Account:
             raise Refused("unknown client or wrong client secret")
         return self.tokens.issue(now)
 
-    def start_execution(
-        self,
-        project_id: str,
-        info: RunInfo,
-        now: float,
-        *,
-        trigger: str = "API",
-        schedule_id: str | None = None,
-        user: str | None = None,
-    ) -> str:
+    def start_execution(self, project_id: str, info: RunInfo, now: float) -> str:
         """Start ``info.pipeline_name`` in a project's environment; the new id.
 
-        ``trigger`` says what started it (the execute endpoint: API; a schedule:
-        SCHEDULE with its ``schedule_id``); ``user`` the person who did, if one did.
+        ``info.trigger`` says what started it (the execute endpoint: API; a schedule:
+        SCHEDULE with its ``info.schedule_id``): the details show both.
         """
         name, environment = info.pipeline_name, info.environment_name
-        self.catalog.check_published(project_id, environment, name)
+        versioned = self.version_for(project_id, info)
+        if versioned is None:
+            self.catalog.check_published(project_id, environment, name)
+        else:
+            info = versioned
         if name in self._disabled:
             raise Gone(f"Pipeline {name!r} is disabled")
         tag = info.execution_tag
@@ -307,8 +364,19 @@ class Account:
                 f"{environment!r}: {other.execution_id}"
             )
         queued = self._once.get(name)
-        standing = self._scripts.get(name, DEFAULT_PIPELINE_SCRIPT)
-        steps, every, message, plan = queued.popleft() if queued else standing
+        standing = self._scripts.get(name)
+        if queued:
+            how: str | None = f"script_pipeline({name!r}, ..., once=True)"
+            steps, every, message, plan = queued.popleft()
+            if not queued:
+                del self._once[name]
+        elif standing is not None:
+            how = f"script_pipeline({name!r}, ...)"
+            steps, every, message, plan = standing
+            self._starts[name] = self._starts.get(name, 0) + 1
+        else:
+            how = None
+            steps, every, message, plan = DEFAULT_PIPELINE_SCRIPT
         execution_id = str(uuid.uuid4())
         execution = Execution(
             project_id,
@@ -318,11 +386,29 @@ class Account:
             now,
             info,
             message=message,
-            trigger=trigger,
-            schedule_id=schedule_id,
-            user=user,
+            trigger=info.trigger,
+            schedule_id=info.schedule_id,
         )
         self.ledger.add(execution, plan, now)
+        extra = {"environmentName": environment, "trigger": info.trigger}
+        if info.version_name is not None:
+            extra["versionName"] = info.version_name
+        if info.schedule_id is not None:
+            extra["scheduleId"] = info.schedule_id
+        self.events.record(
+            now,
+            "PIPELINE_EXECUTION_STARTED",
+            "PIPELINE_EXECUTION",
+            f"Pipeline {name!r} started in environment {environment!r}",
+            source="SCHEDULER" if info.schedule_id is not None else "API",
+            project_id=project_id,
+            subject_id=execution_id,
+            subject_name=name,
+            subject_type="PIPELINE_EXECUTION",
+            additional_info=extra,
+        )
+        if how is not None:
+            self._scripted[execution_id] = how
         return execution_id
 
     def find(self, project_id: str, execution_id: str) -> Execution:
@@ -351,6 +437,17 @@ class Account:
                 f"Pipeline execution {execution_id} has already finished ({status.value})"
             )
         execution.cancel(force)
+        self.events.record(
+            now,
+            "PIPELINE_EXECUTION_CANCELLED",
+            "PIPELINE_EXECUTION",
+            f"Cancel of pipeline {execution.pipeline_name!r} requested",
+            project_id=project_id,
+            subject_id=execution_id,
+            subject_name=execution.pipeline_name,
+            subject_type="PIPELINE_EXECUTION",
+            additional_info={"forceUpdate": force},
+        )
 
     def steps(self, project_id: str, execution_id: str, now: float) -> list[StepView]:
         """The steps of an execution: none until it has finished."""
@@ -391,6 +488,7 @@ class Account:
         the scripted pipelines too."""
         env = self.catalog.environment(project_id, environment, keep=False)
         items = dict(env.pipelines)
+        items.update(self.published_versions(project_id, environment))
         if not env.closed:
             for name in self._scripts:
                 items.setdefault(name, 0.0)

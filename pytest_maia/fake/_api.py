@@ -18,17 +18,19 @@ from pytest_maia.fake._account import Account
 from pytest_maia.fake._errors import Conflict, DomainError, Gone, Invalid, NotFound, Scripted
 from pytest_maia.fake._http import (
     DROPPED,
-    Call,
+    CallLog,
     Request,
     Response,
     canonical_headers,
     problem,
-    redacted,
 )
 from pytest_maia.fake._oauth import TOKEN_PATH, bearer_credential, token_endpoint, unauthorized
 from pytest_maia.fake._routes import ROUTES, Route, execution_of, project_of
+from pytest_maia.fake._routes_official import ROUTES as OFFICIAL_ROUTES
 from pytest_maia.fake._tokens import Verdict
 
+# Every path the API answers: the executions and catalogue, then the newer families.
+ALL_ROUTES: tuple[Route, ...] = ROUTES + OFFICIAL_ROUTES
 # The HTTP status of each domain error. Undocumented choices: 409 to cancel a finished
 # execution, 404 for an unpublished pipeline or an unknown environment.
 CODES: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, Conflict: 409, Gone: 410}
@@ -47,7 +49,7 @@ class HttpApi:
     def __init__(self, account: Account, base_path: str) -> None:
         self.account = account
         self.base_path = base_path
-        self.calls: list[Call] = []
+        self.calls = CallLog()
 
     def handle(self, request: Request, *, control: bool = False) -> Response:
         """Answer one request and log it (``control``: the control API is reachable)."""
@@ -57,10 +59,9 @@ class HttpApi:
         account = self.account
         with account.lock:
             now = account.clock.now()
+            account.fire_due(now)  # schedules the clock has reached run first
             response = self._answer(request, headers, now)
-            self.calls.append(
-                Call(request.method, request.path, response.status, redacted(headers), now)
-            )
+            self.calls.record(request.method, request.path, response.status, headers, now)
         return response
 
     def _answer(self, request: Request, headers: Mapping[str, str], now: float) -> Response:
@@ -107,7 +108,7 @@ class HttpApi:
         base = self.base_path
         if path.startswith(base) and path[len(base) : len(base) + 1] == "/":
             rest = path[len(base) :]
-            for route in ROUTES:
+            for route in ALL_ROUTES:
                 match = route.pattern.match(rest)
                 if match is not None:
                     return route, match

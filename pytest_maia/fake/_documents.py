@@ -12,6 +12,9 @@ One format for both (see docs/fake.md, "Control API")::
      "faults": [{"error": 503, "retry_after": 1, "times": 2}, {"drop": true}],
      "start": "2026-01-01T00:00:00Z", "advance": 60}
 
+plus ``artifacts``, ``promotions``, ``schedules`` and ``events`` (:mod:`._documents_official`),
+applied after the pipelines and before the executions.
+
 A status step is one of the eight statuses exactly, ``{"unrecognised": "PAUSED"}``,
 ``{"error": CODE, "detail": ..., "retry_after": ...}`` or ``{"drop": true}`` (the JSON
 spelling of ``FakeMaia.dropped_connection()``). Everything is checked before anything is
@@ -27,10 +30,20 @@ from typing import Any
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
 from pytest_maia.core.validation import check_status
+from pytest_maia.fake import _documents_official as documents_official
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._script import DROP, make_error_step
 
-_KEYS = ("start", "clients", "projects", "pipelines", "executions", "faults", "advance")
+_KEYS = (
+    "start",
+    "clients",
+    "projects",
+    "pipelines",
+    "executions",
+    "faults",
+    "advance",
+    *documents_official.KEYS,
+)
 
 
 def _keys(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -228,6 +241,7 @@ def apply(account: Account, document: object) -> list[str]:
         add_project(account, entry, f"projects[{i}]")
     for i, entry in enumerate(_list(data.get("pipelines", []), "pipelines")):
         add_pipeline(account, entry, f"pipelines[{i}]")
+    documents_official.apply(account, data)  # artifacts, promotions, schedules, events
     ids = [
         add_execution(account, entry, f"executions[{i}]")
         for i, entry in enumerate(_list(data.get("executions", []), "executions"))

@@ -40,6 +40,8 @@ class RunInfo:
     execution_tag: str | None = None
     version_name: str | None = None
     message: str | None = None
+    trigger: str = "API"  # SCHEDULE for a run a schedule started
+    schedule_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class ExecutionRecord:
     """One execution started through the execute endpoint, as the fake sees it now.
 
     ``started_at``/``finished_at`` are clock seconds; ``cancel_force`` is None until a
-    cancel is requested, then whether any cancel request was forced.
+    cancel is requested, then whether any cancel request was forced. ``version_name`` is
+    the artifact version that ran (asked for, or the latest in the environment; None
+    without artifacts); ``trigger`` is API or SCHEDULE (then ``schedule_id`` says which).
     """
 
     execution_id: str
@@ -63,6 +67,8 @@ class ExecutionRecord:
     started_at: float
     finished_at: float | None
     cancel_force: bool | None
+    trigger: str = "API"
+    schedule_id: str | None = None
 
     @classmethod
     def of(cls, execution: Execution, info: RunInfo, now: float) -> ExecutionRecord:
@@ -82,6 +88,8 @@ class ExecutionRecord:
             execution.started,
             execution.finished,
             execution.cancel_force,
+            info.trigger,
+            info.schedule_id,
         )
 
 

@@ -11,6 +11,7 @@ from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.core.clock import Clock, VirtualClock
 from pytest_maia.core.models import ErrorStep, Step
 from pytest_maia.core.validation import check_execution_id, check_project_id
+from pytest_maia.fake import _official
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._api import HttpApi
 from pytest_maia.fake._execution import ExecutionRecord
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
     from pytest_maia.cassette.model import Cassette
     from pytest_maia.client.maia_client import MaiaClient
+    from pytest_maia.fake._events import Event
+    from pytest_maia.fake._testruns import TestExecution
     from pytest_maia.fake.server import FakeServer
 
 
@@ -68,6 +71,7 @@ class FakeMaia:
         tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
         self._account = Account(self.clock, tokens, start)
         self._api = HttpApi(self._account, self._hosting.base_path)
+        self._allow_unused = False
 
     # -- scripting ------------------------------------------------------------------
 
@@ -200,6 +204,96 @@ class FakeMaia:
         token endpoint accepts any non-empty pair."""
         self._account.add_client(client_id, client_secret)
 
+    # -- the official API's newer families: artifacts, schedules, events, tests ----------
+
+    def publish_artifact(
+        self,
+        project_id: str,
+        environment: str,
+        version: str,
+        files: Mapping[str, str | bytes],
+        *,
+        branch: str | None = None,
+        commit_hash: str | None = None,
+    ) -> list[tuple[str, str]]:
+        """Publish artifact ``version`` of ``files`` (relative path -> text) to an
+        environment, as ``POST .../artifacts`` does: it runs there by default from now
+        on, and its ``.orch.yaml``/``.tran.yaml`` files are the pipelines listed there.
+        Returns the files ignored (path, reason): binary files and archives."""
+        return _official.publish_artifact(
+            self._account, project_id, environment, version, files, branch, commit_hash
+        )
+
+    def promote_artifact(self, project_id: str, version: str, *, source: str, target: str) -> None:
+        """Promote ``version`` from environment ``source`` to ``target`` (where it then
+        runs by default), as ``POST .../artifacts/promotions`` does."""
+        _official.promote_artifact(self._account, project_id, version, source, target)
+
+    def add_schedule(
+        self,
+        project_id: str,
+        pipeline_name: str,
+        environment: str,
+        cron: str | None = "0 0 2 ? * * *",
+        *,
+        name: str | None = None,
+        timezone: str = "UTC",
+        enabled: bool = True,
+        allow_concurrent: bool = True,
+        version: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        grid_variables: Mapping[str, list[list[str]]] | None = None,
+        effective_from: float | None = None,
+    ) -> str:
+        """Add a schedule (a Quartz cron of seven fields in ``timezone``; ``version``
+        pins an artifact version) and return its id. It runs when a virtual clock
+        reaches its ``nextRunAt`` (checked at each request) or on :meth:`run_schedule`."""
+        return _official.add_schedule(
+            self._account,
+            project_id,
+            {
+                "name": name if name is not None else f"{pipeline_name} schedule",
+                "pipelineName": pipeline_name,
+                "environmentName": environment,
+                "cronExpression": cron,
+                "cronTimezone": timezone,
+                "scheduleEnabled": enabled,
+                "allowConcurrentExecutions": allow_concurrent,
+                "versionName": version,
+                "scalarVariables": dict(variables) if variables is not None else None,
+                "gridVariables": dict(grid_variables) if grid_variables is not None else None,
+            },
+            effective_from,
+        )
+
+    def run_schedule(self, schedule_id: str) -> str:
+        """Run a schedule now, as its trigger firing would: the new execution's id (its
+        details say ``trigger: SCHEDULE`` and its ``scheduleId``). With
+        ``allow_concurrent=False`` while its previous run is going, the run is recorded
+        as SKIPPED instead."""
+        return _official.run_schedule(self._account, schedule_id)
+
+    def add_event(self, name: str, **fields: Any) -> str:
+        """Script an audit event ``GET /v1/events`` serves (``type``, ``description``,
+        ``at`` clock seconds, ``project_id``, ``subject_id``, ``subject_name``,
+        ``subject_type``, ``actor_id``, ``actor_email``, ``source``,
+        ``additional_info``); its ``eventId``. The fake logs its own state changes too."""
+        with self._account.lock:
+            return self._account.events.script(self.clock.now(), name, **fields).event_id
+
+    def events(self) -> list[Event]:
+        """The audit log, in the order logged: every state change the fake made
+        (executions started and cancelled, artifacts published and promoted, schedules
+        created, changed and deleted, test executions) and the scripted events."""
+        with self._account.lock:
+            return self._account.events.all()
+
+    def test_executions(self, project_id: str | None = None) -> list[TestExecution]:
+        """Test executions started through the API (in ``project_id``, or all), oldest
+        first, as they were asked for (the API has no call that reads their results)."""
+        with self._account.lock:
+            return self._account.test_runs.all(project_id)
+
     def fail_next(
         self,
         code: int | ErrorStep,
@@ -215,10 +309,28 @@ class FakeMaia:
         """
         self._account.fail_next(fault_step(code, detail=detail, retry_after=retry_after), times)
 
+    def allow_unused(self, allowed: bool = True) -> None:
+        """Let this fake's scripts go unused: the pytest plugin's "every scripted run was
+        used" check (see :meth:`unused`) passes over it (``allowed=False`` turns it back on)."""
+        self._allow_unused = bool(allowed)
+
+    @property
+    def unused_allowed(self) -> bool:
+        """True once :meth:`allow_unused` was called."""
+        return self._allow_unused
+
+    def unused(self) -> list[str]:
+        """What was scripted and never used, one line each naming it: a
+        :meth:`script_pipeline` no execution was started from (each ``once=True`` script
+        counts), an :meth:`add_execution` execution, or one started from a script, whose
+        status or details were never read. Executions the API started unscripted and
+        the child executions of scripted steps are not counted. ``[]`` when all was used."""
+        return self._account.unused()
+
     def reset(self) -> None:
         """Forget the account (projects, environments, pipelines, scripts), executions,
-        queued faults, calls, poll counts and issued tokens. The clock, the static
-        token and registered credentials stay."""
+        queued faults, calls, poll counts and issued tokens (and so what :meth:`unused`
+        lists). The clock, the static token and registered credentials stay."""
         with self._account.lock:
             self._account.reset()
             self._api.reset()
@@ -227,7 +339,8 @@ class FakeMaia:
 
     @property
     def calls(self) -> list[Call]:
-        """A copy of the request log, oldest first, credentials redacted."""
+        """A copy of the request log, oldest first, credentials redacted: the most
+        recent 10,000 calls (within 4 MiB of paths and headers, 4 KiB of headers a call)."""
         with self._account.lock:
             return list(self._api.calls)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import http
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -69,6 +70,75 @@ class Call:
     status_code: int
     headers: Mapping[str, str] = field(hash=False)
     time: float = 0.0
+
+
+# Bounds of the call log: the most recent calls, within a byte budget for their paths and
+# headers, each call's headers cut to a few KiB (a client choosing its headers must not
+# grow a long-running server without end).
+MAX_CALLS = 10_000
+MAX_CALL_LOG_BYTES = 4 << 20
+MAX_CALL_HEADER_BYTES = 4096
+_CUT = "...[cut]"
+
+
+class CallLog:
+    """The fake's request log: the most recent :data:`MAX_CALLS` calls whose paths and
+    headers fit in :data:`MAX_CALL_LOG_BYTES`, oldest first; older ones are dropped
+    (counted in ``dropped``). Not thread-safe alone: the account's lock guards it."""
+
+    def __init__(self) -> None:
+        self._calls: deque[tuple[Call, int]] = deque()
+        self._bytes = 0
+        self.max_calls = MAX_CALLS
+        self.max_bytes = MAX_CALL_LOG_BYTES
+        self.dropped = 0
+
+    def record(
+        self, method: str, path: str, status: int, headers: Mapping[str, str], now: float
+    ) -> None:
+        """Log one answered request, its headers redacted and cut to size."""
+        kept, size = _bounded(redacted(headers))
+        path = path if len(path) <= 2048 else path[:2048] + _CUT
+        size += len(path) + len(method)
+        self._calls.append((Call(method, path, status, kept, now), size))
+        self._bytes += size
+        while len(self._calls) > self.max_calls or (
+            self._bytes > self.max_bytes and len(self._calls) > 1
+        ):
+            _, old = self._calls.popleft()
+            self._bytes -= old
+            self.dropped += 1
+
+    def clear(self) -> None:
+        self._calls.clear()
+        self._bytes = 0
+        self.dropped = 0
+
+    def __iter__(self) -> Iterator[Call]:
+        return (call for call, _ in self._calls)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+
+def _bounded(headers: Mapping[str, str]) -> tuple[Mapping[str, str], int]:
+    """``headers`` within :data:`MAX_CALL_HEADER_BYTES` (values cut, later fields
+    dropped) and their size."""
+    left = MAX_CALL_HEADER_BYTES
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        cost = len(name) + len(value)
+        if cost > left:
+            room = left - len(name) - len(_CUT)
+            if room > 0:
+                out[name] = value[:room] + _CUT
+                left = 0
+            break
+        out[name] = value
+        left -= cost
+    if len(out) == len(headers) and left > 0:
+        return headers, MAX_CALL_HEADER_BYTES - left
+    return MappingProxyType(out), MAX_CALL_HEADER_BYTES - max(left, 0)
 
 
 _CANONICAL: dict[str, str] = {}

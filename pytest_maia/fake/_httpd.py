@@ -10,6 +10,7 @@ started. Clients that reset or vanish print nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import selectors
 import socket
@@ -37,6 +38,14 @@ _LINGER_BYTES = 1 << 20
 _JOIN_SECONDS = 5.0  # at exit: how long to wait for connection threads to end
 
 
+def _busy() -> bytes:
+    """The whole answer to a connection turned away because every other one is busy."""
+    answer = problem(503, "/", "too many connections", retry_after=1)
+    head = [f"HTTP/1.1 503 {reason(503)}", *(f"{k}: {v}" for k, v in answer.headers)]
+    head += [f"Content-Length: {len(answer.body)}", "Connection: close"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + answer.body
+
+
 class DroppedConnection(Exception):
     """Raised by the WSGI app to make the server close the socket unanswered."""
 
@@ -57,6 +66,8 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _one_request(self) -> bool:
         """Answer one request; True when the connection stays open for another."""
+        server = self.server
+        server.mark_waiting(self.connection)  # the request deadline starts (see sweep)
         try:
             head = read_head(self.rfile)
             if head is None:
@@ -66,9 +77,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = read_body(self.rfile, head, length)
         except WireError as error:
+            if not server.mark_busy(self.connection):
+                return False  # cut by the deadline meanwhile
             self._send(problem(error.status, "/", error.detail), close=True)
             self._linger()
             return False
+        if not server.mark_busy(self.connection):
+            return False  # the deadline passed as the last byte came: the socket is shut
         response = self._run_app(head, body)
         if response is None:
             return False  # a scripted drop: close without a byte
@@ -160,40 +175,117 @@ class _Handler(socketserver.StreamRequestHandler):
             pass
 
 
+def _connection_cap() -> int:
+    """How many connections the server keeps open at once: half the file descriptors the
+    process may open (an in-process client holds the other end of each), within 8..1000."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # Windows: no such limit to respect
+        return 1000
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(8, min(1000, soft // 2 - 16))
+
+
 class ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     """One thread per connection, each tracked so that :meth:`server_close` can close
-    every kept-alive connection and join every thread it started."""
+    every kept-alive connection and join every thread it started.
+
+    Bounded: a connection has ``request_timeout`` seconds to send each whole request,
+    counted from when it opened or its last answer went out (an idle or trickling client
+    is cut, see :meth:`_sweep`); at most ``max_connections`` are open at once (the one
+    idle the longest is closed to make room for a new one); and when the process runs
+    out of file descriptors the accept loop closes an idle connection and backs off
+    instead of spinning.
+    """
 
     allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 64
 
     timeout = 0  # handle_request() is only called once select() said a client is waiting
+    request_timeout = 60.0
+    max_connections: int | None = None  # None: from the file-descriptor limit
+    _ACCEPT_BACKOFF = 0.05
 
     def __init__(self, address: tuple[str, int], app: WSGIApp) -> None:
         self.app = app
         self.closing = False
         self._live: dict[socket.socket, threading.Thread] = {}
+        self._waiting: dict[socket.socket, float] = {}  # connection -> waiting since
         self._live_lock = threading.Lock()
         self._wake_read, self._wake_write = socket.socketpair()
+        self.cap = self.max_connections or _connection_cap()
         super().__init__(address, _Handler)
         self.host = str(self.server_address[0])
         self.port = int(self.server_address[1])
 
     def serve_until_stopped(self) -> None:
-        """Accept connections until :meth:`stop` is called.
+        """Accept connections until :meth:`stop` is called, and cut the connections
+        past their request deadline.
 
         Not ``serve_forever``: it notices ``shutdown()`` only at its next poll, which kept
         every server open up to a poll interval after its block ended.
         """
+        tick = max(0.01, min(1.0, self.request_timeout / 4))
         with selectors.DefaultSelector() as selector:
             selector.register(self.socket, selectors.EVENT_READ)
             selector.register(self._wake_read, selectors.EVENT_READ)
             while True:
-                ready = selector.select()
+                ready = selector.select(tick)
                 if any(key.fileobj is self._wake_read for key, _ in ready):
                     return
-                self.handle_request()
+                if ready:
+                    self.handle_request()
+                self._sweep()
+
+    # -- bounds -----------------------------------------------------------------------
+
+    def mark_waiting(self, conn: socket.socket) -> None:
+        """``conn`` waits for (or reads) a request: its deadline starts now."""
+        with self._live_lock:
+            if conn in self._live:
+                self._waiting[conn] = time.monotonic()
+
+    def mark_busy(self, conn: socket.socket) -> bool:
+        """A whole request came on ``conn``: no deadline while it is answered. False when
+        the sweep already cut the connection."""
+        with self._live_lock:
+            return self._waiting.pop(conn, None) is not None
+
+    def _cut(self, conn: socket.socket) -> None:
+        # Under the lock. Shutting down wakes the thread blocked reading it; the thread
+        # then closes the socket and ends.
+        self._waiting.pop(conn, None)
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
+
+    def _sweep(self) -> None:
+        """Cut every connection that has waited past its request deadline."""
+        limit = time.monotonic() - self.request_timeout
+        with self._live_lock:
+            for conn in [c for c, since in self._waiting.items() if since <= limit]:
+                self._cut(conn)
+
+    def _evict_idle(self) -> bool:
+        """Cut the connection waiting the longest; False when none waits."""
+        with self._live_lock:
+            if not self._waiting:
+                return False
+            self._cut(min(self._waiting, key=self._waiting.__getitem__))
+            return True
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                # Out of file descriptors: free one, and do not spin on the waiting client.
+                self._evict_idle()
+                time.sleep(self._ACCEPT_BACKOFF)
+            raise
 
     def stop(self) -> None:
         """End :meth:`serve_until_stopped` at once (from any thread)."""
@@ -207,11 +299,18 @@ class ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             name=f"FakeMaia connection :{self.port}",
             daemon=True,
         )
+        if len(self._live) >= self.cap and not self._evict_idle():
+            # Every connection is busy being answered: this one is turned away at once.
+            with contextlib.suppress(OSError):
+                request.sendall(_busy())
+            self.shutdown_request(request)
+            return
         with self._live_lock:
             if self.closing:
                 self.shutdown_request(request)
                 return
             self._live[request] = thread
+            self._waiting[request] = time.monotonic()
         thread.start()
 
     def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
@@ -220,6 +319,7 @@ class ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         finally:
             with self._live_lock:
                 self._live.pop(request, None)
+                self._waiting.pop(request, None)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Quiet about clients that reset or vanish; anything else is a bug worth a trace.

@@ -98,6 +98,15 @@ def _query(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(request.query, keep_blank_values=True).items()}
 
 
+def _number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name, str(default))
+    if not _NUMBER.match(raw) or not low <= int(raw) <= high:
+        raise Invalid(
+            "Wrong request parameters used", (f"{name}: must be an integer from {low} to {high}",)
+        )
+    return int(raw)
+
+
 def _capped(query: Mapping[str, str], name: str, default: int, cap: int) -> int:
     """A page size: an integer >= 1 (Invalid otherwise), served as ``cap`` above it."""
     raw = query.get(name)

@@ -123,6 +123,11 @@ def script(statuses: Step | Iterable[Step]) -> tuple[ScriptedStep, ...]:
     return tuple(_one_step(raw, index) for index, raw in enumerate(items))
 
 
+# The shortest step interval: one step per millisecond is faster than any test needs, and
+# a subnormal interval such as 5e-324 would make a step count overflow.
+MIN_EVERY = 0.001
+
+
 def check_every(every: object) -> float | None:
     """``every`` as seconds per step, or None (one step per poll)."""
     if every is None:
@@ -131,8 +136,10 @@ def check_every(every: object) -> float | None:
         raise MaiaValidationError(
             f"every must be a number of seconds > 0 or None, got {type(every).__name__}"
         )
-    if not math.isfinite(every) or every <= 0:
-        raise MaiaValidationError(f"every must be a finite number of seconds > 0, got {every!r}")
+    if not math.isfinite(every) or every < MIN_EVERY:
+        raise MaiaValidationError(
+            f"every must be a finite number of seconds >= {MIN_EVERY:g}, got {every!r}"
+        )
     return float(every)
 
 

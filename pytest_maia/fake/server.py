@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.validation import is_loopback_host
-from pytest_maia.fake._http import Request, Response, reason
+from pytest_maia.fake._http import Request, Response, problem, reason
 from pytest_maia.fake._httpd import (
     RAW_PATH,
     DroppedConnection,
@@ -45,10 +45,59 @@ class Served(Protocol):
     def client(self, **kwargs: Any) -> MaiaClient: ...
 
 
+def _host_names(environ: WSGIEnvironment) -> tuple[str, ...]:
+    """The ``Host`` values this server answers: its bound loopback address and
+    ``localhost``, each with and without its port."""
+    name = str(environ.get("SERVER_NAME", ""))
+    port = str(environ.get("SERVER_PORT", ""))
+    shown = f"[{name}]" if ":" in name else name
+    names = {shown.lower(), "localhost"}
+    return tuple(sorted(names | {f"{n}:{port}" for n in names}))
+
+
+def _refusal(environ: WSGIEnvironment) -> Response | None:
+    """A 403 for a request a web page could have sent (see docs/security.md): a ``Host``
+    that is not this server's loopback address or ``localhost`` (DNS rebinding), an
+    ``Origin`` that is not loopback, or a CORS preflight. None for anything else."""
+    host = environ.get("HTTP_HOST")
+    if host is not None:
+        allowed = _host_names(environ)
+        if host.strip().lower() not in allowed:
+            return problem(
+                403,
+                "/",
+                f"this loopback fake answers only Host {' or '.join(allowed)}, "
+                f"not {host[:100]!r} (a guard against DNS rebinding)",
+            )
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None:
+        try:
+            origin_host = urlsplit(origin.strip()).hostname or ""
+        except ValueError:
+            origin_host = ""
+        if not is_loopback_host(origin_host):  # "null" (a sandboxed page) included
+            return problem(
+                403, "/", "this loopback fake answers no request from a web page (Origin)"
+            )
+    if environ.get("REQUEST_METHOD") == "OPTIONS" and (
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ or origin is not None
+    ):
+        return problem(403, "/", "this loopback fake answers no CORS preflight")
+    return None
+
+
 def make_wsgi_app(fake: Served) -> WSGIApp:
-    """A WSGI application answering every request from ``fake`` (control API included)."""
+    """A WSGI application answering every request from ``fake`` (control API included).
+
+    Only what a local process sends is answered: see :func:`_refusal`.
+    """
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        refused = _refusal(environ)
+        if refused is not None:
+            size = ("Content-Length", str(len(refused.body)))
+            start_response(f"403 {reason(403)}", [*refused.headers, size])
+            return [] if environ.get("REQUEST_METHOD") == "HEAD" else [refused.body]
         path = environ.get(RAW_PATH)
         if not isinstance(path, str):
             # Another WSGI server: rebuild the %-encoded path from the decoded one.
@@ -79,6 +128,23 @@ def make_wsgi_app(fake: Served) -> WSGIApp:
         return [] if method == "HEAD" else [response.body]
 
     return app
+
+
+class ListenError(MaiaValidationError):
+    """The server cannot listen on ``host`` and ``port`` (taken, or no such address);
+    :meth:`hint` says what to pass instead, in the caller's words."""
+
+    def __init__(self, host: str, port: int, why: str) -> None:
+        self.host, self.port, self.why = host, port, why
+        super().__init__(self.hint("port={}"))
+
+    def hint(self, port_spelling: str) -> str:
+        """The message, with ``port_spelling`` (``"port={}"``, ``"--port {}"``) naming
+        the port to pass."""
+        text = f"the fake server cannot listen on {self.host} port {self.port}: {self.why}"
+        if self.port:
+            text += f" (pass another port, or {port_spelling.format(0)} for a free one)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -126,11 +192,7 @@ def serve(
     try:
         server = server_class((host, port), make_wsgi_app(fake))
     except OSError as exc:  # the port is taken, or the host has no such address
-        why = exc.strerror or str(exc)
-        raise MaiaValidationError(
-            f"the fake server cannot listen on {host} port {port}: {why}"
-            + (" (pass another port, or port=0 for a free one)" if port else "")
-        ) from None
+        raise ListenError(host, port, exc.strerror or str(exc)) from None
     try:
         bound = server.port
         shown = f"[{host}]" if ":" in host else host

@@ -27,6 +27,7 @@ from pytest_maia.plugin.start_ahead import (
     PLUGIN_NAME,
     START_MARKER,
     StartAheadPlugin,
+    spec_of,
 )
 from pytest_maia.plugin.wait_records import (
     WaitRow,
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
     from pytest_maia.runs.status_checker import StatusChecker
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
+FAKE_KEY = pytest.StashKey["FakeMaia"]()  # the test's maia_fake, once made
+UNUSED_KEY = pytest.StashKey[list[str]]()  # what the test scripted and never used
+ALLOW_UNUSED_INI = "maia_allow_unused"
 PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
@@ -81,6 +85,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help=f"{setting.help}. Env: {setting.env or '-'}; ini: {setting.ini}.{extra}",
         )
         parser.addini(setting.ini, help=f"{setting.help} (pytest-maia)", default="")
+    parser.addini(
+        ALLOW_UNUSED_INI,
+        type="bool",
+        default=False,
+        help="fake backend: let a test leave scripted lifecycles unused (off: such a "
+        "test fails at teardown, naming them) (pytest-maia)",
+    )
     cassettes.addoption(group)
 
 
@@ -129,10 +140,16 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"pytest-maia: {source}: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
-    config.pluginmanager.register(StartAheadPlugin(config, settings), PLUGIN_NAME)
+    start_ahead = StartAheadPlugin(config, settings)
+    config.pluginmanager.register(start_ahead, PLUGIN_NAME)
     cassettes.configure(config, settings)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
-        config.pluginmanager.register(WaitSummary(settings), WAIT_SUMMARY)
+        summary = WaitSummary(settings)
+        config.pluginmanager.register(summary, WAIT_SUMMARY)
+        # Its own section lists the runs it cancels at the end: the reports get them too.
+        start_ahead.on_cancelled = lambda nodeid, text: summary.add_cancelled(
+            nodeid, text, listed=True
+        )
         if config.pluginmanager.hasplugin("html"):
             config.pluginmanager.register(HtmlRows(settings), "maia-html-rows")
 
@@ -209,6 +226,54 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     ]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    # The "every scripted run was used" check, taken when the test body has passed
+    # (before teardown cancels, and so reads, what is still going); failed at teardown.
+    result = yield
+    settings = settings_of(item.config)
+    if settings.backend.scripted_by_test and not item.config.getini(ALLOW_UNUSED_INI):
+        unused = _unused(item)
+        if unused:
+            item.stash[UNUSED_KEY] = unused
+    return result
+
+
+def _unused(item: pytest.Item) -> list[str]:
+    fake = item.stash.get(FAKE_KEY, None)
+    if fake is not None and fake.unused_allowed:
+        return []
+    lines = [] if fake is None else fake.unused()
+    marker = item.get_closest_marker(SCRIPT_MARKER)
+    if marker is not None:
+        if spec_of(item) is not None:
+            line = _runs_plugin(item.config).unused_run(item)
+            lines += [line] if line else []
+        elif not item.stash.get(RUNS_KEY, None):
+            lines.append(
+                f"@pytest.mark.{SCRIPT_MARKER}: the test started no pipeline run with "
+                "maia_pipeline, so the script was never used"
+            )
+    return lines
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    unused = item.stash.get(UNUSED_KEY, None)
+    if unused:
+        del item.stash[UNUSED_KEY]
+        lines = "\n".join(f"  {line}" for line in unused)
+        pytest.fail(
+            f"pytest-maia: scripted for this test and never used ({len(unused)}):\n{lines}\n"
+            "A scripted run the test never starts or polls checks nothing: start it and "
+            "wait for it or assert on it, remove it, or call maia_fake.allow_unused() "
+            f"(ini: {ALLOW_UNUSED_INI} = true).",
+            pytrace=False,
+        )
+    return result
+
+
 WAIT_SUMMARY = "maia-wait-summary"
 
 
@@ -251,7 +316,22 @@ class WaitSummary:
                 if name == CANCELLED_PROPERTY
             ]
 
-    def pytest_sessionfinish(self) -> None:
+    def add_cancelled(self, nodeid: str, text: str, *, listed: bool = False) -> None:
+        """A run cancelled outside a test's report (after Ctrl-C, or at session end):
+        into the reports, and into the terminal summary unless already ``listed``."""
+        if not listed:
+            self.cancelled.append(f"{nodeid}: {text}")
+        self.timeline.cancelled.append(Cancelled(nodeid, text))
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self) -> Iterator[None]:
+        # After the plain hooks (the start-ahead plugin cancels its leftovers there),
+        # before the terminal summary.
+        result = yield
+        self._write_files()
+        return result
+
+    def _write_files(self) -> None:
         from pytest_maia.report.outputs import write_files
 
         settings = self.settings
@@ -327,6 +407,7 @@ def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> It
     from pytest_maia.fake import FakeMaia
 
     with FakeMaia(base_url=maia_settings.base_url) as fake:
+        request.node.stash[FAKE_KEY] = fake
         replay = cassettes.plugin_of(request.config)
         if maia_settings.backend.replays and replay is not None:
             replay.load(request.node, fake, maia_settings.project_id or FAKE_PROJECT_ID)
@@ -371,14 +452,36 @@ def maia_status(
     maia_project_id: str,
 ) -> StatusChecker:
     """Get, wait for and assert pipeline execution outcomes in the configured project."""
+    owner_of = None
+    if maia_settings.backend.scripted_by_test:
+        owner_of = request.getfixturevalue("maia_fake").project_of
+    policy = maia_settings.wait_policy()
+    return _status_checker(
+        request, maia_client, maia_project_id, owner_of, policy.interval, policy.max_interval
+    )
+
+
+def _status_checker(
+    request: pytest.FixtureRequest,
+    client: MaiaClient,
+    project_id: str,
+    owner_of: Callable[[str], str | None] | None,
+    interval: float,
+    max_interval: float,
+) -> StatusChecker:
+    """A StatusChecker whose waits reach every report: the summary table and JUnit
+    (properties), the timeline (HTML, JSON, GitHub, pytest-html) and the live progress
+    line; ``maia_status`` and ``maia_run`` both wait through one."""
     from pytest_maia.runs.status_checker import StatusChecker
+
+    settings = settings_of(request.config)
 
     def record(result: WaitResult, outcome: str) -> None:
         run = runs.get(result.execution_id)
         started = run.started_at if run is not None else None
         ended = None
         if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
-            ended = maia_client.clock.now()
+            ended = client.clock.now()
         properties = to_properties(result, outcome, started=started, ended=ended)
         request.node.user_properties.extend(properties)
 
@@ -391,23 +494,18 @@ def maia_status(
     def explained(why: FailureExplanation) -> None:
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
 
-    owner_of = None
-    if maia_settings.backend.scripted_by_test:
-        owner_of = request.getfixturevalue("maia_fake").project_of
-
-    policy = maia_settings.wait_policy()
     return StatusChecker(
-        maia_client,
-        maia_project_id,
-        timeout=policy.timeout,
-        backend=maia_settings.backend,
+        client,
+        project_id,
+        timeout=settings.wait_policy().timeout,
+        backend=settings.backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
         on_explained=explained,
         owner_of=owner_of,
-        interval=policy.interval,
-        max_interval=policy.max_interval,
+        interval=interval,
+        max_interval=max_interval,
     )
 
 
@@ -440,6 +538,7 @@ def maia_pipeline(
         maia_status,
         maia_project_id,
         default_environment=environment,
+        default_version=maia_settings.version,
         before_run=before_run,
         after_run=lambda run: request.node.stash.setdefault(RUNS_KEY, {}).update({run.id: run}),
     )
@@ -449,18 +548,42 @@ def maia_pipeline(
         yield runner
     finally:
         tracker.runners.remove(runner)
-        summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
         for run, outcome in runner.cleanup():
-            text = f"{run.id} ({run.pipeline_name}): {outcome}"
-            if tracker.interrupted and summary is not None:
-                # After Ctrl-C no teardown report carries properties: tell the summary.
-                summary.cancelled.append(f"{request.node.nodeid}: {text}")
-            else:
-                request.node.user_properties.append((CANCELLED_PROPERTY, text))
+            _report_cancelled(request, f"{run.id} ({run.pipeline_name}): {outcome}")
+
+
+def _report_cancelled(request: pytest.FixtureRequest, text: str) -> None:
+    """List a run a test's teardown cancelled, in its report (or, after Ctrl-C, when no
+    teardown report carries properties, straight in the summary and the reports)."""
+    tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
+    summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
+    if tracker.interrupted and summary is not None:
+        summary.add_cancelled(request.node.nodeid, text)
+    else:
+        request.node.user_properties.append((CANCELLED_PROPERTY, text))
 
 
 @pytest.fixture
 def maia_run(request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
     """The run ``@pytest.mark.maia_start(...)`` started ahead for this test (maybe already
     finished): wait for it and assert on it. Still going at teardown: cancelled."""
-    yield from _runs_plugin(request.config).run_for(request)
+    tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
+
+    def make_checker(
+        client: MaiaClient,
+        interval: float,
+        max_interval: float,
+        owner_of: Callable[[str], str | None] | None,
+    ) -> StatusChecker:
+        project_id = settings_of(request.config).project_id or FAKE_PROJECT_ID
+        return _status_checker(request, client, project_id, owner_of, interval, max_interval)
+
+    for run in _runs_plugin(request.config).run_for(
+        request, make_checker, lambda text: _report_cancelled(request, text)
+    ):
+        request.node.stash.setdefault(RUNS_KEY, {})[run.id] = run
+        tracker.runners.append(run._runner)
+        try:
+            yield run
+        finally:
+            tracker.runners.remove(run._runner)

@@ -29,14 +29,16 @@ class MarkerScript:
     message: str | None = None
     steps: tuple[Mapping[str, object], ...] | None = None
 
-    def apply(self, fake: Any, pipeline_name: str) -> None:
-        """Script ``pipeline_name`` on ``fake`` (a FakeMaia) with these arguments."""
+    def apply(self, fake: Any, pipeline_name: str, *, once: bool = False) -> None:
+        """Script ``pipeline_name`` on ``fake`` (a FakeMaia) with these arguments (with
+        ``once``, for its next execution only)."""
         fake.script_pipeline(
             pipeline_name,
             list(self.statuses),
             every=self.every,
             message=self.message,
             steps=None if self.steps is None else list(self.steps),
+            once=once,
         )
 
 

@@ -5,17 +5,23 @@ After collection, the selected tests marked ``maia_start`` are planned in a
 Without xdist the queue lives in memory. Under xdist every worker plans the same runs
 in a file store in the session's shared temp directory, so the workers share one
 queue (a run starts once, in whichever worker gets to it) and one request budget;
-the controller cancels the leftovers at the end. Under the fake backend the runs go
-to one session fake on loopback with a virtual clock; with xdist each worker has its
-own fake, so runs start when their tests do (nothing to gain offline).
+the controller cancels the leftovers at the end, and the runs a worker held when it
+died. Under the fake backend the runs go to one session fake on loopback with a
+virtual clock; with xdist each worker has its own fake, so runs start when their tests
+do (nothing to gain offline). A test's ``maia_script`` marker scripts its run.
+
+Only tests that will run are planned: not those marked ``skip``, ``skipif`` with a
+true condition or ``xfail(run=False)``. After Ctrl-C nothing new starts.
 
 Light at import: the client, the fake and ``filelock`` load when first needed.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,22 +30,34 @@ import pytest
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
-from pytest_maia.plugin.wait_records import to_properties
+from pytest_maia.plugin.guards import marker_script
 from pytest_maia.runs.pipelines import PipelineRun, RunSpec
 
 if TYPE_CHECKING:
     from pytest_maia.client.budget import RequestBudget
     from pytest_maia.client.maia_client import MaiaClient
-    from pytest_maia.core.models import WaitResult
     from pytest_maia.core.shared_state import StateStore
-    from pytest_maia.runs.startahead import StartAhead
+    from pytest_maia.plugin.script_marker import MarkerScript
+    from pytest_maia.runs.startahead import Leftover, StartAhead
+    from pytest_maia.runs.status_checker import StatusChecker
+
+    # (client, first poll interval, longest poll interval, owner_of) -> the test's checker
+    CheckerFactory = Callable[
+        [MaiaClient, float, float, Callable[[str], str | None] | None], StatusChecker
+    ]
 
 __all__ = ["START_MARKER", "StartAheadPlugin", "spec_of"]
 
 START_MARKER = "maia_start"
+SCRIPT_MARKER = "maia_script"
 PLUGIN_NAME = "maia-start-ahead"
 CANCELLED_PROPERTY = "maia_cancelled"
+RUN_FIXTURE = "maia_run"
+NEVER_RAN = "its test never ran"  # pytest_maia.runs.startahead's word for a leftover
+JOURNAL = "maia-started.jsonl"  # every run a process started, for a damaged shared state
 _SPEC_KEYS = {"environment", "variables", "tag", "group"}
+# A test's scripted start-ahead run: (execution id, its polls when claimed, polls reader).
+SCRIPTED_RUN = pytest.StashKey[tuple[str, int, Callable[[str], int]]]()
 
 
 def spec_of(item: pytest.Item) -> RunSpec | None:
@@ -56,6 +74,33 @@ def spec_of(item: pytest.Item) -> RunSpec | None:
         return RunSpec(marker.args[0], **marker.kwargs)
     except MaiaValidationError as exc:
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{START_MARKER}: {exc}") from None
+
+
+def will_run(item: pytest.Item) -> bool:
+    """False for a test pytest will not run: ``skip``, ``skipif`` with a true condition,
+    ``xfail(run=False)`` (unless ``--runxfail``). A condition that cannot be evaluated
+    counts as will-run: pytest reports it when it reaches the test."""
+    from _pytest.skipping import evaluate_skip_marks, evaluate_xfail_marks
+
+    try:
+        if evaluate_skip_marks(item) is not None:
+            return False
+        xfailed = None if item.config.option.runxfail else evaluate_xfail_marks(item)
+    except (Exception, pytest.fail.Exception):  # a bad condition: pytest's to report
+        return True
+    return xfailed is None or xfailed.run
+
+
+def check_takes_run(item: pytest.Item) -> None:
+    """A ``maia_start`` test must take ``maia_run``: else its run would start ahead and
+    never be waited on (a usage error naming the test)."""
+    if RUN_FIXTURE not in getattr(item, "fixturenames", ()):
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.{START_MARKER} starts a run ahead for the test's "
+            f"{RUN_FIXTURE} fixture, and the test does not take {RUN_FIXTURE}: add "
+            f"{RUN_FIXTURE} to its arguments (or start the run with maia_pipeline.run() and "
+            "drop the marker)"
+        )
 
 
 def shared_dir(config: pytest.Config) -> Path:
@@ -76,9 +121,14 @@ class StartAheadPlugin:
         self.client: MaiaClient | None = None
         self.fake: Any = None  # the session fake (fake backend without xdist)
         self.cancelled: list[str] = []
+        # Told of each run cancelled at the end, as (test node id, text): the reports.
+        self.on_cancelled: Callable[[str, str], None] | None = None
+        self.interrupted = False
+        self.problems: list[str] = []  # why the end could not read the shared state
+        self._all_never_ran = True
         self._store: StateStore | None = None
         self._budget: RequestBudget | None = None
-        self._scripts: dict[str, tuple[list[str], float | None]] = {}
+        self._scripts: dict[str, MarkerScript] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closers: list[Callable[[], object]] = []
@@ -102,10 +152,17 @@ class StartAheadPlugin:
             self._budget = RequestBudget(limit, clock=SystemClock(), state=self.store())
         return self._budget
 
-    def live_client(self) -> MaiaClient:
+    def live_client(self, *, own_budget: bool = False) -> MaiaClient:
+        """A live client on the suite's shared budget (``own_budget``: one of its own)."""
+        from pytest_maia.client.budget import RequestBudget
         from pytest_maia.client.maia_client import MaiaClient
+        from pytest_maia.core.clock import SystemClock
 
-        return MaiaClient.from_settings(self.settings, budget=self.live_budget())
+        budget = self.live_budget()
+        if own_budget:
+            limit = self.settings.max_requests_per_minute
+            budget = RequestBudget(limit, clock=SystemClock())
+        return MaiaClient.from_settings(self.settings, budget=budget)
 
     @property
     def project_id(self) -> str:
@@ -118,6 +175,21 @@ class StartAheadPlugin:
 
     # -- collection: plan and start -------------------------------------------------------
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pycollect_makeitem(
+        self, collector: pytest.Collector
+    ) -> Generator[None, object, object]:
+        # A maia_start test that does not take maia_run is an error collecting its
+        # module: reported as such, under xdist too (a worker's UsageError is lost).
+        made = yield
+        for item in made if isinstance(made, list) else [made]:
+            if isinstance(item, pytest.Function) and item.get_closest_marker(START_MARKER):
+                try:
+                    check_takes_run(item)
+                except pytest.UsageError as exc:
+                    raise collector.CollectError(str(exc)) from None
+        return made
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Before xdist's own hook: --dist loadgroup then keeps a group on one worker.
@@ -129,19 +201,22 @@ class StartAheadPlugin:
                 item.add_marker(pytest.mark.xdist_group(f"maia-{spec.group}"))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        if self.config.option.collectonly:
-            return  # --collect-only starts nothing
         planned: list[tuple[str, RunSpec]] = []
         for item in session.items:
             spec = spec_of(item)
-            # A test marked skip will not run: its pipeline is not started ahead.
-            if spec is not None and item.get_closest_marker("skip") is None:
+            if spec is None:
+                continue
+            check_takes_run(item)
+            # A test that will not run (skip, skipif, xfail(run=False)) starts nothing.
+            if not self.config.option.collectonly and will_run(item):
                 planned.append((item.nodeid, spec))
-                script = item.get_closest_marker("maia_script")
-                if script is not None and script.args:
-                    self._scripts[item.nodeid] = (list(script.args), script.kwargs.get("every"))
+                script = item.get_closest_marker(SCRIPT_MARKER)
+                if script is not None:
+                    self._scripts[item.nodeid] = marker_script(item.nodeid, script, SCRIPT_MARKER)
         if not planned:
-            return
+            return  # --collect-only starts nothing
+        if session.testsfailed and not self.config.option.continue_on_collection_errors:
+            return  # collection errors stop the session before any test: start nothing
         self.queue = self._make_queue()
         self.queue.plan(planned)
         self.queue.pump()
@@ -186,6 +261,7 @@ class StartAheadPlugin:
                 environment,
                 scalar_variables=dict(spec.variables) if spec.variables else None,
                 execution_tag=spec.tag,
+                version=s.version,
             )
 
         policy = s.wait_policy()
@@ -197,7 +273,19 @@ class StartAheadPlugin:
             policy=policy,
             state=store,
             owner=self.worker or "main",
+            on_started=self._journal if store is not None else None,
         )
+
+    def _journal(self, key: str, spec: RunSpec, execution_id: str) -> None:
+        """Note a run this process started, beside the shared state: if that file is
+        damaged, the controller still finds every run to cancel."""
+        line = json.dumps({"key": key, "pipeline": spec.pipeline, "id": execution_id})
+        path = shared_dir(self.config) / JOURNAL
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
 
     def _fake_session(self) -> tuple[MaiaClient, Callable[[str, RunSpec], None]]:
         from pytest_maia.client.budget import RequestBudget
@@ -213,18 +301,30 @@ class StartAheadPlugin:
         self._closers.append(client.close)
 
         def script(key: str, spec: RunSpec) -> None:
-            statuses, every = self._scripts.get(key, (["RUNNING", "SUCCESS"], None))
-            fake.script_pipeline(spec.pipeline, statuses, every=every)
+            # The test's maia_script, for this execution only (once=True): another
+            # test's run of the pipeline gets its own script, or the default lifecycle.
+            marker = self._scripts.get(key)
+            if marker is not None:
+                marker.apply(fake, spec.pipeline, once=True)
 
         return client, script
 
     # -- tests ------------------------------------------------------------------------------
 
-    def run_for(self, request: pytest.FixtureRequest) -> Iterator[PipelineRun]:
-        """What ``maia_run`` yields: the test's started-ahead run; released at teardown."""
+    def run_for(
+        self,
+        request: pytest.FixtureRequest,
+        make_checker: CheckerFactory,
+        report_cancelled: Callable[[str], None],
+    ) -> Iterator[PipelineRun]:
+        """What ``maia_run`` yields: the test's started-ahead run; released at teardown.
+
+        ``make_checker`` builds the test's StatusChecker (wired to every report, as
+        ``maia_status`` is); ``report_cancelled`` lists a run its teardown cancelled.
+        """
+        from pytest_maia.core.shared_state import SharedStateError
         from pytest_maia.core.wait_policy import delay_after
         from pytest_maia.runs.pipelines import PipelineRunner
-        from pytest_maia.runs.status_checker import StatusChecker
 
         node = request.node
         spec = spec_of(node)
@@ -234,31 +334,26 @@ class StartAheadPlugin:
                 "on the test"
             )
         queue, client, s = self.queue, self.client, self.settings
-        claim = queue.claim(node.nodeid, timeout=s.timeout)
+        damaged: SharedStateError | None = None
+        try:
+            claim = queue.claim(node.nodeid, timeout=s.timeout)
+        except SharedStateError as exc:
+            damaged = exc
+        if damaged is not None:
+            pytest.fail(f"maia_start({spec.pipeline!r}): {damaged}", pytrace=False)
         if claim.execution_id is None:
-            queue.release(node.nodeid)
+            queue.release(node.nodeid, start_next=not self._stopping(request))
             pytest.fail(f"maia_start({spec.pipeline!r}): {claim.error}", pytrace=False)
-        holder: list[PipelineRun] = []
-
-        def record(result: WaitResult, outcome: str) -> None:
-            ended = None if outcome.startswith(("TIMEOUT", "ERROR")) else client.clock.now()
-            started = holder[0].started_at
-            node.user_properties.extend(
-                to_properties(result, outcome, started=started, ended=ended)
-            )
-
         # The test's waits go on with the backoff the run has reached since it started,
         # as if it had been polled from its start: a run claimed late is not polled
         # from the first, short interval again.
         elapsed = client.clock.now() - (claim.started or client.clock.now())
-        checker = StatusChecker(
+        fake = self.fake
+        checker = make_checker(
             client,
-            self.project_id,
-            timeout=s.timeout,
-            backend=s.backend,
-            record=record,
-            interval=delay_after(queue.policy, elapsed),
-            max_interval=queue.policy.max_interval,
+            delay_after(queue.policy, elapsed),
+            queue.policy.max_interval,
+            None if fake is None else fake.project_of,
         )
         environment = claim.spec.environment or self.environment or ""
         runner = PipelineRunner(client, checker, self.project_id, default_environment=environment)
@@ -266,24 +361,58 @@ class StartAheadPlugin:
             claim.execution_id, spec.pipeline, environment, runner, started_at=claim.started
         )
         runner.runs.append(run)
-        holder.append(run)
+        checker.pipeline_names[run.id] = run.pipeline_name  # for the reports
+        if fake is not None and node.nodeid in self._scripts:
+            # For the "every scripted run was used" check: polls by the test from here.
+            node.stash[SCRIPTED_RUN] = (run.id, fake.polls(run.id), fake.polls)
         try:
             yield run
         finally:
             try:
                 for left, outcome in runner.cleanup():
-                    node.user_properties.append(
-                        (CANCELLED_PROPERTY, f"{left.id} ({left.pipeline_name}): {outcome}")
-                    )
+                    report_cancelled(f"{left.id} ({left.pipeline_name}): {outcome}")
             finally:
-                # -x or --maxfail has already stopped the session: start nothing more.
-                stopping = bool(request.session.shouldstop or request.session.shouldfail)
-                queue.release(node.nodeid, start_next=not stopping)
+                queue.release(node.nodeid, start_next=not self._stopping(request))
+
+    def _stopping(self, request: pytest.FixtureRequest) -> bool:
+        """-x, --maxfail or Ctrl-C has stopped the session: start nothing more."""
+        session = request.session
+        return bool(self.interrupted or session.shouldstop or session.shouldfail)
+
+    def unused_run(self, item: pytest.Item) -> str | None:
+        """The line naming ``item``'s scripted start-ahead run if the test never polled
+        it (status or details), else None."""
+        scripted = item.stash.get(SCRIPTED_RUN, None)
+        if scripted is None:
+            return None
+        execution_id, before, polls = scripted
+        if polls(execution_id) > before:
+            return None
+        spec = spec_of(item)
+        pipeline = spec.pipeline if spec is not None else "?"
+        return (
+            f"@pytest.mark.{SCRIPT_MARKER} on a {START_MARKER} test: execution "
+            f"{execution_id} ({pipeline}) was never polled (wait for it or assert on "
+            f"{RUN_FIXTURE})"
+        )
+
+    def pytest_keyboard_interrupt(self) -> None:
+        # Ctrl-C: nothing new starts, here or in any worker sharing the queue.
+        self.interrupted = True
+        if self.queue is not None:
+            self.queue.stop()
 
     # -- the end ------------------------------------------------------------------------------
 
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # trylast: after pytest's own teardown of the fixtures still set up (a test that
+        # Ctrl-C stopped), so that its run is cancelled by its teardown, not left over.
         self._stop.set()
+        if self.queue is not None and self.worker is None:
+            # The whole session is over. (Not from a worker: another may still be
+            # running tests that claim queued runs.)
+            self.queue.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
@@ -294,27 +423,121 @@ class StartAheadPlugin:
                 close()
             self._closers.clear()
 
-    def _cancel_leftovers(self) -> None:
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        # xdist, on the controller: a worker went down. If it died (kill -9, a crash),
+        # cancel at once the runs it held; its queued runs go on in the other workers.
+        if error and self.settings.backend.reaches_network:
+            self._cancel_leftovers(lost_only=True)
+
+    def _cancel_leftovers(self, *, lost_only: bool = False) -> None:
+        from pytest_maia.core.shared_state import SharedStateError
+        from pytest_maia.runs.startahead import damaged_error as _damaged
+
         queue = self.queue
         if queue is None and self.xdist and self.settings.backend.reaches_network:
             queue = self._reader()
         if queue is None:
             return
-        leftovers = queue.leftovers()
+        journaled = False
+        try:
+            if not queue.has_plan() and (shared_dir(self.config) / JOURNAL).exists():
+                raise _damaged(queue.state, "has lost its plan of start-ahead runs")
+            leftovers = queue.leftovers(lost_only=lost_only)
+        except SharedStateError as exc:
+            if lost_only:
+                return  # said once, at the end
+            self.problems.append(f"pytest-maia: {exc}")
+            leftovers, journaled = self._journaled(queue), True
         if not leftovers:
             return
-        client = self.client or self.live_client()
+        # All workers are done: with the shared state damaged (the request budget lives
+        # there too), the controller's few cancels take a budget of their own.
+        client = self.client or self.live_client(own_budget=journaled)
+        try:
+            for left in leftovers:
+                text = self._cancel(client, left, journaled, queue)
+                if text is None:
+                    continue
+                self.cancelled.append(f"{left.key}: {text}")
+                self._all_never_ran = self._all_never_ran and left.why == NEVER_RAN
+                if self.on_cancelled is not None:
+                    self.on_cancelled(left.key, text)
+        finally:
+            if client is not self.client:
+                client.close()
+
+    def _cancel(
+        self, client: MaiaClient, left: Leftover, journaled: bool, queue: StartAhead
+    ) -> str | None:
+        """Cancel one leftover; the line that lists it (None: nothing to list)."""
         from pytest_maia.core.errors import ConflictError
 
-        for key, spec, execution_id in leftovers:
+        spec, execution_id = left.spec, left.execution_id
+        if execution_id is None:
+            outcome = "no execution id to cancel" + self._unknown_runs(
+                client, spec, queue.known_ids()
+            )
+        else:
             try:
                 client.cancel_execution(self.project_id, execution_id)
                 outcome = "cancel requested"
             except ConflictError:
+                if journaled:
+                    return None  # its test saw it to the end
                 outcome = "had already finished"
             except MaiaError as exc:
                 outcome = f"could not cancel: {exc}"
-            self.cancelled.append(f"{key}: {execution_id} ({spec.pipeline}): {outcome}")
+        why = "" if left.why == NEVER_RAN else f"{left.why}, "
+        return f"{execution_id or '(unknown)'} ({spec.pipeline}): {why}{outcome}"
+
+    def _unknown_runs(self, client: MaiaClient, spec: RunSpec, known: set[str]) -> str:
+        """For a run whose start request its worker never saw answered: the executions
+        of its pipeline still going that the suite did not start knowingly. They are
+        named, not cancelled: nothing says they are the suite's, not a colleague's."""
+        try:
+            found = client.list_executions(self.project_id, pipeline_name=spec.pipeline, limit=20)
+        except MaiaError as exc:
+            return f" (the API may have started it; listing {spec.pipeline!r} failed: {exc})"
+        environment = spec.environment or self.environment
+        going = [
+            d.pipeline_execution_id
+            for d in found
+            if d.pipeline_execution_id
+            and d.pipeline_execution_id not in known
+            and not d.status.is_terminal
+            and (environment is None or d.environment_name in (None, environment))
+        ]
+        if not going:
+            return f" (the API may have started it: no run of {spec.pipeline!r} is going now)"
+        return (
+            f" (the API may have started it; runs of {spec.pipeline!r} going now that the "
+            f"suite did not record, not cancelled: {', '.join(going)})"
+        )
+
+    def _journaled(self, queue: StartAhead) -> list[Leftover]:
+        """The shared state is damaged: every run a process noted starting (the journal
+        beside it, and this process's own), each to cancel (a finished one says so)."""
+        from pytest_maia.runs.startahead import Leftover
+
+        found: dict[str, Leftover] = {}
+        why = "listed in the start-ahead journal (the shared state was damaged)"
+        for key, execution_id in queue.started.items():
+            found[execution_id] = Leftover(key, RunSpec("?"), execution_id, why)
+        path = shared_dir(self.config) / JOURNAL
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                item = json.loads(line)
+                left = Leftover(str(item["key"]), RunSpec(str(item["pipeline"])), item["id"], why)
+            except (ValueError, KeyError, TypeError, MaiaError):
+                continue  # a torn line: the others still count
+            if isinstance(left.execution_id, str):
+                found[left.execution_id] = left
+        return list(found.values())
 
     def _reader(self) -> StartAhead | None:
         from pytest_maia.client.waiting import WaitPolicy
@@ -322,7 +545,7 @@ class StartAheadPlugin:
         from pytest_maia.runs.startahead import StartAhead
 
         directory = shared_dir(self.config)
-        if not (directory / "maia-shared.json").exists():
+        if not any((directory / name).exists() for name in ("maia-shared.json", JOURNAL)):
             return None
 
         def never(*_: Any) -> Any:
@@ -340,11 +563,13 @@ class StartAheadPlugin:
         )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for line in self.problems:
+            terminalreporter.write_line(line)
         if self.cancelled:
+            what = "whose tests never ran" if self._all_never_ran else "left over"
             terminalreporter.write_sep(
                 "-",
-                f"maia start-ahead runs whose tests never ran, cancelled at session end: "
-                f"{len(self.cancelled)}",
+                f"maia start-ahead runs {what}, cancelled at session end: {len(self.cancelled)}",
             )
             for line in self.cancelled:
                 terminalreporter.write_line(line)

@@ -148,6 +148,7 @@ class PipelineRunner:
         project_id: str,
         *,
         default_environment: str | None = None,
+        default_version: str | None = None,
         before_run: Callable[[str], None] | None = None,
         after_run: Callable[[PipelineRun], object] | None = None,
     ) -> None:
@@ -155,6 +156,8 @@ class PipelineRunner:
         self.checker = checker
         self.project_id = project_id
         self.default_environment = default_environment
+        # The artifact version runs execute unless they name one (--maia-version).
+        self.default_version = default_version
         self._before_run = before_run
         self._after_run = after_run
         self.runs: list[PipelineRun] = []
@@ -172,8 +175,13 @@ class PipelineRunner:
         execution_tag: str | None = None,
         agent_id: str | None = None,
         version_name: str | None = None,
+        version: str | None = None,
     ) -> PipelineRun:
-        """Execute the published pipeline ``name`` and return a handle on the run."""
+        """Execute the published pipeline ``name`` and return a handle on the run.
+
+        ``version`` (or ``version_name``) runs that artifact version; the default is
+        ``--maia-version`` / ``MAIA_VERSION_NAME`` / ``maia_version``, and without one the
+        latest version published to the environment runs."""
         __tracebackhide__ = True
         env = environment or self.default_environment
         if not env:
@@ -196,6 +204,7 @@ class PipelineRunner:
             agent_id=agent_id,
             execution_tag=execution_tag,
             version_name=version_name,
+            version=version if version is not None or version_name else self.default_version,
         )
         run = PipelineRun(execution_id, name, env, self, started_at=self.client.clock.now())
         self.runs.append(run)
