@@ -418,3 +418,14 @@ def test_the_list_is_the_model_of_its_filters(
         if token is None:
             break
     assert seen == expected
+
+
+def test_a_schedule_s_runs_skipped_ones_included_are_found_by_its_id(target: Target) -> None:
+    fake = target.fake
+    fake.script_pipeline("nightly", ["RUNNING"], every=3600)
+    schedule = fake.add_schedule("p", "nightly", "prod", allow_concurrent=False)
+    first, skipped = fake.run_schedule(schedule), fake.run_schedule(schedule)
+    found = listed(target, scheduleId=schedule)
+    assert ids(found) == [skipped, first]
+    assert {(item["trigger"], item["scheduleId"]) for item in found} == {("SCHEDULE", schedule)}
+    assert found[0]["status"] == "SKIPPED"

@@ -64,6 +64,16 @@ class Checked:
         self.check(method, rel, body, headers, response)
         return response
 
+    def publish(self, project: str, headers: dict[str, str], files: dict[str, bytes]) -> Any:
+        """POST a multipart artifact (one part per file), validated like any answer."""
+        rel = f"/v1/projects/{project}/artifacts"
+        parts = {name: (name, text) for name, text in files.items()}
+        response = requests.post(
+            self.base + rel, files=parts, headers={**AUTH, **headers}, timeout=10
+        )
+        self.check("POST", rel, None, {**AUTH, **headers}, response)
+        return response
+
     def token(
         self, form: dict[str, str], headers: dict[str, str] | None = None
     ) -> requests.Response:
@@ -250,6 +260,78 @@ def test_every_answer_of_every_endpoint_conforms(checked: Checked) -> None:
         assert send("HEAD", head).status_code == 200
     assert send("DELETE", rel.format(run)).status_code == 405
     assert send("GET", "/v1/agents").status_code == 404
+
+    # -- artifacts and versions --------------------------------------------------------
+    files = {"load.orch.yaml": b"type: orchestration\n", "logo.png": b"\x89PNG\r\n\x1a\n\x00"}
+    version = {"versionName": "1.0.0", "environmentName": "dev", "branch": "main"}
+    published = checked.publish("sales", version, files)
+    assert published.status_code == 200 and published.json()["ignoredResources"]
+    assert checked.publish("sales", version, files).status_code == 409
+    assert checked.publish("sales", {"versionName": "2.0.0"}, files).status_code == 400
+    assert checked.publish("nope", {**version, "versionName": "3"}, files).status_code == 404
+    artifacts = "/v1/projects/sales/artifacts"
+    assert send("GET", f"{artifacts}?environmentName=dev&enabledOnly=true&size=500").ok
+    assert send("GET", f"{artifacts}/details?environmentName=dev").json()["assets"]
+    assert send("GET", f"{artifacts}/details?environmentName=dev&versionName=1.0.0").ok
+    for wrong, code in [
+        (artifacts, 400),
+        (f"{artifacts}/details?environmentName=prod", 404),
+        (f"{artifacts}/details?environmentName=dev&versionName=9", 404),
+    ]:
+        assert send("GET", wrong).status_code == code, wrong
+    promotion = {"sourceEnvironmentName": "dev", "targetEnvironmentName": "prod"}
+    promoted = send("POST", f"{artifacts}/promotions", {**promotion, "versionName": "1.0.0"})
+    assert promoted.json() == {"environmentName": "prod", "versionName": "1.0.0"}
+    assert (
+        send("POST", f"{artifacts}/promotions", {**promotion, "versionName": "9"}).status_code
+        == 404
+    )
+    assert send("POST", f"{artifacts}/promotions", promotion).status_code == 400
+    by_version = checked.execute(pipelineName="load", versionName="1.0.0")
+    assert by_version.status_code == 201
+    assert checked.execute(pipelineName="load", versionName="9.9").status_code == 404
+
+    # -- schedules ------------------------------------------------------------------------
+    schedules = "/v1/projects/sales/schedules"
+    create = {
+        "pipeline": {"pipelineName": "nightly", "environmentName": "prod"},
+        "schedule": {"name": "nightly at 2", "cronExpression": "0 0 2 ? * * *"},
+    }
+    schedule_id = send("POST", schedules, create).json()["scheduleId"]
+    wrong_cron = {**create, "schedule": {"name": "x", "cronExpression": "every day"}}
+    assert send("POST", schedules, wrong_cron).status_code == 400
+    assert send("GET", f"{schedules}?size=500").json()["total"] == 1
+    one = f"{schedules}/{schedule_id}"
+    assert send("GET", one).json()["nextRunAt"]
+    changed = send("PATCH", one, {"name": "at 3", "cronExpression": "0 0 3 ? * * *"})
+    assert changed.json()["name"] == "at 3"
+    assert send("PATCH", one, {"name": "no cron"}).status_code == 400
+    ran = fake.run_schedule(schedule_id)
+    assert send("GET", rel.format(ran)).json()["scheduleId"] == schedule_id
+    assert send("GET", f"/v1/pipeline-executions?scheduleId={schedule_id}").ok
+    assert send("DELETE", one).status_code == 204
+    assert send("GET", one).status_code == 404
+    assert send("DELETE", one).status_code == 404
+
+    # -- audit events -----------------------------------------------------------------------
+    window = "from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z"
+    events = send("GET", f"/v1/events?{window}&page=0&size=100").json()
+    assert events["total"] > 0
+    for query in ("from=2026-03-01T00:00:00Z", f"{window}&size=101", f"{window}&page=-1"):
+        assert send("GET", f"/v1/events?{query}").status_code == 400, query
+
+    # -- test executions --------------------------------------------------------------------
+    tests = "/v1/projects/sales/test-executions"
+    started = send(
+        "POST", tests, {"environmentName": "prod", "scope": "PIPELINE", "pipelines": ["nightly"]}
+    )
+    test_id = started.json()["testExecutionId"]
+    assert send("POST", tests, {"environmentName": "prod", "scope": "ALL"}).status_code == 400
+    cancel = {"forceUpdate": False, "status": "CANCELLED"}
+    assert send("PATCH", f"{tests}/{test_id}", cancel).ok
+    assert send("PATCH", f"{tests}/{test_id}", {"status": "CANCELLED"}).status_code == 400
+    unknown_test = f"{tests}/00000000-0000-4000-8000-000000000000"
+    assert send("PATCH", unknown_test, cancel).status_code == 404
 
     # -- the token endpoint -------------------------------------------------------------
     form = {"grant_type": "client_credentials", "client_id": "ci", "client_secret": "s3"}

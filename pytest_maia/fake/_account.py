@@ -386,8 +386,6 @@ class Account(OfficialOperations):
             now,
             info,
             message=message,
-            trigger=info.trigger,
-            schedule_id=info.schedule_id,
         )
         self.ledger.add(execution, plan, now)
         extra = {"environmentName": environment, "trigger": info.trigger}

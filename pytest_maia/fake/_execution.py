@@ -138,14 +138,15 @@ class Execution:
         *,
         name: str | None = None,
         message: str | None = None,
-        trigger: str = "UNKNOWN",
+        trigger: str | None = None,
         schedule_id: str | None = None,
         user: str | None = None,
         environment: str | None = None,
     ) -> None:
         self.project_id = project_id
-        self.trigger = trigger
-        self.schedule_id = schedule_id
+        # What started it: as given, else what the request said (API, SCHEDULE), else UNKNOWN.
+        self.trigger = trigger or (info.trigger if info is not None else "UNKNOWN")
+        self.schedule_id = schedule_id or (info.schedule_id if info is not None else None)
         self.user = user
         self._environment = environment  # an add_execution script's; API runs use info
         # The pipeline name of a child execution; API runs take theirs from ``info``.

@@ -117,12 +117,17 @@ def _capped(query: Mapping[str, str], name: str, default: int, cap: int) -> int:
     return min(int(raw), cap)
 
 
-def _paged(request: Request, items: list[dict[str, object]]) -> Response:
-    query = _query(request)
+def _page_number(query: Mapping[str, str]) -> int:
+    """``page``: any whole number from 0 (past the last page, an empty one)."""
     raw = query.get("page", "0")
     if not _DIGITS.match(raw):
         raise Invalid("Wrong request parameters used", ("page: must be an integer >= 0",))
-    page = int(raw)
+    return int(raw)
+
+
+def _paged(request: Request, items: list[dict[str, object]]) -> Response:
+    query = _query(request)
+    page = _page_number(query)
     size = _capped(query, "size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     return _ok(views.numbered_page(items, page, size))
 

@@ -25,6 +25,7 @@ from pytest_maia.fake._routes import (
     _json_object,
     _number,
     _ok,
+    _page_number,
     _paged,
     _query,
     _string_violation,
@@ -334,7 +335,7 @@ def list_events(account: Account, request: Request, match: re.Match[str], now: f
             )
         else:
             bounds.append(to_seconds(when, account.epoch))
-    page = _number(query, "page", 0, 0, 10**9)
+    page = _page_number(query)
     size = _number(query, "size", 25, 1, MAX_EVENTS_PAGE)
     if violations:
         raise Invalid(_BAD, tuple(violations))
