@@ -81,6 +81,8 @@ def measure(
             "-q",
             "-p",
             "no:cacheprovider",
+            # HTTP mocks of the test extra: pytest-responses would refuse every poll
+            *("-p", "no:pytest-responses", "-p", "no:requests_mock"),
             *xdist,
             "--maia-backend=live",
             f"--maia-base-url={server.url}",

@@ -1,8 +1,8 @@
 """pytest-maia: test Maia (Matillion Data Productivity Cloud) pipelines with pytest.
 
-The light parts (models, errors, clock, settings) import at once; the client (requests), the
-fake (responses, the loopback server) and the strategies (hypothesis) load on first
-use, so that importing the pytest plugin costs almost nothing.
+Every public name loads on first use (the client with requests, the fake with its
+loopback server, the strategies with Hypothesis), so that importing the pytest plugin
+costs almost nothing.
 """
 
 from __future__ import annotations
@@ -10,44 +10,44 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.client.listing import Environment, Project, PublishedPipeline
-from pytest_maia.core.clock import Clock, SystemClock, VirtualClock
-from pytest_maia.core.errors import (
-    BadRequestError,
-    BudgetExhaustedError,
-    ConflictError,
-    ForbiddenError,
-    GatewayTimeoutError,
-    GoneError,
-    MaiaApiError,
-    MaiaConfigError,
-    MaiaConnectionError,
-    MaiaError,
-    MaiaResponseError,
-    MaiaTimeoutError,
-    MaiaValidationError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-    UnauthorizedError,
-)
-from pytest_maia.core.models import (
-    ErrorStep,
-    ExecutionDetails,
-    ExecutionStatus,
-    ProblemDetail,
-    WaitResult,
-)
-from pytest_maia.core.settings import MaiaSettings
-from pytest_maia.core.steps import ExecutionStep
-from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner, RunSpec
-from pytest_maia.runs.status_checker import StatusChecker
 from pytest_maia.version import __version__
 
 if TYPE_CHECKING:
+    from pytest_maia.client.listing import Environment, Project, PublishedPipeline
     from pytest_maia.client.maia_client import MaiaClient
+    from pytest_maia.core.clock import Clock, SystemClock, VirtualClock
+    from pytest_maia.core.errors import (
+        BadRequestError,
+        BudgetExhaustedError,
+        ConflictError,
+        ForbiddenError,
+        GatewayTimeoutError,
+        GoneError,
+        MaiaApiError,
+        MaiaConfigError,
+        MaiaConnectionError,
+        MaiaError,
+        MaiaResponseError,
+        MaiaTimeoutError,
+        MaiaValidationError,
+        NotFoundError,
+        RateLimitedError,
+        ServerError,
+        UnauthorizedError,
+    )
+    from pytest_maia.core.models import (
+        ErrorStep,
+        ExecutionDetails,
+        ExecutionStatus,
+        ProblemDetail,
+        WaitResult,
+    )
+    from pytest_maia.core.settings import MaiaSettings
+    from pytest_maia.core.steps import ExecutionStep
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
+    from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner, RunSpec
+    from pytest_maia.runs.status_checker import StatusChecker
 
 __all__ = [
     "BadRequestError",
@@ -90,7 +90,44 @@ __all__ = [
     "__version__",
 ]
 
+# Every public name loads on first use: the pytest plugin and Hypothesis' entry point
+# import this package in every pytest run of an environment that has it installed,
+# used or not (docs/performance.md, the start-up row).
 _LAZY = {
+    "Environment": "pytest_maia.client.listing",
+    "Project": "pytest_maia.client.listing",
+    "PublishedPipeline": "pytest_maia.client.listing",
+    "Clock": "pytest_maia.core.clock",
+    "SystemClock": "pytest_maia.core.clock",
+    "VirtualClock": "pytest_maia.core.clock",
+    "BadRequestError": "pytest_maia.core.errors",
+    "BudgetExhaustedError": "pytest_maia.core.errors",
+    "ConflictError": "pytest_maia.core.errors",
+    "ForbiddenError": "pytest_maia.core.errors",
+    "GatewayTimeoutError": "pytest_maia.core.errors",
+    "GoneError": "pytest_maia.core.errors",
+    "MaiaApiError": "pytest_maia.core.errors",
+    "MaiaConfigError": "pytest_maia.core.errors",
+    "MaiaConnectionError": "pytest_maia.core.errors",
+    "MaiaError": "pytest_maia.core.errors",
+    "MaiaResponseError": "pytest_maia.core.errors",
+    "MaiaTimeoutError": "pytest_maia.core.errors",
+    "MaiaValidationError": "pytest_maia.core.errors",
+    "NotFoundError": "pytest_maia.core.errors",
+    "RateLimitedError": "pytest_maia.core.errors",
+    "ServerError": "pytest_maia.core.errors",
+    "UnauthorizedError": "pytest_maia.core.errors",
+    "ErrorStep": "pytest_maia.core.models",
+    "ExecutionDetails": "pytest_maia.core.models",
+    "ExecutionStatus": "pytest_maia.core.models",
+    "ProblemDetail": "pytest_maia.core.models",
+    "WaitResult": "pytest_maia.core.models",
+    "MaiaSettings": "pytest_maia.core.settings",
+    "ExecutionStep": "pytest_maia.core.steps",
+    "PipelineRun": "pytest_maia.runs.pipelines",
+    "PipelineRunner": "pytest_maia.runs.pipelines",
+    "RunSpec": "pytest_maia.runs.pipelines",
+    "StatusChecker": "pytest_maia.runs.status_checker",
     "MaiaClient": "pytest_maia.client.maia_client",
     "FakeMaia": "pytest_maia.fake",
     "FakeServer": "pytest_maia.fake.server",

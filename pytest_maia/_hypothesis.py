@@ -1,13 +1,17 @@
 """Hypothesis entry point: ``st.from_type`` strategies for pytest-maia's types.
 
 Hypothesis imports this module (through the ``hypothesis`` entry point in
-pyproject.toml) when Hypothesis itself is imported; nothing in pytest-maia imports
-it. Registration is lazy: resolvers are registered, and ``pytest_maia.strategies``
-is only imported when a test first asks for one of these types.
+pyproject.toml) whenever Hypothesis itself is imported: in every pytest run of an
+environment that has both installed (Hypothesis' own pytest plugin imports it), Maia
+used or not. So the hook imports nothing of pytest-maia: the types are registered
+when both are loaded, by whichever comes second (this hook, or
+``pytest_maia.core.models`` calling :func:`register` on import), and
+``pytest_maia.strategies`` is only imported when a test first asks for one of them.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,8 +40,22 @@ def _resolve_problem(thing: type[ProblemDetail]) -> SearchStrategy[ProblemDetail
     return problem_details().map(_as_problem)
 
 
+_hooked = False
+
+
 def _hypothesis_setup_hook() -> None:
-    """Register the resolvers for ``ExecutionStatus`` and ``ProblemDetail``."""
+    """Hypothesis is loaded: register the types now if pytest-maia's models are."""
+    global _hooked
+    _hooked = True
+    if "pytest_maia.core.models" in sys.modules:
+        register()
+
+
+def register() -> None:
+    """Register the resolvers for ``ExecutionStatus`` and ``ProblemDetail`` (once
+    Hypothesis has run this entry point; before that, a no-op)."""
+    if not _hooked:
+        return
     from hypothesis import strategies as st
 
     from pytest_maia.core.models import ExecutionStatus, ProblemDetail

@@ -156,6 +156,8 @@ UNUSED_PLUGINS = (
     *("-p", "no:pytest_httpserver", "-p", "no:platformdirs", "-p", "no:xdist.looponfail"),
     *("-p", "no:html", "-p", "no:html_fixtures", "-p", "no:metadata"),
     *("-p", "no:rerunfailures", "-p", "no:timeout"),
+    # the HTTP mocks tests/test_mock_coexistence.py runs beside the fake, when it asks
+    *("-p", "no:pytest-responses", "-p", "no:requests_mock"),
 )
 # What a generated run that writes a pytest-html page asks for (pytest-html needs metadata).
 PYTEST_HTML = ("-p", "metadata", "-p", "html", "-p", "html_fixtures")

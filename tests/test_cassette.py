@@ -216,3 +216,110 @@ def test_the_schema_ships_in_the_package_and_describes_a_recording() -> None:
     jsonschema.validate(json.loads(recorded().text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"version": 2, "test": "t"}, schema)
+
+
+# -- issue 25: names, drift cost and secrets ---------------------------------------------
+
+
+@pytest.mark.parametrize("ids", [["a/b", "a_b", "a b", "a:b", "a::b", "a.b"]])
+def test_cassette_names_are_unique_per_test_id(ids: list[str]) -> None:
+    from pytest_maia.plugin.cassettes import cassette_name
+
+    names = [cassette_name(f"test_x[{param}]") for param in ids]
+    assert len(set(names)) == len(names), names
+    assert cassette_name("test_x[a_b]") == "test_x[a_b].json"  # a plain id keeps its name
+    assert cassette_name("TestX::test_y") == "TestX.test_y.json"
+
+
+def test_a_300_character_test_id_gets_a_short_unique_cassette_name(tmp_path: Path) -> None:
+    from pytest_maia.plugin.cassettes import MAX_NAME, cassette_name
+
+    long_a, long_b = "test_x[" + "a" * 300 + "]", "test_x[" + "a" * 299 + "b]"
+    name_a, name_b = cassette_name(long_a), cassette_name(long_b)
+    assert name_a != name_b
+    assert len(name_a) <= MAX_NAME + len(".json")
+    (tmp_path / name_a).write_text("{}", encoding="utf-8")  # no "File name too long"
+
+
+def test_recording_drift_is_linear_in_the_fields_of_an_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 16,000 unknown fields took 12 s: each finding was looked up in a list of all the
+    # earlier ones. Count the comparisons instead of timing them.
+    from pytest_maia.cassette.model import Finding
+
+    compared = 0
+    original = Finding.__eq__
+
+    def counting(self: Finding, other: object) -> bool:
+        nonlocal compared
+        compared += 1
+        return original(self, other)
+
+    monkeypatch.setattr(Finding, "__eq__", counting)
+    body: dict[str, object] = {"pipelineExecutionId": RUN, "status": "RUNNING"}
+    body.update({f"extra{i}": i for i in range(16_000)})
+    recorder = Recorder("tests/test_x.py::test_y")
+    recorder.observe(ex("GET", DETAILS, 200, body))
+    recorder.observe(ex("GET", DETAILS, 200, body))  # the same drift again: not repeated
+    assert len(recorder.cassette.drift) == 16_000
+    assert compared <= 4 * 16_000
+
+
+NON_ASCII_SECRET = "sécret-ü-%2F"
+
+
+def test_a_cassette_keeps_no_form_of_a_secret_or_an_issued_token() -> None:
+    from urllib.parse import quote, quote_plus
+
+    from pytest_maia.core.redact import Secret
+
+    token = "issued-TOKEN-5f2c9e"
+    echoes = [
+        NON_ASCII_SECRET,
+        "sécret-ü-/",  # percent-decoded
+        quote(NON_ASCII_SECRET, safe=""),
+        quote_plus(NON_ASCII_SECRET).lower(),
+        json.dumps(NON_ASCII_SECRET),  # ASCII-escaped, as JSON text in a message
+        token,
+        quote(token),
+    ]
+    recorder = Recorder("tests/test_x.py::test_y", secrets=[NON_ASCII_SECRET])
+    for index, echo in enumerate(echoes):
+        details = {"pipelineExecutionId": RUN, "status": "FAILED", "message": f"{index}: {echo}"}
+        recorder.observe(Exchange.of("GET", DETAILS, None, 200, JSON, json.dumps(details).encode()))
+    recorder.observe(
+        Exchange.of("GET", STATUS, None, 200, JSON, b'{"status": "FAILED"}', (Secret(token),))
+    )
+    text = recorder.text()
+    for echo in [*echoes, "s\\u00e9cret", "%C3%A9", "%c3%a9", "sécret"]:
+        assert echo not in text, echo
+    assert recorder.cassette.executions[0].details is not None
+    assert loads(text).executions[0].details == {
+        "pipelineExecutionId": RUN,
+        "status": "FAILED",
+        "message": "6: <redacted>",
+    }
+
+
+def test_a_secret_decoding_to_short_text_does_not_mangle_paths() -> None:
+    from pytest_maia.cassette.record import forms_of
+
+    forms = forms_of(["%2F%2F"])
+    assert "%2F%2F" in forms and "//" not in forms  # "//" would hit every URL
+
+
+def test_a_short_secret_is_scrubbed_from_a_cassette_only_as_a_whole_token() -> None:
+    # The project's redaction rule (core.redact.scrub): under 8 characters, whole tokens
+    # only, so client_secret="s" never turns "status" into "<redacted>tatu<redacted>".
+    recorder = Recorder("tests/test_x.py::test_y", secrets=["s"])
+    details = {"pipelineExecutionId": RUN, "status": "FAILED", "message": "sales said: s"}
+    recorder.observe(Exchange.of("GET", DETAILS, None, 200, JSON, json.dumps(details).encode()))
+    text = recorder.text()
+    assert '"message": "sales said: <redacted>"' in text
+    assert '"status": "FAILED"' in text and '"test": "tests/test_x.py::test_y"' in text
+    assert loads(text).executions[0].details == {
+        "pipelineExecutionId": RUN,
+        "status": "FAILED",
+        "message": "sales said: <redacted>",
+    }

@@ -122,13 +122,16 @@ def test_timeout_says_how_long_and_last_status(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["*TIMEOUT (RUNNING)*600.0s*"])
 
 
-def test_terminal_summary_lists_every_wait(pytester: pytest.Pytester) -> None:
+def test_terminal_summary_lists_every_wait(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every cell whole
     pytester.makepyfile(LIFECYCLES)
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(
         [
             "*- maia executions waited on: 3 -*",
-            "test*execution id*status*elapsed*polls",
+            "test*pipeline*execution id*status*elapsed*polls",
             "test_terminal_summary_lists_every_wait.py::test_success *SUCCESS*12.5s*3",
             "*::test_failed_pipeline_is_caught*11111111-2222-4333-8444-555555555555*FAILED*",
             "*::test_assert_final_many*CANCELLED*2",
@@ -351,8 +354,9 @@ def test_reruns_report_each_attempt_once(pytester: pytest.Pytester) -> None:
 
 
 def test_the_summary_says_elapsed_time_is_virtual_under_the_fake(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     pytester.makepyfile(
         """
         def test_x(maia_fake, maia_status, maia_project_id):

@@ -322,8 +322,9 @@ def test_missing_cassette_is_an_error_naming_the_record_command(
         test_new="def test_unrecorded(maia_client):\n    pass\n\n\n"
         "def test_scripts_the_fake(maia_fake):\n    pass\n"
     )
+    (pytester.path / "c").mkdir()
     result = pytester.runpytest("--maia-backend=replay", f"--maia-cassettes={pytester.path}/c")
-    result.assert_outcomes(errors=1, skipped=1)  # the maia_fake test was skipped live too
+    result.assert_outcomes(failed=1, skipped=1)  # the maia_fake test was skipped live too
     result.stdout.fnmatch_lines(
         [
             "*no cassette for test_new.py::test_unrecorded (looked for *c/test_new/test_unrecorded"

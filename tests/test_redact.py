@@ -173,3 +173,104 @@ def test_secret_survives_pickling_for_xdist() -> None:
     secret = pickle.loads(pickle.dumps(Secret("abc")))
     assert secret.reveal() == "abc"
     assert repr(secret) == "Secret('***')"
+
+
+# -- issue 21, item 12: redaction never mangles ordinary text ---------------------------
+
+MISSING = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "scrubbed"),
+    [
+        # a short secret: masked only where it stands as a whole token
+        (f"GET /v1/projects/p/pipeline-executions/{MISSING}/status", "s", None),
+        ("grant_type=client_credentials&client_secret=s&x=1", "s", "client_secret=***&x=1"),
+        ("Authorization: Bearer s", "s", "Bearer ***"),
+        ('{"client_secret": "s"}', "s", '"***"'),
+        ("status: SUCCESS, sessions: 3", "s", None),
+        ("pipeline_s, s-3, s2", "s", None),  # part of a longer word
+        # a secret of 8+ characters: masked wherever it appears, inside a word too
+        ("xxcs-LONG-SEKRIT-1yy", "cs-LONG-SEKRIT-1", "xx***yy"),
+        ("a=cs%2FLONG+SEKRIT", "cs/LONG SEKRIT", "a=***"),
+    ],
+)
+def test_scrub_masks_whole_tokens_of_short_secrets_and_every_long_one(
+    text: str, secret: str, scrubbed: str | None
+) -> None:
+    from pytest_maia.core.redact import scrub
+
+    result = scrub(text, [Secret(secret)])
+    if scrubbed is None:
+        assert result == text
+    else:
+        assert scrubbed in result
+        if len(secret) >= 8:
+            assert secret not in result
+
+
+def test_a_one_letter_client_secret_leaves_paths_and_statuses_readable() -> None:
+    # The docs' own example credentials: client_secret="s" must not turn every 's' of
+    # a message into '***' (it read '/v1/project***/.../***tatu***').
+    fake = FakeMaia()
+    fake.add_credentials("c", "s")
+    failed = fake.add_execution(PROJECT, ["RUNNING", "FAILED"], message="tasks failed")
+    with fake.serve() as server:
+        client = MaiaClient(
+            server.url, client_id="c", client_secret="s", token_url=server.token_url
+        )
+        with client, pytest.raises(MaiaError) as info:
+            client.get_status(PROJECT, MISSING)
+        result = client.wait_for(PROJECT, failed, interval=0.01, max_interval=0.01)
+        details = client.get_execution(PROJECT, failed)
+    text = str(info.value)
+    assert f"/v1/projects/{PROJECT}/pipeline-executions/{MISSING}/status" in text
+    assert "***" not in text
+    assert result.status == "FAILED" and "***" not in result.describe()
+    assert details.message == "tasks failed"
+
+
+def test_a_token_endpoint_echoing_a_one_letter_secret_masks_it_where_it_stands() -> None:
+    with HostileServer(echo_form) as server:
+        client = token_endpoint_client(server, VirtualClock(), client_secret="s")
+        with pytest.raises(UnauthorizedError) as info:
+            client.get_status(PROJECT, MISSING)
+    text = str(info.value)
+    assert "client_secret=***" in text and "client_secret=s" not in text
+    assert "grant_type=client_credentials" in text  # the rest of the form is readable
+
+
+# -- issue 25, item 6: success answers echoing the secret or any token issued -------------
+
+
+def test_a_success_answer_echoing_an_old_and_the_current_issued_token_is_scrubbed() -> None:
+    old, new = "tok-ISSUED-FIRST-0001", "tok-ISSUED-SECOND-0002"
+    issued = iter([old, new])
+    api_calls = []
+
+    def api(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+        if request.startswith(b"POST"):  # the token endpoint: a new token each time
+            body = {"access_token": next(issued), "expires_in": 600}
+            respond(conn, 200, json.dumps(body).encode())
+            return
+        api_calls.append(request)
+        if len(api_calls) == 1:  # the first token is refused: the client fetches another
+            respond(conn, 401, b'{"title": "Unauthorized"}', "application/problem+json")
+            return
+        message = f"echo: Bearer {old}, then {new}; secret {SECRET}"
+        details = {"pipelineExecutionId": MISSING, "status": "FAILED", "message": message}
+        respond(conn, 200, json.dumps(details).encode())
+
+    with HostileServer(api) as server:
+        client = MaiaClient(
+            server.url,
+            client_id="id",
+            client_secret=SECRET,
+            token_url=server.url + "/token",
+            clock=VirtualClock(),
+        )
+        with client:
+            details = client.get_execution(PROJECT, MISSING)
+    assert f"Bearer {old}".encode() in api_calls[0]  # both tokens were really used
+    assert f"Bearer {new}".encode() in api_calls[1]
+    assert details.message == "echo: Bearer ***, then ***; secret ***"

@@ -94,7 +94,8 @@ def test_under_xdist_workers_have_own_fakes_and_summary_and_reports_come_home(
     assert failed["execution_id"] == FAILED_ID and failed["outcome"] == "FAILED"
     assert [s["status"] for s in failed["segments"]] == ["RUNNING", "CANCELLING", "FAILED"]
     # pytest's location of a test: its first line (here the parametrize decorator)
-    assert failed["path"] == "test_suite.py" and failed["line"] == 7
+    # the line of the failing assertion, not the decorator's
+    assert failed["path"] == "test_suite.py" and failed["line"] == 13
     assert by_test["test_success"]["polls"] >= 3
     cancelled = data["cancelled"]
     assert isinstance(cancelled, list) and "stuck-export" in cancelled[0]["text"]
@@ -147,12 +148,12 @@ def test_github_step_summary_and_annotations(
     result = pytester.runpytest()
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n### Maia pipeline executions (2)")
-    assert "| \u2705 | test_suite.py::test_success |" in text
-    assert f"`{FAILED_ID}` | FAILED | 2m06s | 8 |" in text
+    assert "| \u2705 | `test_suite.py::test_success` |" in text
+    assert f"`{FAILED_ID}` | `FAILED` | 2m06s | 8 |" in text
     assert "stuck-export" in text  # the run cancelled at teardown
     errors = [line for line in result.outlines if line.startswith("::error")]
     assert errors == [
-        "::error file=test_suite.py,line=7,title=Maia execution FAILED%3A "
+        "::error file=test_suite.py,line=13,title=Maia execution FAILED%3A "
         f"{FAILED_ID}::test_suite.py::test_failed[<script>alert(1)</script>]: execution "
         f"{FAILED_ID} ended FAILED after 2m06s (8 polls)"
         # The failure explanation's failing step (the fake's default step):

@@ -290,10 +290,10 @@ def test_step_summary_table() -> None:
     assert lines[0] == "### Maia pipeline executions (2)"
     assert lines[2].startswith("| | test | pipeline | execution | status | elapsed")
     assert lines[4].startswith(
-        "| \u274c | test_a.py::test_load | - | `" + ID + "` | FAILED | 4m00s"
+        "| \u274c | `test_a.py::test_load` | - | `" + ID + "` | `FAILED` | 4m00s"
     )
-    assert "a \\| b" in lines[4]
-    assert lines[5].startswith("| \u2705 | t::ok")
+    assert "`a \\| b`" in lines[4]
+    assert lines[5].startswith("| \u2705 | `t::ok`")
     assert github.is_actions({"GITHUB_ACTIONS": "true"}) and not github.is_actions({})
 
 

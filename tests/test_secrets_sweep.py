@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,13 +24,22 @@ OK = "cccccccc-0000-4000-8000-000000000001"
 BAD = "cccccccc-0000-4000-8000-000000000002"
 STUCK = "cccccccc-0000-4000-8000-000000000003"
 MISSING = "cccccccc-0000-4000-8000-000000000009"
+ECHOED = "cccccccc-0000-4000-8000-000000000004"  # its message and step echo the secret
+ECHO = f"invalid grant: client_secret={CLIENT_SECRET}"
 
 
 @pytest.fixture
 def api() -> Iterator[tuple[FakeMaia, FakeServer]]:
     fake = FakeMaia()
     fake.add_credentials(CLIENT_ID, CLIENT_SECRET)
-    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK)
+    fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK, message=f"done ({ECHO})")
+    fake.add_execution(
+        PROJECT,
+        ["FAILED"],
+        execution_id=ECHOED,
+        message=ECHO,
+        steps=[{"name": "login", "status": "FAILED", "message": f"{ECHO} (echoed)"}],
+    )
     fake.add_execution(PROJECT, ["FAILED"], execution_id=BAD)
     fake.add_execution(PROJECT, ["RUNNING"], execution_id=STUCK)
     fake.script_pipeline("never-ends", ["RUNNING", "RUNNING"])
@@ -60,6 +70,12 @@ import pytest
 def test_success(maia_status, maia_settings, maia_client):
     settings, client = maia_settings, maia_client
     maia_status.assert_success("{OK}")
+    # A success answer that echoes the secret: -rA shows what the test printed.
+    print("success message:", client.get_execution("{PROJECT}", "{OK}").message)
+
+
+def test_echoed_secret_in_the_details_message(maia_status):
+    maia_status.assert_success("{ECHOED}")
 
 
 def test_failed(maia_status, maia_settings, maia_client):
@@ -130,7 +146,7 @@ def test_sweep_pytest_live_run_every_report_format(
         "no:cacheprovider",
         timeout=120,
     )
-    result.assert_outcomes(passed=2, failed=4, skipped=1)
+    result.assert_outcomes(passed=2, failed=5, skipped=1)
     out = result.stdout.str() + result.stderr.str()
     xml = xml_path.read_text(encoding="utf-8")
     reports = {
@@ -149,6 +165,10 @@ def test_sweep_pytest_live_run_every_report_format(
     assert "maia pipeline runs cancelled at teardown: 1" in out
     assert "using MaiaClient(" in out
     assert "maia_execution_id" in xml
+    # the echoed secret reached every output, masked (the sweep below proves it masked)
+    assert "success message: done (invalid grant: client_secret=***)" in out
+    for name, text in {"output": out, "junit": xml, **reports}.items():
+        assert "client_secret=***" in text, name
     assert any(c.method == "PATCH" for c in fake.calls)
     assert_no_secret(fake, out, xml, *reports.values(), *(repr(c) for c in fake.calls), repr(fake))
 
@@ -327,3 +347,75 @@ def test_sweep_an_echoing_token_endpoint(api: tuple[FakeMaia, FakeServer]) -> No
         assert result.returncode == 4, result.stderr
         assert "client_secret=***" in result.stdout + result.stderr  # scrubbed, still shown
         assert CLIENT_SECRET not in result.stdout + result.stderr
+
+
+NON_ASCII_SECRET = "sécret-ü-%2F"
+RECORDED_INNER = f"""
+def test_details_echo(maia_client, maia_project_id):
+    details = maia_client.get_execution(maia_project_id, "{BAD}")
+    assert details.status == "FAILED"
+"""
+
+
+def test_sweep_a_cassette_of_an_api_echoing_a_non_ascii_secret_and_its_token(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25 item 7: the cassette keeps no form of the client secret (decoded,
+    URL-encoded in either case, ASCII-escaped) nor of the access token it was issued."""
+    from urllib.parse import quote, quote_plus
+
+    from pytest_maia.fake import Response
+    from pytest_maia.fake._http import Request
+
+    def forms(value: str) -> list[str]:
+        return [
+            value,
+            quote(value, safe=""),
+            re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(value, safe="")),
+            quote_plus(value),
+            json.dumps(value)[1:-1],
+            value.replace("%2F", "/"),
+        ]
+
+    class EchoingFake(FakeMaia):
+        """A "real API" whose details message echoes the caller's credentials."""
+
+        def handle(self, request: Request, *, control: bool = False) -> Response:
+            response = super().handle(request, control=control)
+            if request.method == "GET" and request.path.endswith(BAD):
+                headers = {k.lower(): v for k, v in request.headers.items()}
+                token = headers.get("authorization", "").removeprefix("Bearer ")
+                assert token
+                body = json.loads(response.body)
+                body["message"] = " | ".join([*forms(NON_ASCII_SECRET), *forms(token)])
+                return Response(200, response.headers, json.dumps(body).encode())
+            return response
+
+    fake = EchoingFake()
+    fake.add_credentials(CLIENT_ID, NON_ASCII_SECRET)
+    fake.add_execution(PROJECT, ["FAILED"], execution_id=BAD)
+    tapes = pytester.path / "tapes"
+    pytester.makepyfile(test_echo=RECORDED_INNER)
+    with fake.serve() as server:
+        for name in ("MAIA_TOKEN", "MAIA_BACKEND", "MAIA_BASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("MAIA_CLIENT_SECRET", NON_ASCII_SECRET)
+        monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+        monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
+        result = pytester.runpytest(
+            "--maia-backend=live",
+            f"--maia-base-url={server.url}",
+            f"--maia-record={tapes}",
+            "-p",
+            "no:cacheprovider",
+        )
+    result.assert_outcomes(passed=1)
+    (path,) = tapes.rglob("*.json")
+    text = path.read_text(encoding="utf-8")
+    assert "<redacted>" in text  # the echo was recorded, and scrubbed
+    tokens = issued_tokens(fake)
+    assert tokens
+    for secret in (NON_ASCII_SECRET, *tokens):
+        for form in forms(secret):
+            assert form not in text, form

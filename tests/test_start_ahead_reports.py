@@ -88,10 +88,10 @@ def test_a_wrong_match_on_a_started_ahead_run_lists_the_scripted_messages(
 
 
 def executions_of(summary_lines: list[str]) -> dict[str, str]:
-    """execution id -> test, from the terminal summary table."""
+    """execution id -> test, from the terminal summary table (test, pipeline, id...)."""
     found = {}
     for line in summary_lines:
-        match = re.match(r"(\S+::\S+)\s+([0-9a-f-]{36})\s", line)
+        match = re.match(r"(\S+::\S+)\s+\S+\s+([0-9a-f-]{36})\s", line)
         if match:
             found[match.group(2)] = match.group(1)
     return found
@@ -101,6 +101,7 @@ def test_start_ahead_runs_appear_in_every_report(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     pytest.importorskip("pytest_html")
+    monkeypatch.setenv("COLUMNS", "250")  # the summary's whole execution ids
     step_summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))

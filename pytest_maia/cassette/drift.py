@@ -96,7 +96,7 @@ def route_of(method: str, path: str) -> Route:
 def _decode(body: bytes) -> object:
     try:
         return json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _NOT_JSON
 
 

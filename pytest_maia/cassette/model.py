@@ -89,6 +89,7 @@ class ExecutionTape:
     ``started_at`` is when the test's execute request was answered (None when the test
     only looked at an execution that already existed); ``details`` is the last details
     object seen and ``steps`` the step objects (``related-endpoints.md``), raw.
+    ``start_ahead``: the run ``@pytest.mark.maia_start`` started for the test.
     """
 
     execution_id: str
@@ -102,6 +103,7 @@ class ExecutionTape:
     timeline: list[Event] = field(default_factory=list)
     details: dict[str, Any] | None = None
     steps: list[Any] | None = None
+    start_ahead: bool = False
 
     @property
     def statuses(self) -> list[str]:
@@ -109,7 +111,7 @@ class ExecutionTape:
         return [event.status for event in self.timeline if event.status is not None]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "details": self.details,
             "environment": self.environment,
             "execution_id": self.execution_id,
@@ -122,6 +124,9 @@ class ExecutionTape:
             "timeline": [event.to_json() for event in self.timeline],
             "variables": self.variables,
         }
+        if self.start_ahead:
+            out["start_ahead"] = True
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExecutionTape:
@@ -138,6 +143,7 @@ class ExecutionTape:
             timeline=[Event.from_json(item) for item in data.get("timeline") or []],
             details=data.get("details"),
             steps=data.get("steps"),
+            start_ahead=bool(data.get("start_ahead", False)),
         )
 
 
@@ -212,7 +218,16 @@ def loads(text: str) -> Cassette:
         data = json.loads(text)
     except ValueError as exc:
         raise MaiaValidationError(f"a cassette must be JSON: {exc}") from None
-    return Cassette.from_json(data)
+    except RecursionError:
+        raise MaiaValidationError(
+            "a cassette must be JSON nested at most a few hundred deep"
+        ) from None
+    try:
+        return Cassette.from_json(data)
+    except RecursionError:
+        raise MaiaValidationError(
+            "a cassette must be JSON nested at most a few hundred deep"
+        ) from None
 
 
 def read(path: str | Path) -> Cassette:

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from pytest_maia.cassette import drift
-from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError, dumps
+from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, Finding, HttpError, dumps
 from pytest_maia.client.exchange import Exchange
+from pytest_maia.core.redact import LONG_SECRET
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
 
-__all__ = ["REDACTED", "SCRUBBED", "Recorder", "fetch_extras", "fetch_steps"]
+__all__ = ["REDACTED", "SCRUBBED", "Recorder", "fetch_extras", "fetch_steps", "forms_of"]
 
 SCRUBBED = "<scrubbed>"
 MIN_ECHO = 4
@@ -32,7 +35,7 @@ REDACTED = "<redacted>"
 def _json(body: bytes) -> object:
     try:
         return json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -74,6 +77,8 @@ class Recorder:
         self._secrets = tuple(s for s in secrets if s)
         self._extras = False
         self._scrubbed_values: set[str] = set()
+        self._tokens: set[str] = set()  # the bearer tokens the requests were sent with
+        self._findings: set[Finding] = set()  # the drift found so far, for a linear check
 
     @contextlib.contextmanager
     def extras(self) -> Iterator[None]:
@@ -116,22 +121,19 @@ class Recorder:
                 self._remember(item)
 
     def _unecho(self, data: object) -> object:
-        if isinstance(data, str):
-            for value in self._scrubbed_values:
-                data = data.replace(value, SCRUBBED)
-            return data
-        if isinstance(data, list):
-            return [self._unecho(item) for item in data]
-        if isinstance(data, dict):
-            return {key: self._unecho(item) for key, item in data.items()}
-        return data
+        finders = _finders(forms_of(self._scrubbed_values), anywhere=True)
+        return _replaced(data, finders, SCRUBBED)
 
     def observe(self, exchange: Exchange) -> None:
         """Take in one exchange of the test's client."""
         at = self._now() - self._start
+        for secret in exchange.secrets:
+            if secret:
+                self._tokens.add(secret.reveal())
         if not self._extras:
             for finding in drift.check(exchange):
-                if finding not in self.cassette.drift:
+                if finding not in self._findings:
+                    self._findings.add(finding)
                     self.cassette.drift.append(finding)
         if exchange.status_code == 401:
             return  # an expired token, refreshed by the client: not the pipeline's doing
@@ -182,6 +184,42 @@ class Recorder:
         tape.grid_variables = self._scrubbed(request.get("gridVariables"))
         tape.execution_tag = request.get("executionTag")
 
+    def started_id(self, exchange: Exchange) -> str | None:
+        """The id of the execution ``exchange`` started (an answered execute request)."""
+        if drift.route_of(exchange.method, exchange.path).kind != "execute":
+            return None
+        body = _json(exchange.body)
+        execution_id = body.get("pipelineExecutionId") if isinstance(body, dict) else None
+        ok = 200 <= exchange.status_code < 300
+        return execution_id.lower() if ok and isinstance(execution_id, str) else None
+
+    def mark_start_ahead(self, execution_id: str) -> None:
+        """The execution was the test's run started ahead (``maia_start``)."""
+        tape = self.cassette.execution(execution_id.lower())
+        if tape is not None:
+            tape.start_ahead = True
+
+    def adopt_start(
+        self,
+        execution_id: str,
+        project_id: str,
+        *,
+        pipeline: str,
+        environment: str | None,
+        variables: dict[str, str],
+        tag: str | None,
+    ) -> None:
+        """The test claimed its start-ahead run ``execution_id``: the cassette holds it
+        as started (at the claim, when this recorder did not see the start itself)."""
+        tape = self._tape(project_id, execution_id.lower())
+        tape.start_ahead = True
+        if tape.started_at is None:
+            tape.started_at = max(0.0, self._now() - self._start)
+            tape.pipeline = pipeline
+            tape.environment = environment
+            tape.variables = self._scrubbed(variables)
+            tape.execution_tag = tag
+
     def _other_error(
         self, exchange: Exchange, route: drift.Route, at: float, *, pipeline: object = None
     ) -> None:
@@ -192,19 +230,91 @@ class Recorder:
         self.cassette.errors.append(error)
 
     def text(self) -> str:
-        """The cassette's JSON, with every known secret value redacted."""
-        text = dumps(self.cassette)
+        """The cassette's JSON, with every known secret value redacted: the configured
+        credentials and every token a request was sent with, in each form an answer
+        may echo them (as sent, URL-encoded, JSON-escaped, percent-decoded). As
+        everywhere (:func:`pytest_maia.core.redact.scrub`), a form of 8 characters or
+        more is masked wherever it appears, a shorter one only as a whole token."""
+        data: object = self.cassette.to_json()
         if self._scrubbed_values:
-            text = dumps(Cassette.from_json(self._unecho(json.loads(text))))
-        for secret in self._secrets:
-            text = text.replace(json.dumps(secret)[1:-1], REDACTED)
-        return text
+            data = self._unecho(data)
+        found = _finders(forms_of([*self._secrets, *self._tokens]))
+        if found:
+            data = _replaced(data, found, REDACTED)
+        text = dumps(Cassette.from_json(data))
+        # Belt and braces: any form as the JSON text spells it (escaped).
+        return _masked(text, _finders([json.dumps(form)[1:-1] for form, _ in found]), REDACTED)
 
     def write(self, path: str | Path) -> Path:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self.text(), encoding="utf-8")
         return target
+
+
+def forms_of(values: Iterable[str]) -> list[str]:
+    """Every form an answer may spell each of ``values`` in, longest first: as it is,
+    percent-decoded, URL-encoded (path, query and form style, upper- and lower-case
+    hex) and JSON-escaped (``\\u00e9`` for a non-ASCII character)."""
+    forms: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        spelled = {value, unquote(value), unquote_plus(value)}
+        for text in list(spelled):
+            for encoded in (quote(text, safe=""), quote(text), quote_plus(text)):
+                spelled.add(encoded)
+                spelled.add(_PERCENT.sub(lambda m: m.group().lower(), encoded))
+        for text in list(spelled):
+            spelled.add(json.dumps(text)[1:-1])
+        # A decoded form much shorter than the value ("%2F%2F" is "//") would hit
+        # ordinary text: only the value itself is kept whatever its length.
+        forms |= {form for form in spelled if len(form) >= MIN_ECHO} | {value}
+    return sorted(forms, key=lambda form: (-len(form), form))
+
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+# A matcher: the text to find, and for a short one (under LONG_SECRET characters) the
+# pattern that finds it only as a whole token.
+_Finder = tuple[str, "re.Pattern[str] | None"]
+
+
+def _finders(forms: Iterable[str], *, anywhere: bool = False) -> list[_Finder]:
+    """How each of ``forms`` is found: anywhere (``anywhere``, or 8 characters and
+    more), else only where no letter, digit, ``_`` or ``-`` touches it."""
+    return [
+        (
+            form,
+            None
+            if anywhere or len(form) >= LONG_SECRET
+            else re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])"),
+        )
+        for form in dict.fromkeys(forms)
+    ]
+
+
+def _masked(text: str, finders: list[_Finder], mask: str) -> str:
+    for form, whole in finders:
+        if form in text:
+            text = text.replace(form, mask) if whole is None else whole.sub(mask, text)
+    return text
+
+
+def _replaced(data: object, finders: list[_Finder], mask: str) -> object:
+    """``data`` (decoded JSON) with every form ``finders`` find replaced by ``mask`` in
+    each string and object key."""
+    if isinstance(data, str):
+        return _masked(data, finders, mask)
+    if isinstance(data, list):
+        return [_replaced(item, finders, mask) for item in data]
+    if isinstance(data, dict):
+        return {
+            str(_replaced(key, finders, mask)): _replaced(item, finders, mask)
+            for key, item in data.items()
+        }
+    return data
 
 
 def fetch_steps(client: MaiaClient, project_id: str, execution_id: str) -> None:

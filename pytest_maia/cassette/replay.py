@@ -45,8 +45,24 @@ class Scriptable(Protocol):
 
     def disable_pipeline(self, pipeline_name: str, disabled: bool = True) -> None: ...
 
+    def fail_next(
+        self,
+        code: int | ErrorStep,
+        *,
+        times: int = 1,
+        detail: str | None = None,
+        retry_after: float | None = None,
+    ) -> None: ...
 
-__all__ = ["load_into", "message_of", "script_of", "steps_of"]
+
+__all__ = [
+    "children_of",
+    "load_into",
+    "load_start_ahead",
+    "message_of",
+    "script_of",
+    "steps_of",
+]
 
 
 def _status(raw: str) -> ExecutionStatus:
@@ -108,10 +124,15 @@ def message_of(tape: ExecutionTape) -> str | None:
     return message if isinstance(message, str) else None
 
 
-def steps_of(tape: ExecutionTape) -> list[dict[str, object]] | None:
-    """The recorded steps as the fake scripts them (``name``, ``status``, ``message``).
+def steps_of(
+    tape: ExecutionTape, tapes: Mapping[str, ExecutionTape] | None = None, *, depth: int = 0
+) -> list[dict[str, object]] | None:
+    """The recorded steps as the fake scripts them (``name``, ``status``, ``message``,
+    ``child``).
 
-    Child pipelines are not followed: their steps were read from their own executions.
+    A step that started a child execution recorded in ``tapes`` (by id) scripts that
+    child from its own tape: its answers, message and steps, so what was read of a
+    child pipeline live (a failing step's message) is served again.
     """
     if tape.steps is None:
         return None
@@ -123,8 +144,33 @@ def steps_of(tape: ExecutionTape) -> list[dict[str, object]] | None:
         item: dict[str, object] = {"name": step.name, "status": _status(step.status.value)}
         if step.message is not None:
             item["message"] = step.message
+        child = (tapes or {}).get((step.child_execution_id or "").lower())
+        if child is not None and child is not tape and depth < MAX_CHILD_DEPTH:
+            item["child"] = {
+                "statuses": script_of(child),
+                "message": message_of(child),
+                "steps": steps_of(child, tapes, depth=depth + 1),
+                "pipeline": child.pipeline or step.child_pipeline_name or step.name,
+            }
         scripted.append(item)
     return scripted
+
+
+# The fake scripts children at most 8 deep (fake._script.MAX_SCRIPT_DEPTH).
+MAX_CHILD_DEPTH = 7
+
+
+def children_of(cassette: Cassette) -> set[str]:
+    """The ids of recorded executions that a recorded step started (child pipelines)."""
+    ids = {tape.execution_id for tape in cassette.executions}
+    found: set[str] = set()
+    for tape in cassette.executions:
+        for raw in tape.steps or []:
+            step = ExecutionStep.from_json(raw)
+            child = (step.child_execution_id or "").lower() if step is not None else ""
+            if child in ids and child != tape.execution_id:
+                found.add(child)
+    return found
 
 
 def load_into(
@@ -134,14 +180,24 @@ def load_into(
 
     Executions the test started are queued per pipeline, in order; executions it only
     looked at are added under their recorded id, in ``project_id`` (default: the
-    recorded project). An execute request the API refused with 410 disables the pipeline.
+    recorded project); child executions are scripted with the step that started them.
+    Runs started ahead (``start_ahead``) are left to :func:`load_start_ahead`. An
+    execute request the API refused with 410 disables the pipeline.
     """
     cassette = source if isinstance(source, Cassette) else read(source)
+    tapes = {tape.execution_id: tape for tape in cassette.executions}
+    children = children_of(cassette)
     for tape in cassette.executions:
+        if tape.execution_id in children or tape.start_ahead:
+            continue
         steps = script_of(tape)
         if tape.started_at is not None and tape.pipeline:
             fake.script_pipeline(
-                tape.pipeline, steps, message=message_of(tape), steps=steps_of(tape), once=True
+                tape.pipeline,
+                steps,
+                message=message_of(tape),
+                steps=steps_of(tape, tapes),
+                once=True,
             )
         else:
             fake.add_execution(
@@ -149,9 +205,47 @@ def load_into(
                 steps,
                 execution_id=tape.execution_id,
                 message=message_of(tape),
-                steps=steps_of(tape),
+                steps=steps_of(tape, tapes),
             )
     for error in cassette.errors:
         if error.get("code") == 410 and isinstance(error.get("pipeline"), str):
             fake.disable_pipeline(error["pipeline"])
     return cassette
+
+
+def load_start_ahead(fake: Scriptable, cassette: Cassette, pipeline: str) -> bool:
+    """Script ``fake``'s next execute request of ``pipeline`` as the cassette's
+    start-ahead run of it went: the run's answers, or the errors its start met (a 410
+    disables the pipeline). False when the cassette holds neither (it was not recorded)."""
+    tapes = {tape.execution_id: tape for tape in cassette.executions}
+    fake.disable_pipeline(pipeline, False)  # a session fake: another test's 410 is not ours
+    refused = [
+        error
+        for error in cassette.errors
+        if error.get("pipeline") == pipeline
+        and str(error.get("endpoint", "")).startswith("POST ")
+        and isinstance(error.get("code"), int)
+    ]
+    for error in refused:
+        if error["code"] == 410:
+            fake.disable_pipeline(pipeline)
+        else:
+            problem = error.get("problem") if isinstance(error.get("problem"), dict) else {}
+            detail = problem.get("detail") if problem else None
+            retry_after = error.get("retry_after")
+            fake.fail_next(
+                int(error["code"]),
+                detail=detail if isinstance(detail, str) else None,
+                retry_after=float(retry_after) if isinstance(retry_after, (int, float)) else None,
+            )
+    for tape in cassette.executions:
+        if tape.start_ahead and tape.pipeline == pipeline:
+            fake.script_pipeline(
+                pipeline,
+                script_of(tape),
+                message=message_of(tape),
+                steps=steps_of(tape, tapes),
+                once=True,
+            )
+            return True
+    return bool(refused)

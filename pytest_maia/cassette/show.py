@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, HttpError
+from pytest_maia.core.text import safe, safe_json
 
 __all__ = ["describe", "show_file"]
 
@@ -52,6 +53,8 @@ def _heading(tape: ExecutionTape) -> str:
         head += f": pipeline {tape.pipeline!r} in {tape.environment!r}"
     if tape.started_at is not None:
         head += f", started at {tape.started_at:.3f}s"
+    if tape.start_ahead:
+        head += " (started ahead by maia_start)"
     return head
 
 
@@ -80,12 +83,16 @@ def describe(cassette: Cassette) -> str:
     if cassette.drift:
         lines.append(f"API drift ({len(cassette.drift)}):")
         lines += [f"  {finding}" for finding in cassette.drift]
-    return "\n".join(lines) + "\n"
+    # A cassette holds what the API said: each line escaped (a newline in a message too).
+    return "\n".join(safe(line) for line in lines) + "\n"
 
 
 def show_file(path: str, *, as_json: bool = False) -> str:
     """``maia-status cassette show``: the cassette at ``path`` as text (or its JSON)."""
-    from pytest_maia.cassette.model import dumps, read
+    from pytest_maia.cassette.model import read
 
     cassette = read(path)
-    return dumps(cassette) if as_json else describe(cassette)
+    if not as_json:
+        return describe(cassette)
+    # Every non-ASCII character escaped too (no bidi override shows), ``##[`` broken up.
+    return safe_json(cassette.to_json(), indent=2, sort_keys=True) + "\n"

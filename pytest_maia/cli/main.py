@@ -9,10 +9,8 @@ configuration error, 3 timeout, or gave up: the API stayed unreachable through
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -26,6 +24,7 @@ from pytest_maia.core.errors import (
     MaiaValidationError,
 )
 from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.text import safe, safe_json
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -275,25 +274,9 @@ def _wait(client: MaiaClient, project: str, execution: str, args: argparse.Names
         progress.done()
 
 
-def safe(text: str, *, newlines: bool = False) -> str:
-    """``text`` with every control, format and surrogate character escaped (``\\x1b``,
-    ``\\r``, ``\\u202e`` ...), so a server's string cannot move the cursor, erase a
-    line or fake another status on a terminal. With ``newlines`` a ``\\n`` stays, and
-    the lines after the first are indented: none can pass for a line of its own."""
-    out: list[str] = []
-    for ch in text:
-        if newlines and ch == "\n":
-            out.append("\n  ")
-        elif unicodedata.category(ch).startswith("C"):
-            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def _print(args: argparse.Namespace, human: str, data: dict[str, Any]) -> None:
     # JSON escapes control characters itself; human text is escaped here.
-    print(json.dumps(data) if args.json else safe(human), flush=True)
+    print(safe_json(data) if args.json else safe(human), flush=True)
 
 
 def _cmd_get(args: argparse.Namespace) -> int:
@@ -408,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, "json", False):
                 data = _error_json(exc)
                 data["error"]["message"] = f"{gave_up}: {exc}"
-                print(json.dumps(data), flush=True)
+                print(safe_json(data), flush=True)
             else:
                 line = f"maia-status: {gave_up}: {str(exc).splitlines()[0]}"
                 print(safe(line), file=sys.stderr, flush=True)
@@ -419,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("maia-status: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     if getattr(args, "json", False):  # `report merge` has no --json
-        print(json.dumps(_error_json(error)), flush=True)
+        print(safe_json(_error_json(error)), flush=True)
     else:
         text = safe(f"maia-status: {type(error).__name__}: {error}", newlines=True)
         print(text, file=sys.stderr, flush=True)

@@ -98,6 +98,10 @@ def _read_token_response(response: requests.Response) -> tuple[Secret, float]:
     return access_token, seconds
 
 
+# How many issued access tokens a provider remembers, to scrub them from answers.
+ISSUED_KEPT = 64
+
+
 class ClientCredentials:
     """OAuth client credentials: one token, cached until shortly before it expires.
 
@@ -126,6 +130,10 @@ class ClientCredentials:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self.fetches = 0
+        # Every token this provider was issued (the latest ones): an answer that echoes
+        # an old token is scrubbed of it too. A tuple replaced whole, never changed in
+        # place, so another thread can read it while a token is fetched.
+        self.issued: tuple[Secret, ...] = ()
 
     def __repr__(self) -> str:
         return f"ClientCredentials(token_url={self.token_url!r}, client_secret=***)"
@@ -193,10 +201,11 @@ class ClientCredentials:
                 "POST",
                 self.token_url,
                 note="token endpoint: check MAIA_CLIENT_ID and MAIA_CLIENT_SECRET",
-                secrets=(self._client_secret,),
+                secrets=(self._client_secret, *self.issued),
             )
         token, expires_in = _read_token_response(response)
         margin = min(REFRESH_MARGIN, expires_in / 10)
         self._token = token
+        self.issued = (*self.issued[-(ISSUED_KEPT - 1) :], token)
         self._expires_at = self._clock.now() + expires_in - margin
         log.debug("fetched an access token valid for %.0fs", expires_in)

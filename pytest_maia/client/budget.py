@@ -56,8 +56,10 @@ class RequestBudget:
         per: float = 60.0,
         burst: int | None = None,
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
-            raise MaiaValidationError(f"a request budget must be an integer >= 2, got {limit!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 2 <= limit <= 10**9:
+            raise MaiaValidationError(
+                f"a request budget must be an integer from 2 to 10**9, got {limit!r:.40}"
+            )
         self.limit = limit
         self.per = positive_seconds(per, "per")
         self.burst = default_burst(limit) if burst is None else burst

@@ -28,6 +28,7 @@ from pytest_maia.core.errors import (
 )
 from pytest_maia.core.models import ExecutionDetails, ExecutionStatus, ProblemDetail
 from pytest_maia.core.redact import Secret, scrub, scrub_problem
+from pytest_maia.core.text import api_text
 from pytest_maia.core.validation import check_execution_id, check_project_id, is_loopback_host
 
 __all__ = [
@@ -126,7 +127,7 @@ def api_error(
         if problem is None:
             note = note or "the body is JSON but not a ProblemDetail object"
     except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = headers.get("Content-Type", "no Content-Type")
+        kind = api_text(headers.get("Content-Type", "no Content-Type"), 100)
         note = note or f"the body is not a ProblemDetail: {kind}, {len(content)} bytes"
     if problem is not None and secrets:
         problem = scrub_problem(problem, secrets)
@@ -282,14 +283,15 @@ def decode_json(content: bytes, status_code: int, content_type: str | None) -> o
     try:
         return json.loads(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = content_type or "no Content-Type"
+        kind = api_text(content_type or "no Content-Type", 100)
         raise MaiaResponseError(
             f"the body is not JSON ({kind}, {len(content)} bytes)", status_code=status_code
         ) from None
 
 
 def _keys(body: Mapping[object, object]) -> str:
-    return ", ".join(sorted(map(str, body))[:10]) or "none"
+    # The keys are the server's text: escaped and cut like any other.
+    return api_text(", ".join(sorted(map(str, body))[:10]), 200) or "none"
 
 
 def _warn_unknown(status: ExecutionStatus) -> ExecutionStatus:

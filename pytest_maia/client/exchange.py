@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pytest_maia.core.redact import Secret
+
 __all__ = ["KEPT_HEADERS", "Exchange"]
 
 # Response headers worth recording; nothing else is ever copied.
@@ -19,7 +21,10 @@ KEPT_HEADERS = ("Content-Type", "Retry-After")
 @dataclass(frozen=True)
 class Exchange:
     """``method`` and ``path`` (relative to the base URL, as the client built it), the
-    JSON body sent (None for none), the HTTP status, kept headers and the body."""
+    JSON body sent (None for none), the HTTP status, kept headers and the body.
+    ``secrets``: the credentials the request was sent with (the bearer token, which may
+    be one the token endpoint issued), so that an observer can keep them out of what it
+    writes; never shown (a :class:`~pytest_maia.core.redact.Secret` hides its value)."""
 
     method: str
     path: str
@@ -27,6 +32,7 @@ class Exchange:
     status_code: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def of(
@@ -37,7 +43,8 @@ class Exchange:
         status_code: int,
         headers: Mapping[str, str],
         body: bytes,
+        secrets: tuple[Secret, ...] = (),
     ) -> Exchange:
         """An exchange keeping only the response headers in ``KEPT_HEADERS``."""
         kept = {name: headers[name] for name in KEPT_HEADERS if headers.get(name) is not None}
-        return cls(method, path, request_body, status_code, kept, body)
+        return cls(method, path, request_body, status_code, kept, body, secrets)

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from pytest_maia.core.errors import MaiaResponseError, MaiaValidationError
 from pytest_maia.core.models import ExecutionDetails, parse_timestamp
+from pytest_maia.core.text import api_text
 from pytest_maia.core.validation import check_environment_name, check_project_id
 
 T = TypeVar("T")
@@ -267,7 +268,7 @@ def items(
         item = parse(raw)
         if item is None:
             shape = (
-                f"keys: {', '.join(sorted(map(str, raw)))[:80]}"
+                f"keys: {api_text(', '.join(sorted(map(str, raw)))[:80])}"
                 if isinstance(raw, dict)
                 else type(raw).__name__
             )

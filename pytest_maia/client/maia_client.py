@@ -30,6 +30,7 @@ from pytest_maia.core.redact import (
     credentials_from,
     missing_credentials,
     read_variables,
+    scrub_json,
 )
 from pytest_maia.core.steps import ExecutionStep
 from pytest_maia.core.validation import (
@@ -368,6 +369,7 @@ class MaiaClient:
             answer = endpoints.decode_json(
                 response.content, response.status_code, response.headers.get("Content-Type")
             )
+            answer = scrub_json(answer, self._calls.known_secrets())  # as every answer
             return artifacts.parse_published(answer, f"POST {path}", response.status_code)
 
         return self._calls.retrying(publish, idempotent=False)

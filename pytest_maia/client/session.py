@@ -22,7 +22,7 @@ from pytest_maia.core.errors import (
     MaiaError,
     MaiaResponseError,
 )
-from pytest_maia.core.redact import Secret, SecretFields
+from pytest_maia.core.redact import Secret, SecretFields, scrub_json
 
 if TYPE_CHECKING:
     from pytest_maia.client.auth import TokenProvider
@@ -78,6 +78,12 @@ class ApiCalls:
                         for manager in adapter.proxy_manager.values():
                             manager.clear()
         return self._session
+
+    def known_secrets(self) -> tuple[Secret, ...]:
+        """The credentials and every access token issued to them (kept by the provider),
+        to scrub from any text an answer holds."""
+        issued: tuple[Secret, ...] = tuple(getattr(self.provider, "issued", ()))
+        return (*self.secrets, *issued)
 
     def close(self) -> None:
         if self._owns_session:
@@ -144,6 +150,7 @@ class ApiCalls:
                         response.status_code,
                         response.headers,
                         response.content,
+                        (token,),
                     )
                 )
             log.debug("%s -> HTTP %s", where, response.status_code)
@@ -161,7 +168,7 @@ class ApiCalls:
                 response.headers,
                 method,
                 path,
-                secrets=(token, *self.secrets),
+                secrets=(token, *self.known_secrets()),
             )
         if not 200 <= response.status_code < 300:
             raise MaiaResponseError(
@@ -210,8 +217,16 @@ class ApiCalls:
         try:
             content_type = response.headers.get("Content-Type")
             decoded = endpoints.decode_json(response.content, response.status_code, content_type)
+            # A success answer may echo a credential too (a details message quoting the
+            # request): no text taken from it holds a secret or an issued token.
+            decoded = scrub_json(decoded, self.known_secrets())
         except MaiaResponseError as exc:
             raise MaiaResponseError(
                 f"{method} {path}: {exc}", status_code=exc.status_code
+            ) from None
+        except RecursionError:
+            raise MaiaResponseError(
+                f"{method} {path}: the JSON answer is nested too deep",
+                status_code=response.status_code,
             ) from None
         return decoded, response.status_code

@@ -11,11 +11,14 @@ retry can help.
 from __future__ import annotations
 
 import http.client
+import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 import urllib3
 
 from pytest_maia.client.deadline import DeadlineAdapter, Watch
@@ -26,10 +29,12 @@ from pytest_maia.version import __version__
 
 __all__ = [
     "DEFAULT_REQUEST_TIMEOUT",
+    "DirectAdapter",
     "MAX_BODY_BYTES",
     "MIN_REQUEST_SECONDS",
     "new_session",
     "send",
+    "send_direct",
     "user_agent",
 ]
 
@@ -54,6 +59,42 @@ def new_session() -> requests.Session:
     session.mount("https://", DeadlineAdapter())
     session.headers["User-Agent"] = user_agent()
     return session
+
+
+class DirectAdapter(requests.adapters.BaseAdapter):
+    """An adapter that answers in this process (the in-process fake's). The transport
+    calls it directly, never through ``Session.send`` or ``HTTPAdapter.send``, so that
+    HTTP mocks a test has started (``responses``, ``requests_mock``) neither see nor
+    refuse its requests."""
+
+    def close(self) -> None:
+        """Nothing to close: no sockets."""
+
+
+def send_direct(
+    session: requests.Session,
+    adapter: requests.adapters.BaseAdapter,
+    request: requests.PreparedRequest,
+    **kwargs: Any,
+) -> requests.Response:
+    """What ``Session.send`` does for an adapter that answers in this process: the
+    session's defaults, the response hooks, the timing and, unless streamed, the body.
+    An in-process answer is never a redirect, so none is followed."""
+    kwargs.pop("allow_redirects", None)
+    kwargs.setdefault("stream", session.stream)
+    kwargs.setdefault("verify", session.verify)
+    kwargs.setdefault("cert", session.cert)
+    kwargs.setdefault("proxies", session.proxies)
+    started = time.perf_counter()
+    response = adapter.send(request, **kwargs)
+    response.elapsed = timedelta(seconds=time.perf_counter() - started)
+    for hook in request.hooks.get("response", []):
+        hooked = hook(response, **kwargs)
+        if hooked is not None:
+            response = hooked
+    if not kwargs["stream"]:
+        response.content  # noqa: B018  (reads the body, as Session.send does)
+    return response
 
 
 def _read_body(response: requests.Response, watch: Watch) -> None:
@@ -178,16 +219,26 @@ def send(
     all_headers = SecretFields({"User-Agent": user_agent(), **(headers or {})})
     with Watch(seconds) as watch:
         try:
-            response = session.request(
-                method,
-                url,
-                headers=all_headers,
-                timeout=(seconds, seconds),
-                allow_redirects=False,
-                stream=True,
-                proxies=proxies,
-                **kwargs,
-            )
+            adapter = session.get_adapter(url)
+            if isinstance(adapter, DirectAdapter):
+                # Past any HTTP mock: a fake in this process answers this URL.
+                prepared = session.prepare_request(
+                    requests.Request(method, url, headers=all_headers, **kwargs)
+                )
+                response = send_direct(
+                    session, adapter, prepared, timeout=(seconds, seconds), stream=True
+                )
+            else:
+                response = session.request(
+                    method,
+                    url,
+                    headers=all_headers,
+                    timeout=(seconds, seconds),
+                    allow_redirects=False,
+                    stream=True,
+                    proxies=proxies,
+                    **kwargs,
+                )
             _read_body(response, watch)
         # read1 raises urllib3's and http.client's own errors, not requests'.
         except (

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pytest_maia.client.retry import retry_delay
 from pytest_maia.core.clock import Clock
 from pytest_maia.core.errors import BudgetExhaustedError, MaiaError, MaiaTimeoutError
-from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.models import STATUS_LIMIT, ExecutionStatus, WaitResult
+from pytest_maia.core.text import api_text
 from pytest_maia.core.wait_policy import (
     BACKOFF_FACTOR,
     DEFAULT_INTERVAL,
@@ -122,7 +123,7 @@ class Poller:
             log.info(
                 "execution %s: %s after %.1fs (%d polls)",
                 self.execution_id,
-                status.value,
+                api_text(status.value, STATUS_LIMIT),
                 result.elapsed,
                 result.polls,
             )
@@ -131,7 +132,7 @@ class Poller:
             log.info(
                 "execution %s: still %s after %.0fs (%d polls)",
                 self.execution_id,
-                status.value,
+                api_text(status.value, STATUS_LIMIT),
                 result.elapsed,
                 result.polls,
             )

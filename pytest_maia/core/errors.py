@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from pytest_maia.core.models import ProblemDetail
+from pytest_maia.core.text import api_text
 
-if TYPE_CHECKING:
-    from pytest_maia.core.models import WaitResult
+if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
+    from pytest_maia.core.models import ProblemDetail, WaitResult
 
 # The public errors are exported from pytest_maia (its __all__ is the one list of them).
 
@@ -96,7 +96,8 @@ class MaiaApiError(MaiaError):
         head = f"HTTP {status_code}{' ' + reason if reason else ''}"
         if path:
             head += f" from {method} {path}"
-        summary = _summary(problem, reason) if problem is not None else ""
+        # The problem's text is the server's: escaped and cut before any output shows it.
+        summary = api_text(_summary(problem, reason)) if problem is not None else ""
         message = f"{head}: {summary}" if summary else head
         if note:
             message += f" [{note}]"
@@ -221,7 +222,9 @@ class MaiaTimeoutError(MaiaError):
         self.wait_result = result
         self.timeout = timeout
         self.history = result.history
-        last = result.status.value if result.history else "no status read"
+        from pytest_maia.core.models import STATUS_LIMIT
+
+        last = api_text(result.status.value, STATUS_LIMIT) if result.history else "no status read"
         if reason is None:
             head = f"timed out after {timeout:g}s waiting for execution {result.execution_id} "
             head += f"(last status: {last}, {result.polls} poll(s))"

@@ -10,9 +10,12 @@ import datetime as _dt
 import enum
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from pytest_maia.core.text import api_text
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -27,6 +30,10 @@ __all__ = [
     "WaitResult",
     "parse_timestamp",
 ]
+
+
+# Characters of a status outside the spec's enum that a message shows (escaped).
+STATUS_LIMIT = 100
 
 
 class ExecutionStatus(str, enum.Enum):
@@ -206,6 +213,8 @@ Step = ExecutionStatus | str | ErrorStep
 
 
 PATH_SEPARATOR = " > "
+# How many failing steps a rendered explanation lists.
+RENDERED_STEPS = 50
 
 # (path of step names from the top pipeline down, status, message) of one failing step.
 FailingStep = tuple[tuple[str, ...], str, "str | None"]
@@ -242,23 +251,29 @@ class FailureExplanation:
         return any(pattern.search(message) for _, message in self.messages())
 
     def render(self) -> str:
-        """The explanation as indented text lines for a failure message."""
+        """The explanation as indented text lines for a failure message. Every text
+        from the API is escaped (:func:`~pytest_maia.core.text.safe`) and each message
+        cut to :data:`~pytest_maia.core.text.MESSAGE_LIMIT` characters; at most
+        :data:`RENDERED_STEPS` failing steps are listed."""
         lines: list[str] = []
         if self.pipeline_name or self.environment:
-            where = f" (environment: {self.environment})" if self.environment else ""
-            lines.append(f"pipeline: {self.pipeline_name or '?'}{where}")
+            where = f" (environment: {api_text(self.environment)})" if self.environment else ""
+            lines.append(f"pipeline: {api_text(self.pipeline_name or '?')}{where}")
         if self.message:
-            lines.append(f"message: {self.message}")
+            lines.append(f"message: {api_text(self.message, newlines=True)}")
         if self.failing_steps:
             lines.append("failing steps:")
-            for path, status, message in self.failing_steps:
+            for path, status, message in self.failing_steps[:RENDERED_STEPS]:
                 indent = "  " * len(path)
-                text = f": {message}" if message else ""
-                lines.append(f"{indent}{PATH_SEPARATOR.join(path)}: {status}{text}")
+                text = f": {api_text(message, newlines=True)}" if message else ""
+                where = api_text(PATH_SEPARATOR.join(path))
+                lines.append(f"{indent}{where}: {api_text(status)}{text}")
+            if len(self.failing_steps) > RENDERED_STEPS:
+                lines.append(f"  ... and {len(self.failing_steps) - RENDERED_STEPS} more")
         elif self.steps_read:
             lines.append("failing steps: none listed")
         if self.error:
-            lines.append(f"could not read why it failed: {self.error}")
+            lines.append(f"could not read why it failed: {api_text(self.error)}")
         if self.cut:
             lines.append(self.cut)
         return "\n".join(lines)
@@ -308,11 +323,14 @@ class WaitResult:
     def describe(self) -> str:
         """A multi-line account for failure messages: id, status, timeline, polls."""
         lines = [
-            f"execution {self.execution_id}: {self.status.value} after "
+            f"execution {self.execution_id}: {api_text(self.status.value, STATUS_LIMIT)} after "
             f"{self.elapsed:.1f}s and {self.polls} poll(s)",
             "timeline:",
         ]
-        lines += [f"  {elapsed:>9.1f}s  {status.value}" for elapsed, status in self.timeline()]
+        lines += [
+            f"  {elapsed:>9.1f}s  {api_text(status.value, STATUS_LIMIT)}"
+            for elapsed, status in self.timeline()
+        ]
         if len(lines) == 2:
             lines.append("  (no status was read)")
         if self.errors:
@@ -415,3 +433,13 @@ class ExecutionDetails:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+def _register_with_hypothesis() -> None:
+    # Hypothesis was imported first: its entry point left the registration to us.
+    _hypothesis = sys.modules.get("pytest_maia._hypothesis")
+    if _hypothesis is not None:
+        _hypothesis.register()
+
+
+_register_with_hypothesis()

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
 from pytest_maia.core.errors import MaiaConfigError
-from pytest_maia.core.models import ProblemDetail
+
+if TYPE_CHECKING:  # the models load with the client, not with the plugin
+    from pytest_maia.core.models import ProblemDetail
 
 __all__ = [
     "CREDENTIAL_VARIABLES",
+    "LONG_SECRET",
     "MASK",
     "Secret",
     "SecretFields",
@@ -27,6 +32,7 @@ __all__ = [
     "missing_credentials",
     "read_variables",
     "scrub",
+    "scrub_json",
     "scrub_problem",
 ]
 
@@ -160,15 +166,71 @@ def is_header_safe(token: str) -> bool:
     return bool(token) and all(0x21 <= ord(ch) <= 0x7E for ch in token)
 
 
-def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
-    """``text`` with each secret (raw, and as a URL or form would encode it) masked."""
-    for secret in secrets:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value:
-            continue
-        for form in sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]:
-            text = text.replace(form, MASK)
+# A secret this long is masked wherever it appears; a shorter one only where it stands as
+# a whole token (see :func:`scrub`). Issued access tokens and real secrets are far longer.
+LONG_SECRET = 8
+# What continues a token: a short secret beside one of these is part of a longer word.
+_WORD = r"[\w-]"
+
+
+def _values(secrets: Iterable[Secret | str | None]) -> list[str]:
+    values = {secret.reveal() if isinstance(secret, Secret) else secret for secret in secrets}
+    return [value for value in values if value]
+
+
+# How one secret is found: a plain substring (8+ characters), or a whole-token pattern.
+_Finder = tuple[str, "re.Pattern[str] | None"]
+
+
+def _finders(secrets: Iterable[Secret | str | None]) -> list[_Finder]:
+    """Each secret's forms (raw, URL- and form-encoded), longest first."""
+    finders: list[_Finder] = []
+    for value in _values(secrets):
+        forms = sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]
+        for form in forms:
+            whole = None
+            if len(value) < LONG_SECRET:
+                whole = re.compile(f"(?<!{_WORD}){re.escape(form)}(?!{_WORD})")
+            finders.append((form, whole))
+    return finders
+
+
+def _masked(text: str, finders: list[_Finder]) -> str:
+    for form, whole in finders:
+        if form in text:
+            text = text.replace(form, MASK) if whole is None else whole.sub(MASK, text)
     return text
+
+
+def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
+    """``text`` with each secret (raw, and as a URL or form would encode it) masked.
+
+    The rule: a secret of :data:`LONG_SECRET` (8) characters or more is masked wherever
+    it appears, inside a word too. A shorter one is masked only where it stands as a
+    whole token, not touching a letter, digit, ``_`` or ``-`` (``client_secret=s&``,
+    ``Bearer s``, ``"s"``), so that ``client_secret="s"`` never turns ``/v1/projects``
+    into ``/v1/project***``.
+    """
+    return _masked(text, _finders(secrets))
+
+
+def scrub_json(value: object, secrets: Iterable[Secret | str | None]) -> object:
+    """A decoded JSON ``value`` with :func:`scrub` applied to every string in it (keys
+    too): an answer that echoes a secret, success answers included, shows it nowhere."""
+    finders = _finders(secrets)
+    if not finders:
+        return value
+
+    def walk(item: object) -> object:
+        if isinstance(item, str):
+            return _masked(item, finders)
+        if isinstance(item, dict):
+            return {_masked(str(k), finders): walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
 
 
 def scrub_problem(problem: ProblemDetail, secrets: Sequence[Secret | str | None]) -> ProblemDetail:

@@ -172,6 +172,10 @@ SETTINGS: tuple[Setting, ...] = (
         "600",
     ),
 )
+# The largest values the counts take: far above any real suite, and small enough to
+# compute with (a 400-digit limit overflowed a float in the request budget).
+MAX_CONCURRENT = 10_000
+MAX_REQUESTS_PER_MINUTE = 1_000_000
 GITHUB_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -281,8 +285,8 @@ def resolve_settings(
             raise MaiaConfigError(f"{sources['token_url']}: {exc}") from None
     timeout = _seconds(values, sources, "timeout")
     poll_interval = _seconds(values, sources, "poll_interval")
-    max_concurrent = _count(values, sources, "max_concurrent", 1)
-    max_rpm = _count(values, sources, "max_requests_per_minute", 2)
+    max_concurrent = _count(values, sources, "max_concurrent", 1, MAX_CONCURRENT)
+    max_rpm = _count(values, sources, "max_requests_per_minute", 2, MAX_REQUESTS_PER_MINUTE)
     github = str(environ.get("GITHUB_ACTIONS", "")).lower() == "true"
     if values["github"] is not None:
         if values["github"].lower() not in GITHUB_SWITCH:
@@ -334,17 +338,23 @@ def _seconds(values: Mapping[str, str | None], sources: Mapping[str, str], name:
 
 
 def _count(
-    values: Mapping[str, str | None], sources: Mapping[str, str], name: str, least: int
+    values: Mapping[str, str | None],
+    sources: Mapping[str, str],
+    name: str,
+    least: int,
+    most: int,
 ) -> int:
-    """``values[name]`` as an integer of at least ``least``."""
+    """``values[name]`` as an integer from ``least`` to ``most``."""
     raw = values[name] or ""
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 20 else least - 1
     except ValueError:
         value = least - 1
-    if value < least:
+    if not least <= value <= most:
         label = name.replace("_", " ")
+        shown = raw if len(raw) <= 40 else f"{raw[:20]}... ({len(raw)} characters)"
         raise MaiaConfigError(
-            f"{sources.get(name, 'default')}: {label} must be an integer >= {least}, got {raw!r}"
+            f"{sources.get(name, 'default')}: {label} must be an integer from {least} to "
+            f"{most}, got {shown!r}"
         )
     return value

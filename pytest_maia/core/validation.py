@@ -6,10 +6,13 @@ import difflib
 import ipaddress
 import math
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from pytest_maia.core.errors import MaiaValidationError
-from pytest_maia.core.models import ExecutionStatus
+
+if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
+    from pytest_maia.core.models import ExecutionStatus
 
 __all__ = [
     "REGIONS",
@@ -144,11 +147,15 @@ def check_environment_name(environment: object) -> str:
     return environment
 
 
-_STATUS_NAMES = tuple(ExecutionStatus.__members__)
+def _status_names() -> tuple[str, ...]:
+    from pytest_maia.core.models import ExecutionStatus
+
+    return tuple(ExecutionStatus.__members__)
 
 
 def suggest_status(text: str) -> str | None:
     """The status a misspelt ``text`` most likely meant, or None."""
+    _STATUS_NAMES = _status_names()
     upper = text.strip().upper()
     if upper in _STATUS_NAMES:
         return upper
@@ -162,6 +169,9 @@ def check_status(value: object, where: str = "status") -> ExecutionStatus:
     Anything else is a :class:`MaiaValidationError` that suggests the closest status;
     ``ExecutionStatus.unrecognised("PAUSED")`` writes a status outside the spec on purpose.
     """
+    from pytest_maia.core.models import ExecutionStatus
+
+    _STATUS_NAMES = tuple(ExecutionStatus.__members__)
     if isinstance(value, ExecutionStatus):
         return value
     if isinstance(value, str) and value in _STATUS_NAMES:

@@ -9,9 +9,12 @@ written here once. A poll at once, then every ``interval`` seconds growing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pytest_maia.core.errors import MaiaValidationError
-from pytest_maia.core.models import ExecutionStatus
+
+if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
+    from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.core.validation import positive_seconds
 
 __all__ = [

@@ -24,7 +24,15 @@ from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step, parse_timestamp
 from pytest_maia.core.validation import check_execution_id, check_project_id
 from pytest_maia.fake._catalog import Catalog
-from pytest_maia.fake._errors import Conflict, Gone, Invalid, NotFound, Refused, Scripted
+from pytest_maia.fake._errors import (
+    Conflict,
+    Gone,
+    Invalid,
+    NotFound,
+    NotRecorded,
+    Refused,
+    Scripted,
+)
 from pytest_maia.fake._execution import (
     DEFAULT_ENVIRONMENT,
     Execution,
@@ -119,6 +127,10 @@ class Account(OfficialOperations):
         # each standing pipeline script has been started since it was set.
         self._scripted: dict[str, str] = {}
         self._starts: dict[str, int] = {}
+        # Strict replay (``FakeMaia.load_cassette``): how to re-record the test; None off.
+        self.replay_hint: str | None = None
+        self.replay_misses: list[str] = []  # the requests the cassette had no answer for
+        self._started: dict[str, int] = {}  # pipeline -> executions started, for the misses
 
     # -- scripting ------------------------------------------------------------------
 
@@ -290,6 +302,8 @@ class Account(OfficialOperations):
             self._faults.clear()
             self._scripted.clear()
             self._starts.clear()
+            self._started.clear()
+            self.replay_misses.clear()
             self.tokens.reset()
             self.reset_official()
 
@@ -364,6 +378,15 @@ class Account(OfficialOperations):
                 f"{environment!r}: {other.execution_id}"
             )
         queued = self._once.get(name)
+        if self.replay_hint is not None and not queued and name not in self._scripts:
+            used = self._started.get(name, 0)
+            if used:
+                raise NotRecorded(
+                    f"the cassette holds {used} execution(s) of pipeline {name!r} and "
+                    "this would be one more"
+                )
+            raise NotRecorded(f"the cassette holds no execution of pipeline {name!r}")
+        self._started[name] = self._started.get(name, 0) + 1
         standing = self._scripts.get(name)
         if queued:
             how: str | None = f"script_pipeline({name!r}, ..., once=True)"
@@ -414,6 +437,12 @@ class Account(OfficialOperations):
         if not self.catalog.known(project_id):
             raise NotFound(f"Project {project_id!r} not found")
         execution = self.ledger.get(execution_id)
+        if self.replay_hint is not None and (
+            execution is None or execution.project_id != project_id
+        ):
+            raise NotRecorded(
+                f"the cassette holds no execution {execution_id} in project {project_id!r}"
+            )
         if execution is None or execution.project_id != project_id:
             raise NotFound(f"Pipeline execution {execution_id} not found in project {project_id!r}")
         return execution

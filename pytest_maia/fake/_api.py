@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from pytest_maia.core.models import ErrorStep
 from pytest_maia.fake import _control
 from pytest_maia.fake._account import Account
-from pytest_maia.fake._errors import Conflict, DomainError, Gone, Invalid, NotFound, Scripted
+from pytest_maia.fake._errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    Invalid,
+    NotFound,
+    NotRecorded,
+    Scripted,
+)
 from pytest_maia.fake._http import (
     DROPPED,
     CallLog,
@@ -34,6 +42,8 @@ ALL_ROUTES: tuple[Route, ...] = ROUTES + OFFICIAL_ROUTES
 # The HTTP status of each domain error. Undocumented choices: 409 to cancel a finished
 # execution, 404 for an unpublished pipeline or an unknown environment.
 CODES: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, Conflict: 409, Gone: 410}
+# A request strict replay has no recorded answer for: never retried by a client.
+NOT_RECORDED_CODE = 404
 
 
 def error_response(step: ErrorStep, path: str) -> Response:
@@ -85,6 +95,8 @@ class HttpApi:
         if match is None:
             return problem(404, path, f"No API endpoint at {path}")
         handler = route.handlers.get("GET" if method == "HEAD" else method)
+        if handler is not None and self.account.replay_hint is not None and not route.recorded:
+            return self._not_recorded(request, "cassettes do not record this endpoint")
         if handler is None:
             return problem(
                 405,
@@ -96,6 +108,8 @@ class HttpApi:
             response = handler(self.account, request, match, now)
         except Scripted as scripted:
             return error_response(scripted.step, path)
+        except NotRecorded as missing:
+            return self._not_recorded(request, missing.detail)
         except DomainError as error:
             code = CODES.get(type(error), 400)
             return problem(code, path, error.detail, violations=error.violations)
@@ -103,6 +117,19 @@ class HttpApi:
             length = ("Content-Length", str(len(response.body)))
             return Response(response.status, (*response.headers, length), b"")
         return response
+
+    def _not_recorded(self, request: Request, why: str) -> Response:
+        """Strict replay: the cassette has no answer to ``request``. The miss is kept
+        (the plugin fails the test with it) and answered 404 with the same words."""
+        what = f"{request.method} {request.path}"
+        if request.query:
+            what += f"?{request.query}"
+        detail = (
+            f"not recorded: {what}: {why}; replay serves only what the cassette holds. "
+            f"Re-record the test with: {self.account.replay_hint}"
+        )
+        self.account.replay_misses.append(detail)
+        return problem(NOT_RECORDED_CODE, request.path, detail)
 
     def _route(self, path: str) -> tuple[Route, re.Match[str] | None]:
         base = self.base_path

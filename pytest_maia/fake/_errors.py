@@ -33,6 +33,10 @@ class Gone(DomainError):
     """The pipeline is disabled."""
 
 
+class NotRecorded(DomainError):
+    """Under strict replay: a request the cassette holds no answer for."""
+
+
 class Refused(DomainError):
     """Unknown client or wrong client secret at the token endpoint."""
 

@@ -149,13 +149,47 @@ class FakeMaia:
             pipeline_name, statuses, every=every, message=message, steps=steps, once=once
         )
 
-    def load_cassette(self, path: str | Path, *, project_id: str | None = None) -> Cassette:
+    def load_cassette(
+        self,
+        path: str | Path | Cassette,
+        *,
+        project_id: str | None = None,
+        strict: bool = True,
+        rerecord: str | None = None,
+    ) -> Cassette:
         """Script this fake from a cassette recorded with ``--maia-record``: each
         execution answers its reads as it did live, poll for poll (see the cassettes
-        page); runs the test started are queued per pipeline. Returns the cassette."""
+        page); runs the test started are queued per pipeline. Returns the cassette
+        (``path`` may be one already read).
+
+        ``strict`` (the default): from now on this fake serves only what the cassette
+        holds. Any other request (a pipeline not recorded, one execution more than
+        recorded, a read of an execution the cassette lacks, a list endpoint) is
+        answered 404 with a detail naming it and ``rerecord`` (the command that
+        records the test again), and is kept in :attr:`replay_misses`.
+        """
         from pytest_maia.cassette.replay import load_into
 
-        return load_into(self, path, project_id=project_id)
+        cassette = load_into(self, path, project_id=project_id)
+        if strict:
+            self.strict_replay(rerecord)
+        return cassette
+
+    def strict_replay(self, rerecord: str | None = None) -> None:
+        """From now on serve only what is scripted from cassettes: any other request is
+        a 404 naming it and ``rerecord`` (the command that records the test again, which
+        a later call may change), kept in :attr:`replay_misses`."""
+        with self._account.lock:
+            self._account.replay_hint = rerecord or (
+                "pytest --maia-backend=live --maia-record=DIR <the test>"
+            )
+
+    @property
+    def replay_misses(self) -> list[str]:
+        """Under strict replay (:meth:`load_cassette`), each request the cassette had
+        no answer for, oldest first: what was asked and how to re-record."""
+        with self._account.lock:
+            return list(self._account.replay_misses)
 
     def add_project(
         self, project_id: str, *, name: str | None = None, description: str | None = None
@@ -379,9 +413,14 @@ class FakeMaia:
         ``control``: also answer the control API under ``/_fake/``."""
         return self._api.handle(request, control=control)
 
-    def start(self) -> FakeMaia:
-        """Start intercepting `requests` in-process (what ``with`` does); returns self."""
-        self._hosting.start(self.handle)
+    def start(self, *, intercept_requests: bool = True) -> FakeMaia:
+        """Start answering in-process (what ``with`` does); returns self.
+
+        The fake's own clients (:meth:`client`, the ``maia_client`` fixture) reach it
+        whatever HTTP mocks the test has started. With ``intercept_requests`` (the
+        default) any other `requests` call to the base URL is answered too; pass False
+        to leave `requests` untouched for everyone else."""
+        self._hosting.start(self.handle, intercept_requests=intercept_requests)
         return self
 
     def stop(self) -> None:
@@ -417,12 +456,18 @@ class FakeMaia:
         ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
         """
         from pytest_maia.client.maia_client import MaiaClient
+        from pytest_maia.client.transport import new_session
 
         base_url = kwargs.pop("base_url", self.base_url)
         if kwargs.get("client_id") is None:
             kwargs.setdefault("token", self._account.tokens.own_token())
         kwargs.setdefault("token_url", self.token_url)
         kwargs.setdefault("clock", self.clock)
+        if kwargs.get("session") is None and base_url.rstrip("/") == self.base_url:
+            # Straight to this fake, past any responses / requests_mock of the test.
+            session = new_session()
+            self._hosting.mount(self.handle, session)
+            kwargs["session"] = session
         return MaiaClient(base_url, **kwargs)
 
     def status_url(self, project_id: str, execution_id: str) -> str:

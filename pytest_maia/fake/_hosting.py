@@ -19,6 +19,8 @@ from pytest_maia.core.validation import check_base_url
 from pytest_maia.fake._http import Request, Response
 
 if TYPE_CHECKING:
+    import requests
+
     from pytest_maia.fake._responses import InProcessAdapter
     from pytest_maia.fake.server import FakeServer, Served
 
@@ -35,14 +37,23 @@ class Hosting:
         self.base_url = self.origin + self.base_path
         self._adapter: InProcessAdapter | None = None
 
-    def start(self, handle: Callable[[Request], Response]) -> None:
-        """Intercept `requests` in-process, answering with ``handle`` (the first
-        start's: the adapter is made once and restarted after that)."""
+    def start(self, handle: Callable[[Request], Response], *, intercept_requests: bool) -> None:
+        """Answer in-process with ``handle`` (the first start's: the adapter is made
+        once and restarted after that): the fake's own clients, and with
+        ``intercept_requests`` every `requests` call to the base URL."""
+        self._in_process(handle).start(intercept_requests=intercept_requests)
+
+    def _in_process(self, handle: Callable[[Request], Response]) -> InProcessAdapter:
         from pytest_maia.fake._responses import InProcessAdapter
 
         if self._adapter is None:
             self._adapter = InProcessAdapter(handle, self.origin, self.base_path)
-        self._adapter.start()
+        return self._adapter
+
+    def mount(self, handle: Callable[[Request], Response], session: requests.Session) -> None:
+        """Send ``session``'s requests for the base URL and token URL to the fake,
+        past any HTTP mock the test has started."""
+        self._in_process(handle).mount(session)
 
     def stop(self) -> None:
         """Stop intercepting; a no-op when not started."""

@@ -53,6 +53,8 @@ class Route:
     pattern: re.Pattern[str]
     handlers: Mapping[str, Handler]
     counts_polls: bool = False  # a GET here is a poll of the execution in the path
+    # A cassette holds its answers: strict replay serves it (and refuses any other route).
+    recorded: bool = False
 
     @property
     def allow(self) -> str:
@@ -378,17 +380,22 @@ ROUTES: tuple[Route, ...] = (
         re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/status\Z"),
         {"GET": get_status},
         counts_polls=True,
+        recorded=True,
     ),
     Route(
-        "steps", re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"), {"GET": get_steps}
+        "steps",
+        re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)/steps\Z"),
+        {"GET": get_steps},
+        recorded=True,
     ),
     Route(
         "execution",
         re.compile(_EXECUTIONS + r"/(?P<execution_id>[^/]+)\Z"),
         {"GET": get_details, "PATCH": cancel},
         counts_polls=True,
+        recorded=True,
     ),
-    Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute}),
+    Route("execute", re.compile(_EXECUTIONS + r"\Z"), {"POST": execute}, recorded=True),
     Route("projects", re.compile(r"/v1/projects\Z"), {"GET": list_projects}),
     Route("environments", re.compile(_PROJECT + r"/environments\Z"), {"GET": list_environments}),
     Route("published", re.compile(_PROJECT + r"/published-pipelines\Z"), {"GET": list_published}),

@@ -1,1 +1,2 @@
-"""The pytest plugin: options, fixtures, markers, guards, cassette wiring and report data."""
+"""The pytest plugin: options, fixtures, markers, start-up checks, Ctrl-C, cassette
+wiring and report data."""

@@ -6,25 +6,40 @@ Imports nothing heavy: the cassette package loads when a test is recorded or rep
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import shlex
+import threading
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
+from pytest_maia.core.backend import Backend
+from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
+from pytest_maia.plugin.start_ahead import PLUGIN_NAME as START_AHEAD
 
 if TYPE_CHECKING:
     from pytest_maia.cassette.record import Recorder
     from pytest_maia.client.exchange import Exchange
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.fake import FakeMaia
+    from pytest_maia.runs.pipelines import RunSpec
 
 __all__ = ["PLUGIN_NAME", "CassettePlugin", "addoption", "cassette_path", "configure"]
 
 PLUGIN_NAME = "maia-cassettes"
+RECORD_MODES = ("none", "once", "all")
+# A test that uses one of these (maia_status and maia_pipeline use maia_client) is
+# recorded.
+RECORDED_FIXTURES = frozenset({"maia_client", "maia_run"})
+SKIPPED_KEY = pytest.StashKey[bool]()
+NO_CASSETTE_KEY = pytest.StashKey[str]()  # replay: why the test has no cassette
+SEEN_KEY = pytest.StashKey[int]()  # replay: the session fake's misses before the test
+FAKE_KEY = pytest.StashKey["FakeMaia"]()
 DRIFT_PROPERTY = "maia_drift"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=\[\]-]")
 
@@ -53,6 +68,16 @@ def addoption(group: pytest.OptionGroup) -> None:
         help="with --maia-backend=replay: where the recorded cassettes are",
     )
     group.addoption(
+        "--maia-record-mode",
+        dest="maia_record_mode",
+        metavar="MODE",
+        choices=RECORD_MODES,
+        default=None,
+        help="with --maia-backend=replay: none (replay only, strict: the default), once "
+        "(run a test with no cassette live and record it, replay the others), all (run "
+        "every test live and record it again); once and all need live credentials",
+    )
+    group.addoption(
         "--maia-strict-contract",
         dest="maia_strict_contract",
         action="store_true",
@@ -61,11 +86,52 @@ def addoption(group: pytest.OptionGroup) -> None:
     )
 
 
-def cassette_path(directory: str | Path, item: pytest.Item) -> Path:
-    """``DIR/<test module path, no .py>/<test name>.json`` for ``item``."""
-    module, _, name = item.nodeid.partition("::")
+def cassette_path(directory: str | Path, item: pytest.Item | str) -> Path:
+    """``DIR/<test module path, no .py>/<test name>.json`` for ``item`` (or a node id)."""
+    nodeid = item if isinstance(item, str) else item.nodeid
+    module, _, name = nodeid.partition("::")
     stem = module[:-3] if module.endswith(".py") else module
-    return Path(directory, *stem.split("/"), _UNSAFE.sub("_", name.replace("::", ".")) + ".json")
+    return Path(directory, *stem.split("/"), cassette_name(name))
+
+
+# A file name stays well under the usual 255-byte limit, with room for ".json".
+MAX_NAME = 120
+
+
+def cassette_name(name: str) -> str:
+    """The file name of test ``name``'s cassette (the node id after the module), unique
+    per name: a class's ``::`` becomes ``.``; a name that needed other characters
+    replaced (``a/b``, ``a b``, ``a:b`` all give ``a_b``), or that is longer than
+    ``MAX_NAME``, is cut and given a short hash of the name, so no two tests share a
+    file and none is too long to write."""
+    head, bracket, params = name.partition("[")
+    plain = head.replace("::", ".") + bracket + params
+    safe = _UNSAFE.sub("_", plain)
+    if safe == plain and len(safe) <= MAX_NAME:
+        return safe + ".json"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{safe[: MAX_NAME - 17]}-{digest}.json"
+
+
+def record_mode(config: pytest.Config) -> str | None:
+    """``--maia-record-mode`` (None when not given)."""
+    mode = config.getoption("maia_record_mode", None)
+    return mode if isinstance(mode, str) else None
+
+
+def effective_settings(config: pytest.Config, settings: MaiaSettings) -> MaiaSettings:
+    """The settings the session runs with: ``--maia-backend=replay
+    --maia-record-mode=all`` runs every test live (recording into ``--maia-cassettes``)."""
+    mode = record_mode(config)
+    if mode is not None and not settings.backend.replays:
+        raise pytest.UsageError(
+            f"pytest-maia: --maia-record-mode={mode} is for --maia-backend=replay (with "
+            "--maia-backend=live, --maia-record=DIR records every test)"
+        )
+    if mode == "all":
+        sources = {**settings.sources, "backend": "--maia-record-mode=all"}
+        return dataclasses.replace(settings, backend=Backend.LIVE, sources=sources)
+    return settings
 
 
 def configure(config: pytest.Config, settings: MaiaSettings) -> None:
@@ -74,19 +140,34 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
     scrub: list[str] = config.getoption("maia_record_scrub") or []
     cassettes = config.getoption("maia_cassettes")
     strict = bool(config.getoption("maia_strict_contract"))
+    mode = record_mode(config)
+    if record and mode == "all":
+        raise pytest.UsageError(
+            "pytest-maia: --maia-record-mode=all records into --maia-cassettes; "
+            "leave out --maia-record"
+        )
     if record and not settings.backend.may_record:
         raise pytest.UsageError(
             "pytest-maia: --maia-record records the live API; use it with --maia-backend=live"
         )
-    if scrub and not record:
+    if scrub and not (record or mode == "all"):
         raise pytest.UsageError("pytest-maia: --maia-record-scrub needs --maia-record=DIR")
     if settings.backend.replays and not cassettes:
         raise pytest.UsageError(
             "pytest-maia: --maia-backend=replay needs --maia-cassettes=DIR (the directory "
             "a --maia-record run wrote)"
         )
-    if cassettes and not settings.backend.replays:
+    if cassettes and not settings.backend.replays and mode != "all":
         raise pytest.UsageError("pytest-maia: --maia-cassettes is for --maia-backend=replay")
+    if settings.backend.replays and not Path(cassettes).is_dir():
+        raise pytest.UsageError(
+            f"pytest-maia: --maia-cassettes={cassettes}: no such directory; record the "
+            f"cassettes first: pytest --maia-backend=live --maia-record={cassettes}"
+        )
+    if mode == "all":
+        record, cassettes = cassettes, None
+    elif mode == "once":
+        record = cassettes  # tests with no cassette run live and are recorded there
     if record or cassettes or strict:
         secrets = [
             value
@@ -97,13 +178,29 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
             )
             if value
         ]
-        plugin = CassettePlugin(record, scrub, secrets, cassettes, strict)
+        plugin = CassettePlugin(record, scrub, secrets, cassettes, strict, mode=mode)
         config.pluginmanager.register(plugin, PLUGIN_NAME)
+        ahead = config.pluginmanager.get_plugin(START_AHEAD)
+        if ahead is not None and record:
+            ahead.observer = plugin.observe_ahead
+            ahead.on_claim = plugin.claimed
+        if ahead is not None and cassettes:
+            ahead.replay_start = plugin.replay_start
+        if ahead is not None and mode == "once":
+            ahead.live_key = plugin.live_here
 
 
 def plugin_of(config: pytest.Config) -> CassettePlugin | None:
     plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
     return plugin if isinstance(plugin, CassettePlugin) else None
+
+
+def rerecord_command(cassettes: str | None, nodeid: str) -> str:
+    """The command that records test ``nodeid`` again into ``cassettes``."""
+    return (
+        f"pytest --maia-backend=live --maia-record={shlex.quote(str(cassettes))}"
+        f" {shlex.quote(nodeid)}"
+    )
 
 
 class CassettePlugin:
@@ -116,8 +213,11 @@ class CassettePlugin:
         secrets: list[str],
         cassettes: str | None,
         strict: bool,
+        *,
+        mode: str | None = None,
     ) -> None:
         self.record = record
+        self.mode = mode
         self.scrub = scrub
         self._secrets = secrets
         self.cassettes = cassettes
@@ -125,63 +225,210 @@ class CassettePlugin:
         self.client: MaiaClient | None = None
         self.current: Recorder | None = None
         self.drift: dict[str, list[str]] = {}  # finding -> tests (on the controller)
+        # Start-ahead runs: the recorder of each test whose run started before it ran,
+        # and the recorder each started execution's reads go to.
+        self.ahead: dict[str, Recorder] = {}
+        self.by_execution: dict[str, Recorder] = {}
+        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"CassettePlugin(record={self.record!r}, cassettes={self.cassettes!r})"
 
+    def live_here(self, nodeid: str) -> bool:
+        """``--maia-record-mode=once``: test ``nodeid`` has no cassette, so it runs live
+        (and is recorded); every other test replays."""
+        return self.mode == "once" and self.missing(nodeid) is not None
+
     # -- recording ----------------------------------------------------------------
+
+    def _recorder(self, nodeid: str) -> Recorder:
+        from pytest_maia.cassette.record import Recorder
+
+        return Recorder(nodeid, scrub=self.scrub, secrets=self._secrets)
 
     def observe(self, exchange: Exchange) -> None:
         """The live client's observer: hands each exchange to the current test."""
-        if self.current is not None:
-            self.current.observe(exchange)
+        with self._lock:
+            if self.current is not None:
+                self.current.observe(exchange)
+
+    def observe_ahead(self, exchange: Exchange, key: str | None) -> None:
+        """The start-ahead clients' observer: a start goes to the cassette of the test
+        it is for (``key``), a later read of that run to the same cassette, anything
+        else to the current test's."""
+        from pytest_maia.cassette.drift import route_of
+
+        with self._lock:
+            if key is not None:
+                recorder = self.ahead.get(key)
+                if recorder is None:
+                    current = self.current
+                    if current is not None and current.cassette.test == key:
+                        recorder = current
+                    else:
+                        recorder = self.ahead[key] = self._recorder(key)
+                recorder.observe(exchange)
+                execution_id = recorder.started_id(exchange)
+                if execution_id is not None:
+                    recorder.mark_start_ahead(execution_id)
+                    self.by_execution[execution_id] = recorder
+                return
+            route = route_of(exchange.method, exchange.path)
+            target = self.by_execution.get(route.execution_id or "") or self.current
+            if target is not None:
+                target.observe(exchange)
+
+    def claimed(self, nodeid: str, spec: RunSpec, execution_id: str, project_id: str) -> None:
+        """A test claimed its start-ahead run: its cassette holds the run, even when
+        another process (an xdist worker) started it."""
+        with self._lock:
+            recorder = self.current
+            if recorder is None or recorder.cassette.test != nodeid:
+                return
+            recorder.adopt_start(
+                execution_id,
+                project_id,
+                pipeline=spec.pipeline,
+                environment=spec.environment,
+                variables=dict(spec.variables) if spec.variables else {},
+                tag=spec.tag,
+            )
+            self.by_execution[execution_id.lower()] = recorder
+
+    def _session_fake(self, item: pytest.Item) -> FakeMaia | None:
+        """Replay: the session fake the runs started ahead go to (made at collection)."""
+        ahead = item.config.pluginmanager.get_plugin(START_AHEAD)
+        fake = getattr(ahead, "fake", None) if self.cassettes else None
+        return cast("FakeMaia | None", fake)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        if self.record and "maia_client" in getattr(item, "fixturenames", ()):
-            from pytest_maia.cassette.record import Recorder
-
-            self.current = Recorder(item.nodeid, scrub=self.scrub, secrets=self._secrets)
+        session_fake = self._session_fake(item)
+        if session_fake is not None:  # its misses from now on are this test's
+            item.stash[SEEN_KEY] = len(session_fake.replay_misses)
+            session_fake.strict_replay(rerecord_command(self.cassettes, item.nodeid))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        recording = self.mode != "once" or self.live_here(item.nodeid)
+        if self.record and recording and fixtures & RECORDED_FIXTURES:
+            with self._lock:
+                self.current = self.ahead.pop(item.nodeid, None) or self._recorder(item.nodeid)
         return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if report.skipped:
+            item.stash[SKIPPED_KEY] = True  # skipped live: nothing to write
+        if call.when != "call" or not report.passed:
+            return report
+        missing = item.stash.get(NO_CASSETTE_KEY, None)
+        if missing is not None:
+            # It made no request (else it would have failed on the first): still unchecked.
+            report.outcome = "failed"
+            report.longrepr = missing
+            return report
+        fake = item.stash.get(FAKE_KEY, None)
+        misses = list(fake.replay_misses) if fake is not None else []
+        session_fake = self._session_fake(item)
+        if session_fake is not None:  # its runs started ahead
+            misses += session_fake.replay_misses[item.stash.get(SEEN_KEY, 0) :]
+        if misses:
+            # The test caught the error (or never looked): it still did not replay.
+            report.outcome = "failed"
+            report.longrepr = "\n".join(
+                ["the test made requests its cassette does not hold:", *misses]
+            )
+        return report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         recorder = self.current
-        if recorder is not None and self.client is not None:
+        client = self.client or self._ahead_client(item)
+        if recorder is not None and client is not None:
             from pytest_maia.cassette.record import fetch_extras
 
-            fetch_extras(self.client, recorder)
+            fetch_extras(client, recorder)
         try:
             return (yield)
         finally:
             if recorder is not None and self.record:
-                self.current = None
-                recorder.write(cassette_path(self.record, item))
-                item.user_properties += [(DRIFT_PROPERTY, str(f)) for f in recorder.cassette.drift]
+                with self._lock:
+                    self.current = None
+                    for key, value in list(self.by_execution.items()):
+                        if value is recorder:
+                            del self.by_execution[key]
+                if not item.stash.get(SKIPPED_KEY, False):
+                    recorder.write(cassette_path(self.record, item))
+                    item.user_properties += [
+                        (DRIFT_PROPERTY, str(f)) for f in recorder.cassette.drift
+                    ]
+
+    def _ahead_client(self, item: pytest.Item) -> MaiaClient | None:
+        ahead = item.config.pluginmanager.get_plugin(START_AHEAD)
+        client = getattr(ahead, "client", None)
+        return cast("MaiaClient | None", client)
 
     # -- replay -------------------------------------------------------------------
 
+    def missing(self, nodeid: str) -> str | None:
+        """Why test ``nodeid`` cannot be replayed (no cassette), or None."""
+        path = cassette_path(self.cassettes or ".", nodeid)
+        if path.is_file():
+            return None
+        return (
+            f"no cassette for {nodeid} (looked for {path}); record it against the live "
+            f"API with: {rerecord_command(self.cassettes, nodeid)}"
+        )
+
     def load(self, item: pytest.Item, fake: FakeMaia, project_id: str) -> None:
-        """Script ``fake`` from ``item``'s cassette; an error naming the record command
-        when there is none. A test that asks for ``maia_fake`` itself is skipped, as it
-        was in the live run that recorded the others."""
+        """Script ``fake`` from ``item``'s cassette, strictly. With no cassette the fake
+        holds nothing: the test's first request fails naming the record command, and a
+        test that passes without a request fails all the same (one that skips before
+        any request stays skipped, as it wrote no cassette live). A test that asks for
+        ``maia_fake`` itself is skipped, as it was in the live run."""
+        from pytest_maia.cassette.model import Cassette
+
         if "maia_fake" in getattr(item, "fixturenames", ()):
             pytest.skip(
                 "maia_fake scripts the fake itself: skipped under --maia-backend=live, so "
                 "there is no recording of it to replay"
             )
-        path = cassette_path(self.cassettes or ".", item)
-        if not path.is_file():
-            command = (
-                f"pytest --maia-backend=live --maia-record={shlex.quote(str(self.cassettes))}"
-                f" {shlex.quote(item.nodeid)}"
+        command = rerecord_command(self.cassettes, item.nodeid)
+        missing = self.missing(item.nodeid)
+        if missing is not None:
+            item.stash[NO_CASSETTE_KEY] = missing
+            path = cassette_path(self.cassettes or ".", item.nodeid)
+            fake.load_cassette(Cassette(item.nodeid), rerecord=f"{command} (no cassette at {path})")
+        else:
+            fake.load_cassette(
+                cassette_path(self.cassettes or ".", item.nodeid),
+                project_id=project_id,
+                rerecord=command,
             )
-            pytest.fail(
-                f"no cassette for {item.nodeid} (looked for {path}); record it against the "
-                f"live API with: {command}",
-                pytrace=False,
+        item.stash[FAKE_KEY] = fake
+
+    def replay_start(self, fake: FakeMaia, key: str, spec: RunSpec) -> None:
+        """Script the session fake's start of test ``key``'s run from its cassette;
+        MaiaValidationError naming the request and the record command when the
+        cassette does not hold it (the test then fails with it)."""
+        from pytest_maia.cassette.model import read
+        from pytest_maia.cassette.replay import load_start_ahead
+
+        path = cassette_path(self.cassettes or ".", key)
+        command = rerecord_command(self.cassettes, key)
+        missing = self.missing(key)
+        if missing is not None:
+            raise MaiaValidationError(missing)
+        fake.strict_replay(command)  # strict from the first start on
+        if not load_start_ahead(fake, read(path), spec.pipeline):
+            raise MaiaValidationError(
+                f"not recorded: POST /v1/projects/{{projectId}}/pipeline-executions "
+                f"(pipeline {spec.pipeline!r}, started ahead): the cassette of {key} holds "
+                f"no start-ahead run of it; replay serves only what the cassette holds. "
+                f"Re-record the test with: {command}"
             )
-        fake.load_cassette(path, project_id=project_id)
 
     # -- drift report -------------------------------------------------------------
 

@@ -7,11 +7,12 @@ Only wiring lives here. It imports nothing heavy: the client (requests), the fak
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
+from pytest_maia.core.backend import Backend
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaConfigError, MaiaValidationError
 from pytest_maia.core.settings import (
@@ -19,9 +20,10 @@ from pytest_maia.core.settings import (
     MaiaSettings,
     resolve_settings,
 )
+from pytest_maia.core.text import api_text, safe
 from pytest_maia.core.validation import check_project_id
 from pytest_maia.plugin import cassettes
-from pytest_maia.plugin.guards import RUN_TRACKER, RunTracker, marker_script, missing_environment
+from pytest_maia.plugin.interrupts import RUN_TRACKER, RunTracker
 from pytest_maia.plugin.start_ahead import (
     CANCELLED_PROPERTY,
     PLUGIN_NAME,
@@ -29,32 +31,22 @@ from pytest_maia.plugin.start_ahead import (
     StartAheadPlugin,
     spec_of,
 )
-from pytest_maia.plugin.wait_records import (
-    WaitRow,
-    format_summary,
-    rows_from_properties,
-    to_properties,
-)
-from pytest_maia.report.timeline import (
-    PROPERTY,
-    VIRTUAL,
-    WALL,
-    Cancelled,
-    Execution,
-    Timeline,
-    executions_from_properties,
-)
+from pytest_maia.plugin.startup_checks import marker_script, missing_environment
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.core.models import FailureExplanation, WaitResult
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
+    from pytest_maia.plugin.wait_records import WaitRow
     from pytest_maia.report.progress import Progress
+    from pytest_maia.report.timeline import Execution, Timeline
     from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
     from pytest_maia.runs.status_checker import StatusChecker
 
 SETTINGS_KEY = pytest.StashKey[MaiaSettings]()
+# Why the settings could not be resolved, kept until a test uses Maia (then a UsageError).
+PROBLEM_KEY = pytest.StashKey["str | None"]()
 FAKE_KEY = pytest.StashKey["FakeMaia"]()  # the test's maia_fake, once made
 UNUSED_KEY = pytest.StashKey[list[str]]()  # what the test scripted and never used
 ALLOW_UNUSED_INI = "maia_allow_unused"
@@ -62,6 +54,7 @@ PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
 FAILURE_PROPERTY = "maia_failure"
+TIMELINE_PROPERTY = "maia_timeline"  # report.timeline.PROPERTY, without loading it
 # Properties this plugin records on a test; cleared when a test is run again (reruns).
 PROPERTY_PREFIX = "maia_"
 SECRETS_HELP = (
@@ -96,7 +89,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def settings_of(config: pytest.Config) -> MaiaSettings:
+    """The resolved settings; a UsageError when they could not be (a test uses Maia)."""
+    problem = config.stash.get(PROBLEM_KEY, None)
+    if problem is not None:
+        raise pytest.UsageError(problem)
     return config.stash[SETTINGS_KEY]
+
+
+def _settings_problem(config: pytest.Config, env: Mapping[str, str] | None = None) -> str | None:
+    """What is wrong with the configuration (never a secret's value), or None; ``env``
+    instead of the process environment."""
+    try:
+        settings = resolve_settings(
+            lambda name: config.getoption(f"maia_{name}"),
+            lambda key: config.getini(key) or None,
+            env,
+        )
+    except MaiaConfigError as exc:
+        return f"pytest-maia: {exc}"
+    try:
+        settings = cassettes.effective_settings(config, settings)
+    except pytest.UsageError as exc:
+        return str(exc)
+    if settings.backend.reaches_network:
+        missing = settings.missing_for_live()
+        if missing:
+            return "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
+    if settings.project_id is not None:
+        try:
+            check_project_id(settings.project_id)
+        except MaiaValidationError as exc:
+            source = settings.sources.get("project_id", "--maia-project")
+            return f"pytest-maia: {source}: {exc}"
+    return None
+
+
+def uses_maia(item: pytest.Item) -> bool:
+    """True when a test uses a maia fixture or marker."""
+    names = getattr(item, "fixturenames", ())
+    return any(name.startswith("maia_") for name in names) or any(
+        mark.name.startswith("maia_") for mark in item.iter_markers()
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -112,19 +145,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "(one step per poll, or per `every` virtual seconds), end with `message` and list "
         "`steps`.",
     )
-    try:
-        settings = resolve_settings(
-            lambda name: config.getoption(f"maia_{name}"),
-            lambda key: config.getini(key) or None,
-        )
-    except MaiaConfigError as exc:
-        raise pytest.UsageError(f"pytest-maia: {exc}") from None
-    if settings.backend.reaches_network:
-        missing = settings.missing_for_live()
-        if missing:
-            raise pytest.UsageError(
-                "pytest-maia: --maia-backend=live needs " + "; ".join(missing) + " to be set"
-            )
     config.addinivalue_line(
         "markers",
         f"{START_MARKER}(pipeline, *, environment=None, variables=None, tag=None, group=None): "
@@ -132,17 +152,32 @@ def pytest_configure(config: pytest.Config) -> None:
         "--maia-max-concurrent at once; a group's runs one after another); maia_run "
         "gives it to the test.",
     )
-    if settings.project_id is not None:
-        try:
-            check_project_id(settings.project_id)
-        except MaiaValidationError as exc:
-            source = settings.sources.get("project_id", "--maia-project")
-            raise pytest.UsageError(f"pytest-maia: {source}: {exc}") from None
+    # A bad MAIA_* variable must not break a suite that never uses Maia: its problem
+    # waits until a collected test uses a maia fixture or marker. Options and ini keys
+    # are the suite's own choice: wrong, they stop the run at once.
+    problem = _settings_problem(config)
+    if problem is not None and _settings_problem(config, env={}) is not None:
+        raise pytest.UsageError(problem)
+    if problem is None:
+        settings = resolve_settings(
+            lambda name: config.getoption(f"maia_{name}"),
+            lambda key: config.getini(key) or None,
+        )
+        settings = cassettes.effective_settings(config, settings)
+    else:
+        settings = resolve_settings(lambda name: None, lambda key: None, env={})
+    config.stash[PROBLEM_KEY] = problem
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(RunTracker(config), RUN_TRACKER)
     start_ahead = StartAheadPlugin(config, settings)
     config.pluginmanager.register(start_ahead, PLUGIN_NAME)
-    cassettes.configure(config, settings)
+    if problem is None:
+        try:
+            cassettes.configure(config, settings)
+        except pytest.UsageError as exc:
+            if settings.sources.get("backend") != "MAIA_BACKEND":
+                raise
+            config.stash[PROBLEM_KEY] = str(exc)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
         summary = WaitSummary(settings)
         config.pluginmanager.register(summary, WAIT_SUMMARY)
@@ -190,11 +225,16 @@ def _progress(config: pytest.Config) -> Progress | None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    problem = config.stash.get(PROBLEM_KEY, None)
+    if problem is not None:
+        return f"maia: not configured, checked when a test uses Maia ({problem})"
     return settings_of(config).header()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    settings = settings_of(config)
+    if config.stash.get(PROBLEM_KEY, None) is not None and any(map(uses_maia, items)):
+        settings_of(config)  # the start-up check of a suite that uses Maia: a UsageError
+    settings = config.stash[SETTINGS_KEY]
     for item in items:
         marker = item.get_closest_marker(SCRIPT_MARKER)
         if marker is not None:
@@ -231,7 +271,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     # The "every scripted run was used" check, taken when the test body has passed
     # (before teardown cancels, and so reads, what is still going); failed at teardown.
     result = yield
-    settings = settings_of(item.config)
+    settings = item.config.stash[SETTINGS_KEY]  # a test without Maia: never a UsageError
     if settings.backend.scripted_by_test and not item.config.getini(ALLOW_UNUSED_INI):
         unused = _unused(item)
         if unused:
@@ -275,13 +315,44 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
 
 WAIT_SUMMARY = "maia-wait-summary"
+# The 1-based line of the test's own code where it failed (travels with xdist's reports).
+FAILURE_LINE = "maia_failure_line"
 
 
-def _executions(report: pytest.TestReport, test_failed: bool = False) -> list[Execution]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and call.excinfo is not None:
+        line = _line_in_test(item, call.excinfo)
+        if line is not None:
+            setattr(report, FAILURE_LINE, line)
+    return report
+
+
+def _line_in_test(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> int | None:
+    """The deepest line of the traceback in the test's own file (the failing assertion
+    or call, not the library frames under it, nor the decorator), 1-based."""
+    path = getattr(item, "path", None)
+    found = None
+    for entry in excinfo.traceback:
+        if path is not None and entry.path == path:
+            found = entry.lineno + 1
+    return found
+
+
+def _executions(
+    report: pytest.TestReport, test_failed: bool = False, failure_line: int | None = None
+) -> list[Execution]:
+    from pytest_maia.report.timeline import executions_from_properties
+
     found = executions_from_properties(report.nodeid, report.user_properties)
     path, line, _ = report.location
     for execution in found:
         execution.path, execution.line = path, None if line is None else line + 1
+        if failure_line is not None:
+            execution.line = failure_line
         execution.test_failed = test_failed or report.failed
     return found
 
@@ -294,24 +365,46 @@ class WaitSummary:
         self.settings = settings
         self.rows: list[WaitRow] = []
         self.cancelled: list[str] = []
-        clock = VIRTUAL if settings.backend.virtual_time else WALL
-        self.timeline = Timeline(clock=clock)
+        self._timeline: Timeline | None = None
         self.failed: set[str] = set()  # node ids whose setup or call failed
+        self.failure_lines: dict[str, int] = {}
         self.virtual = settings.backend.virtual_time
+
+    @property
+    def timeline(self) -> Timeline:
+        """The run's executions (made when first needed: a suite without Maia never
+        loads the report modules)."""
+        if self._timeline is None:
+            from pytest_maia.report.timeline import VIRTUAL, WALL, Timeline
+
+            clock = VIRTUAL if self.settings.backend.virtual_time else WALL
+            self._timeline = Timeline(clock=clock)
+        return self._timeline
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             self.failed.add(report.nodeid)
-        if report.when == "teardown":
+            line = getattr(report, FAILURE_LINE, None)
+            if isinstance(line, int):
+                self.failure_lines.setdefault(report.nodeid, line)
+        if report.when == "teardown" and any(
+            isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
+            for name, _ in report.user_properties
+        ):
+            from pytest_maia.plugin.wait_records import rows_from_properties
+            from pytest_maia.report.timeline import Cancelled
+
             self.rows += rows_from_properties(report.nodeid, report.user_properties)
             self.cancelled += [
                 f"{report.nodeid}: {value}"
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
-            self.timeline.executions += _executions(report, report.nodeid in self.failed)
+            self.timeline.executions += _executions(
+                report, report.nodeid in self.failed, self.failure_lines.get(report.nodeid)
+            )
             self.timeline.cancelled += [
-                Cancelled(report.nodeid, str(value))
+                Cancelled(report.nodeid, api_text(str(value)))
                 for name, value in report.user_properties
                 if name == CANCELLED_PROPERTY
             ]
@@ -319,6 +412,9 @@ class WaitSummary:
     def add_cancelled(self, nodeid: str, text: str, *, listed: bool = False) -> None:
         """A run cancelled outside a test's report (after Ctrl-C, or at session end):
         into the reports, and into the terminal summary unless already ``listed``."""
+        from pytest_maia.report.timeline import Cancelled
+
+        text = api_text(text)  # it may quote the API (a status, an error)
         if not listed:
             self.cancelled.append(f"{nodeid}: {text}")
         self.timeline.cancelled.append(Cancelled(nodeid, text))
@@ -332,29 +428,49 @@ class WaitSummary:
         return result
 
     def _write_files(self) -> None:
+        settings = self.settings
+        if not (settings.report or settings.report_json):
+            return
         from pytest_maia.report.outputs import write_files
 
-        settings = self.settings
         write_files(self.timeline, html=settings.report, json=settings.report_json)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.rows:
+            from pytest_maia.plugin.wait_records import format_summary
+
             terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
-            for line in format_summary(self.rows, virtual=self.virtual):
+            pipelines = {e.execution_id: e.pipeline for e in self.timeline.executions if e.pipeline}
+            lines = format_summary(
+                self.rows,
+                virtual=self.virtual,
+                width=_columns(terminalreporter),
+                pipelines=pipelines,
+            )
+            for line in lines:
                 terminalreporter.write_line(line)
         if self.cancelled:
             terminalreporter.write_sep(
                 "-", f"maia pipeline runs cancelled at teardown: {len(self.cancelled)}"
             )
             for line in self.cancelled:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(safe(line))
         for path in filter(None, (self.settings.report, self.settings.report_json)):
             terminalreporter.write_line(f"maia report: {path}")
-        if self.settings.github:
+        if self.settings.github and self._timeline is not None:
             from pytest_maia.report.outputs import github_outputs
 
             for line in github_outputs(self.timeline, os.environ):
                 terminalreporter.write_line(line)
+
+
+def _columns(terminalreporter: pytest.TerminalReporter) -> int:
+    """The terminal's width as pytest draws its own lines (``COLUMNS`` when set)."""
+    import shutil
+
+    writer = getattr(terminalreporter, "_tw", None)
+    width = getattr(writer, "fullwidth", None)
+    return width if isinstance(width, int) and width > 0 else shutil.get_terminal_size().columns
 
 
 class HtmlRows:
@@ -363,6 +479,13 @@ class HtmlRows:
 
     def __init__(self, settings: MaiaSettings) -> None:
         self.virtual = settings.backend.virtual_time
+        self.drawn = False  # a row has a timeline: the page gets the legend, once
+
+    def pytest_html_results_summary(self, prefix: list[str]) -> None:
+        if self.drawn:
+            from pytest_maia.report.html import legend_html
+
+            prefix.append(legend_html())
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells.append('<th class="col-maia">Maia executions</th>')
@@ -370,7 +493,9 @@ class HtmlRows:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         from pytest_maia.report.html import execution_cell
 
-        cells.append(execution_cell(_executions(report), virtual=self.virtual))
+        executions = _executions(report)
+        self.drawn = self.drawn or bool(executions)
+        cells.append(execution_cell(executions, virtual=self.virtual))
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -382,9 +507,15 @@ def _runs_plugin(config: pytest.Config) -> StartAheadPlugin:
     return plugin
 
 
+def _live_here(request: pytest.FixtureRequest) -> bool:
+    """Under ``--maia-record-mode=once``: this test has no cassette, so it runs live."""
+    plugin = cassettes.plugin_of(request.config)
+    return plugin is not None and plugin.live_here(request.node.nodeid)
+
+
 def _client_scope(fixture_name: str, config: pytest.Config) -> Literal["session", "function"]:
     # A live client lives for the session (one token); a fake one follows its test's fake.
-    return "session" if settings_of(config).backend.reaches_network else "function"
+    return "session" if config.stash[SETTINGS_KEY].backend.reaches_network else "function"
 
 
 @pytest.fixture(scope="session")
@@ -402,7 +533,7 @@ def maia_project_id(maia_settings: MaiaSettings) -> str:
 @pytest.fixture
 def maia_fake(request: pytest.FixtureRequest, maia_settings: MaiaSettings) -> Iterator[FakeMaia]:
     """The in-process fake of the Maia API, shared by every Maia fixture of the test."""
-    if not maia_settings.backend.offline:
+    if not maia_settings.backend.offline or _live_here(request):
         pytest.skip("maia_fake scripts the fake backend; this run uses --maia-backend=live")
     from pytest_maia.fake import FakeMaia
 
@@ -429,9 +560,17 @@ def maia_client(
     from pytest_maia.client.maia_client import MaiaClient
 
     recorder = cassettes.plugin_of(request.config)
-    if maia_settings.backend.offline:
+    live_here = _live_here(request)
+    if live_here and maia_settings.missing_for_live():
+        pytest.fail(
+            f"pytest-maia: {request.node.nodeid} has no cassette, so --maia-record-mode=once "
+            "runs it live, which needs " + "; ".join(maia_settings.missing_for_live()),
+            pytrace=False,
+        )
+    if maia_settings.backend.offline and not live_here:
         fake: FakeMaia = request.getfixturevalue("maia_fake")
-        client = MaiaClient(fake.base_url, token=FAKE_TOKEN, clock=fake.clock)
+        # Straight to the fake, past any responses / requests_mock the test starts.
+        client = fake.client(token=FAKE_TOKEN)
     else:
         client = MaiaClient.from_settings(
             maia_settings,
@@ -439,9 +578,13 @@ def maia_client(
             observer=recorder.observe if recorder is not None and recorder.record else None,
         )
         if recorder is not None:
-            recorder.client = client
-    with client:
-        yield client
+            recorder.client = client  # reads each execution's details at the test's end
+    try:
+        with client:
+            yield client
+    finally:
+        if recorder is not None and live_here:
+            recorder.client = None
 
 
 @pytest.fixture
@@ -482,6 +625,8 @@ def _status_checker(
         ended = None
         if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
             ended = client.clock.now()
+        from pytest_maia.plugin.wait_records import to_properties
+
         properties = to_properties(result, outcome, started=started, ended=ended)
         request.node.user_properties.extend(properties)
 
@@ -489,7 +634,7 @@ def _status_checker(
     runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
 
     def record_timeline(value: str) -> None:
-        request.node.user_properties.append((PROPERTY, value))
+        request.node.user_properties.append((TIMELINE_PROPERTY, value))
 
     def explained(why: FailureExplanation) -> None:
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
@@ -498,7 +643,7 @@ def _status_checker(
         client,
         project_id,
         timeout=settings.wait_policy().timeout,
-        backend=settings.backend,
+        backend=Backend.LIVE if _live_here(request) else settings.backend,
         record=record,
         record_timeline=record_timeline,
         observer=_progress(request.config),
@@ -522,7 +667,7 @@ def maia_pipeline(
 
     before_run = None
     environment = maia_settings.environment
-    if maia_settings.backend.offline:
+    if maia_settings.backend.offline and not _live_here(request):
         environment = environment or FAKE_ENVIRONMENT
         marker = request.node.get_closest_marker(SCRIPT_MARKER)
         # Under replay the cassette scripts the runs; the marker is for the fake only.
@@ -554,7 +699,9 @@ def maia_pipeline(
 
 def _report_cancelled(request: pytest.FixtureRequest, text: str) -> None:
     """List a run a test's teardown cancelled, in its report (or, after Ctrl-C, when no
-    teardown report carries properties, straight in the summary and the reports)."""
+    teardown report carries properties, straight in the summary and the reports). The
+    text may quote the API (a status, an error): escaped and cut."""
+    text = api_text(text)
     tracker = cast(RunTracker, request.config.pluginmanager.get_plugin(RUN_TRACKER))
     summary: WaitSummary | None = request.config.pluginmanager.get_plugin(WAIT_SUMMARY)
     if tracker.interrupted and summary is not None:

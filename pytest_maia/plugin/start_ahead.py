@@ -30,14 +30,15 @@ import pytest
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaError, MaiaValidationError
 from pytest_maia.core.settings import MaiaSettings
-from pytest_maia.plugin.guards import marker_script
-from pytest_maia.runs.pipelines import PipelineRun, RunSpec
+from pytest_maia.plugin.startup_checks import marker_script
 
 if TYPE_CHECKING:
     from pytest_maia.client.budget import RequestBudget
+    from pytest_maia.client.exchange import Exchange
     from pytest_maia.client.maia_client import MaiaClient
     from pytest_maia.core.shared_state import StateStore
     from pytest_maia.plugin.script_marker import MarkerScript
+    from pytest_maia.runs.pipelines import PipelineRun, RunSpec
     from pytest_maia.runs.startahead import Leftover, StartAhead
     from pytest_maia.runs.status_checker import StatusChecker
 
@@ -71,6 +72,8 @@ def spec_of(item: pytest.Item) -> RunSpec | None:
             "environment=, variables=, tag=, group=, e.g. maia_start('daily-load')"
         )
     try:
+        from pytest_maia.runs.pipelines import RunSpec  # a test with the marker only
+
         return RunSpec(marker.args[0], **marker.kwargs)
     except MaiaValidationError as exc:
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{START_MARKER}: {exc}") from None
@@ -132,6 +135,19 @@ class StartAheadPlugin:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closers: list[Callable[[], object]] = []
+        # Set by the cassette plugin while recording: each live exchange, with the key
+        # of the test whose run is being started (None for any other request).
+        self.observer: Callable[[Exchange, str | None], None] | None = None
+        # ... and a claimed run, so that the test's cassette has it wherever it started.
+        self.on_claim: Callable[[str, RunSpec, str, str], None] | None = None
+        # Under replay: scripts the session fake for a test's run, from its cassette.
+        self.replay_start: Callable[[Any, str, RunSpec], None] | None = None
+        # Under replay with --maia-record-mode=once: the tests whose runs start live
+        # (they have no cassette), and the ids of the runs started so.
+        self.live_key: Callable[[str], bool] | None = None
+        self._live_ids: set[str] = set()
+        self.client_of: Callable[[str], MaiaClient] = lambda _: cast("MaiaClient", self.client)
+        self._local = threading.local()
 
     # -- shared pieces ----------------------------------------------------------------
 
@@ -162,7 +178,15 @@ class StartAheadPlugin:
         if own_budget:
             limit = self.settings.max_requests_per_minute
             budget = RequestBudget(limit, clock=SystemClock())
-        return MaiaClient.from_settings(self.settings, budget=budget)
+        return MaiaClient.from_settings(
+            self.settings,
+            budget=budget,
+            observer=self._observe if self.observer is not None else None,
+        )
+
+    def _observe(self, exchange: Exchange) -> None:
+        if self.observer is not None:
+            self.observer(exchange, getattr(self._local, "key", None))
 
     @property
     def project_id(self) -> str:
@@ -171,7 +195,8 @@ class StartAheadPlugin:
     @property
     def environment(self) -> str | None:
         env = self.settings.environment
-        return env or (FAKE_ENVIRONMENT if self.settings.backend.scripted_by_test else None)
+        # The fake's default environment, for runs the fake or a replay starts.
+        return env or (FAKE_ENVIRONMENT if self.settings.backend.offline else None)
 
     # -- collection: plan and start -------------------------------------------------------
 
@@ -245,8 +270,19 @@ class StartAheadPlugin:
                 limit = 0  # each worker's fake is its own: start each run with its test
         self.client = client
         project = self.project_id
+        live_key = self.live_key
+        live: MaiaClient | None = None
+        if live_key is not None:  # a test with no cassette starts its run live
+            per_thread = _PerThread(self.live_client)
+            self._closers.append(per_thread.close)
+            live = cast("MaiaClient", per_thread)
+
+        def client_of(execution_id: str) -> MaiaClient:
+            return live if live is not None and execution_id in self._live_ids else client
 
         def start(key: str, spec: RunSpec) -> str:
+            if live is not None and live_key is not None and live_key(key):
+                return start_live(live, key, spec)
             environment = spec.environment or self.environment
             if not environment:
                 raise MaiaValidationError(
@@ -255,19 +291,48 @@ class StartAheadPlugin:
                 )
             if script is not None:
                 script(key, spec)
-            return client.execute_pipeline(
-                project,
-                spec.pipeline,
-                environment,
-                scalar_variables=dict(spec.variables) if spec.variables else None,
-                execution_tag=spec.tag,
-                version=s.version,
-            )
+            self._local.key = key  # the recorder files this start under the test
+            try:
+                return client.execute_pipeline(
+                    project,
+                    spec.pipeline,
+                    environment,
+                    scalar_variables=dict(spec.variables) if spec.variables else None,
+                    execution_tag=spec.tag,
+                    version=s.version,
+                )
+            finally:
+                self._local.key = None
 
+        def start_live(live: MaiaClient, key: str, spec: RunSpec) -> str:
+            environment = spec.environment or s.environment
+            if not environment:
+                raise MaiaValidationError(
+                    f"no environment for {spec.pipeline!r} (started live: {key} has no "
+                    "cassette): pass environment= to maia_start, or set --maia-environment"
+                )
+            self._local.key = key  # the recorder files this start under the test
+            try:
+                execution_id = live.execute_pipeline(
+                    project,
+                    spec.pipeline,
+                    environment,
+                    scalar_variables=dict(spec.variables) if spec.variables else None,
+                    execution_tag=spec.tag,
+                    version=s.version,
+                )
+            finally:
+                self._local.key = None
+            self._live_ids.add(execution_id)
+            return execution_id
+
+        self.client_of = client_of
         policy = s.wait_policy()
         return StartAhead(
             start,
-            lambda execution_id, within: client.get_status(project, execution_id, within=within),
+            lambda execution_id, within: client_of(execution_id).get_status(
+                project, execution_id, within=within
+            ),
             max_concurrent=limit,
             clock=client.clock,
             policy=policy,
@@ -293,14 +358,18 @@ class StartAheadPlugin:
         from pytest_maia.fake import FakeMaia
 
         fake = self.fake = FakeMaia(clock=VirtualClock())
-        serving = fake.serve()
-        server = serving.__enter__()
-        self._closers.append(lambda: serving.__exit__(None, None, None))
+        # Only its own client reaches it (past any HTTP mock of the tests): the tests'
+        # maia_fake may serve the same base URL.
+        fake.start(intercept_requests=False)
+        self._closers.append(fake.stop)
         budget = RequestBudget(self.settings.max_requests_per_minute, clock=fake.clock)
-        client = server.client(budget=budget)
+        client = fake.client(budget=budget)
         self._closers.append(client.close)
 
         def script(key: str, spec: RunSpec) -> None:
+            if self.replay_start is not None:
+                self.replay_start(fake, key, spec)  # the test's cassette, strictly
+                return
             # The test's maia_script, for this execution only (once=True): another
             # test's run of the pipeline gets its own script, or the default lifecycle.
             marker = self._scripts.get(key)
@@ -324,7 +393,7 @@ class StartAheadPlugin:
         """
         from pytest_maia.core.shared_state import SharedStateError
         from pytest_maia.core.wait_policy import delay_after
-        from pytest_maia.runs.pipelines import PipelineRunner
+        from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
 
         node = request.node
         spec = spec_of(node)
@@ -344,18 +413,23 @@ class StartAheadPlugin:
         if claim.execution_id is None:
             queue.release(node.nodeid, start_next=not self._stopping(request))
             pytest.fail(f"maia_start({spec.pipeline!r}): {claim.error}", pytrace=False)
+        client = self.client_of(claim.execution_id)
+        started_live = client is not self.client  # under replay, for a test to record
+        if self.on_claim is not None:
+            self.on_claim(node.nodeid, claim.spec, claim.execution_id, self.project_id)
         # The test's waits go on with the backoff the run has reached since it started,
         # as if it had been polled from its start: a run claimed late is not polled
         # from the first, short interval again.
-        elapsed = client.clock.now() - (claim.started or client.clock.now())
-        fake = self.fake
+        elapsed = queue.clock.now() - (claim.started or queue.clock.now())
+        fake = None if started_live else self.fake
         checker = make_checker(
             client,
             delay_after(queue.policy, elapsed),
             queue.policy.max_interval,
             None if fake is None else fake.project_of,
         )
-        environment = claim.spec.environment or self.environment or ""
+        default = s.environment if started_live else self.environment
+        environment = claim.spec.environment or default or ""
         runner = PipelineRunner(client, checker, self.project_id, default_environment=environment)
         run = PipelineRun(
             claim.execution_id, spec.pipeline, environment, runner, started_at=claim.started
@@ -431,14 +505,14 @@ class StartAheadPlugin:
             self._cancel_leftovers(lost_only=True)
 
     def _cancel_leftovers(self, *, lost_only: bool = False) -> None:
-        from pytest_maia.core.shared_state import SharedStateError
-        from pytest_maia.runs.startahead import damaged_error as _damaged
-
         queue = self.queue
         if queue is None and self.xdist and self.settings.backend.reaches_network:
             queue = self._reader()
         if queue is None:
-            return
+            return  # nothing was planned: a suite without maia_start loads nothing more
+        from pytest_maia.core.shared_state import SharedStateError
+        from pytest_maia.runs.startahead import damaged_error as _damaged
+
         journaled = False
         try:
             if not queue.has_plan() and (shared_dir(self.config) / JOURNAL).exists():
@@ -479,8 +553,10 @@ class StartAheadPlugin:
                 client, spec, queue.known_ids()
             )
         else:
+            # A run started live under replay (record mode once) is cancelled live.
+            target = self.client_of(execution_id) if execution_id in self._live_ids else client
             try:
-                client.cancel_execution(self.project_id, execution_id)
+                target.cancel_execution(self.project_id, execution_id)
                 outcome = "cancel requested"
             except ConflictError:
                 if journaled:
@@ -518,6 +594,7 @@ class StartAheadPlugin:
     def _journaled(self, queue: StartAhead) -> list[Leftover]:
         """The shared state is damaged: every run a process noted starting (the journal
         beside it, and this process's own), each to cancel (a finished one says so)."""
+        from pytest_maia.runs.pipelines import RunSpec
         from pytest_maia.runs.startahead import Leftover
 
         found: dict[str, Leftover] = {}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.report.html import render_html
+from pytest_maia.report.merge import read_timeline
 from pytest_maia.report.svg import render_svg
-from pytest_maia.report.timeline import Timeline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,11 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     source, target = Path(args[0]), Path(args[1])
-    timeline = Timeline.from_json(json.loads(source.read_text(encoding="utf-8")))
+    try:
+        timeline = read_timeline(source)
+    except MaiaValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if target.suffix == ".svg":
         text = render_svg(timeline.executions, virtual=timeline.virtual) + "\n"
     else:

@@ -36,8 +36,10 @@ def read_timeline(path: str | Path) -> Timeline:
         )
     try:
         return Timeline.from_json(data)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise MaiaValidationError(f"{where}: a row of the timeline is malformed") from None
+    except KeyError as exc:
+        raise MaiaValidationError(f"{where}: the timeline has no {exc} field") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise MaiaValidationError(f"{where}: a row of the timeline is malformed: {exc}") from None
 
 
 def merge(timelines: Sequence[Timeline]) -> Timeline:

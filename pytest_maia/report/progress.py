@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pytest_maia.core.models import WaitResult
+from pytest_maia.core.text import safe
 from pytest_maia.report.svg import duration_text
 
 __all__ = ["THRESHOLD_SECONDS", "Progress"]
@@ -42,7 +43,7 @@ class Progress:
 
     @staticmethod
     def line(pipeline: str | None, result: WaitResult) -> str:
-        return (
+        return safe(
             f"maia: {pipeline or 'execution'} {result.execution_id[:8]} "
             f"{result.status.value} {duration_text(result.elapsed)}, {result.polls} polls"
         )

@@ -9,9 +9,12 @@ A wait travels from an xdist worker to the controller as one compact JSON
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pytest_maia.core.text import api_text
 
 __all__ = [
     "FORMAT",
@@ -63,7 +66,7 @@ class Execution:
     message: str | None = None
     failing_steps: list[str] = field(default_factory=list)
     path: str | None = None  # the test's file, relative to the rootdir
-    line: int | None = None  # the test's line, 1-based
+    line: int | None = None  # 1-based: where the test failed in its file, else its def
     test_failed: bool = False  # the test itself failed (setup, call or teardown)
 
     @property
@@ -135,33 +138,97 @@ class Timeline:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Timeline:
-        """A timeline read back from :meth:`to_json`'s output (segments become changes)."""
+        """A timeline read back from :meth:`to_json`'s output (segments become changes).
+
+        Every field is checked (:class:`ValueError` naming the row and field): a number
+        must be finite and in range, a text a string, escaped and cut like any text
+        from the API, for a saved file may have been edited or written by anyone."""
         executions = []
-        for row in data["executions"]:
-            start = float(row["start"])
-            changes = [(float(s["start"]) - start, str(s["status"])) for s in row["segments"]]
-            executions.append(
-                Execution(
-                    str(row["test"]),
-                    str(row["execution_id"]),
-                    str(row["outcome"]),
-                    start,
-                    float(row["elapsed"]),
-                    int(row["polls"]),
-                    changes,
-                    pipeline=row.get("pipeline"),
-                    message=row.get("message"),
-                    failing_steps=[str(step) for step in row.get("failing_steps") or []],
-                    path=row.get("path"),
-                    line=row.get("line"),
-                    test_failed=bool(row.get("test_failed", False)),
-                )
-            )
-        cancelled = [Cancelled(str(c["test"]), str(c["text"])) for c in data.get("cancelled", [])]
-        return cls(executions, cancelled, str(data.get("clock", VIRTUAL)))
+        rows = data["executions"]
+        if not isinstance(rows, list):
+            raise ValueError("'executions' must be a list")
+        for index, row in enumerate(rows):
+            try:
+                executions.append(_execution_from_json(row))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+                raise ValueError(f"execution row {index + 1}: {what}") from None
+        cancelled = []
+        for index, item in enumerate(data.get("cancelled") or []):
+            try:
+                cancelled.append(Cancelled(_text(item, "test"), _text(item, "text")))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+                raise ValueError(f"cancelled row {index + 1}: {what}") from None
+        clock = data.get("clock", VIRTUAL)
+        if clock not in (WALL, VIRTUAL):
+            raise ValueError(f"'clock' must be {WALL!r} or {VIRTUAL!r}")
+        return cls(executions, cancelled, clock)
 
     def write_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+
+# The range of a saved time: epoch seconds (about 1.7e9) or virtual ones, and a wait's length.
+_MAX_TIME = 1e11
+_MAX_ELAPSED = 1e9
+
+
+def _number(row: dict[str, Any], name: str, *, least: float = -_MAX_TIME) -> float:
+    value = row[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name!r} must be a number, got {type(value).__name__}")
+    if not (math.isfinite(value) and least <= value <= _MAX_TIME):
+        raise ValueError(f"{name!r} must be a finite number from {least:g} to {_MAX_TIME:g}")
+    return float(value)
+
+
+def _text(row: dict[str, Any], name: str, *, optional: bool = False) -> str:
+    value = row.get(name) if optional else row[name]
+    if not isinstance(value, str):
+        raise ValueError(f"{name!r} must be a string, got {type(value).__name__}")
+    return api_text(value)
+
+
+def _execution_from_json(row: dict[str, Any]) -> Execution:
+    if not isinstance(row, dict):
+        raise ValueError(f"must be an object, got {type(row).__name__}")
+    start = _number(row, "start")
+    elapsed = _number(row, "elapsed", least=0.0)
+    if elapsed > _MAX_ELAPSED:
+        raise ValueError(f"'elapsed' must be at most {_MAX_ELAPSED:g} seconds")
+    polls = row["polls"]
+    if isinstance(polls, bool) or not isinstance(polls, int) or not 0 <= polls < 2**53:
+        raise ValueError("'polls' must be a whole number >= 0")
+    segments = row["segments"]
+    if not isinstance(segments, list):
+        raise ValueError("'segments' must be a list")
+    changes = [(_number(s, "start") - start, _text(s, "status")) for s in segments]
+    optional = {name: row.get(name) for name in ("pipeline", "message", "path")}
+    for name, value in optional.items():
+        if value is not None:
+            optional[name] = _text(row, name)
+    steps = row.get("failing_steps") or []
+    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+        raise ValueError("'failing_steps' must be a list of strings")
+    line = row.get("line")
+    if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line < 0):
+        raise ValueError("'line' must be a whole number >= 0")
+    return Execution(
+        _text(row, "test"),
+        _text(row, "execution_id"),
+        _text(row, "outcome"),
+        start,
+        elapsed,
+        polls,
+        changes,
+        pipeline=optional["pipeline"],
+        message=optional["message"],
+        failing_steps=[api_text(step) for step in steps],
+        path=optional["path"],
+        line=line,
+        test_failed=bool(row.get("test_failed", False)),
+    )
 
 
 def to_property(

@@ -19,7 +19,8 @@ from pytest_maia.core.errors import (
     MaiaTimeoutError,
     MaiaValidationError,
 )
-from pytest_maia.core.models import ExecutionStatus, WaitResult
+from pytest_maia.core.models import STATUS_LIMIT, ExecutionStatus, WaitResult
+from pytest_maia.core.text import api_text
 from pytest_maia.runs.status_checker import expected_statuses, match_pattern
 
 if TYPE_CHECKING:
@@ -301,11 +302,11 @@ class PipelineRunner:
                         max_interval=self.checker.max_interval,
                     )
                     run.last_status = result.status
-                    outcome = f"now {result.status.value}"
+                    outcome = f"now {api_text(result.status.value, STATUS_LIMIT)}"
                 except MaiaTimeoutError:
                     outcome = f"still not finished after {wait_seconds:g}s"
             except MaiaError as exc:
-                outcome = f"could not cancel: {exc}"
+                outcome = f"could not cancel: {api_text(str(exc))}"
             log.warning(
                 "cancelled pipeline run %s (%r) left running by the test: %s",
                 run.id,

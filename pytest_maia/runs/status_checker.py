@@ -19,7 +19,15 @@ from pytest_maia.core.errors import (
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.core.models import PATH_SEPARATOR, ExecutionStatus, FailureExplanation, WaitResult
+from pytest_maia.core.models import (
+    PATH_SEPARATOR,
+    RENDERED_STEPS,
+    STATUS_LIMIT,
+    ExecutionStatus,
+    FailureExplanation,
+    WaitResult,
+)
+from pytest_maia.core.text import api_text
 from pytest_maia.core.validation import check_status
 from pytest_maia.report.timeline import to_property
 from pytest_maia.runs.explain import explain_failure
@@ -181,21 +189,28 @@ class StatusChecker:
         return None, []
 
     def note(self, result: WaitResult, outcome: str, error: Exception | None = None) -> None:
-        """Keep a finished wait (``outcome``: its summary cell) and record it."""
+        """Keep a finished wait (``outcome``: its summary cell) and record it. What the
+        reports get is escaped and cut: a status outside the spec is the server's text."""
         self.results.append(result)
+        outcome = api_text(outcome, STATUS_LIMIT)
         if self._record is not None:
             self._record(result, outcome)
         if self._record_timeline is not None:
             now = self.client.clock.now() if self.backend.virtual_time else time.time()
             message, steps = self.report_explanation(result, error)
+            # Reports show one line per text, escaped and cut (the API wrote them).
+            message = None if message is None else api_text(message)
+            kept = [api_text(step) for step in steps[:RENDERED_STEPS]]
+            if len(steps) > RENDERED_STEPS:
+                kept.append(f"... and {len(steps) - RENDERED_STEPS} more failing steps")
             self._record_timeline(
                 to_property(
                     result.execution_id,
                     pipeline=self.pipeline_names.get(result.execution_id),
                     start=now - result.elapsed,
-                    changes=[(t, s.value) for t, s in result.timeline()],
+                    changes=[(t, api_text(s.value, STATUS_LIMIT)) for t, s in result.timeline()],
                     message=message,
-                    failing_steps=steps,
+                    failing_steps=kept,
                 )
             )
 
@@ -247,11 +262,16 @@ class StatusChecker:
         why = self.explain(result)
         if why.matches(pattern):
             return result
-        seen = [f"  {where}: {message}" for where, message in why.messages()]
+        seen = [
+            f"  {api_text(where)}: {api_text(message, newlines=True)}"
+            for where, message in why.messages()
+        ]
+        if len(seen) > RENDERED_STEPS:
+            seen[RENDERED_STEPS:] = [f"  ... and {len(seen) - RENDERED_STEPS} more"]
         if not seen:
             seen = ["  (none)"]
         if why.error:
-            seen.append(f"could not read why it failed: {why.error}")
+            seen.append(f"could not read why it failed: {api_text(why.error)}")
         raise AssertionError(
             "\n".join(
                 [
@@ -296,6 +316,7 @@ def explain(result: WaitResult, wanted: list[str]) -> str:
     (timeline, polls, and the last error with its ProblemDetail)."""
     expected = wanted[0] if len(wanted) == 1 else " or ".join(wanted)
     return (
-        f"pipeline execution {result.execution_id} ended {result.status.value}, "
+        f"pipeline execution {result.execution_id} ended "
+        f"{api_text(result.status.value, STATUS_LIMIT)}, "
         f"expected {expected}\n{result.describe()}"
     )

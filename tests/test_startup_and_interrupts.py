@@ -1,6 +1,7 @@
-"""The plugin's guards (pytest_maia.plugin.guards): Ctrl-C during a wait cancels the runs in
-progress and says so (pytest in a subprocess, SIGINT, a loopback fake on real time), and
-mistakes that fail fast at start-up (pytester runs as users run them).
+"""The plugin's Ctrl-C handling (pytest_maia.plugin.interrupts) and start-up checks
+(pytest_maia.plugin.startup_checks): Ctrl-C during a wait cancels the runs in progress
+and says so (pytest in a subprocess, SIGINT, a loopback fake on real time), and mistakes
+that fail fast at start-up (pytester runs as users run them).
 """
 
 from __future__ import annotations
