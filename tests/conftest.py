@@ -116,6 +116,18 @@ def _checked_popen_init(self: subprocess.Popen[bytes], *args: object, **kwargs: 
 subprocess.Popen.__init__ = _checked_popen_init  # type: ignore[method-assign]
 
 
+# A test that hangs fails after this many seconds instead of holding CI (pytest-timeout,
+# of the test extra). Not an ini key: `pytest examples` runs without the test extra, and
+# --strict-config refuses an ini key no installed plugin knows.
+TEST_TIMEOUT = 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
     _running.append(item)
