@@ -15,6 +15,8 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from pytest_maia import ExecutionStatus, MaiaClient
 from pytest_maia.fake import FakeMaia
 
@@ -96,3 +98,18 @@ def test_a_client_dropped_without_close_leaves_no_socket_open() -> None:
         del client
         gc.collect()
         assert [sock for sock in kept if sock.fileno() != -1] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "microsecond"),
+    [("2026-01-01T00:00:00.37063Z", 370630), ("2026-01-01T00:00:00.1234567+01:00", 123456)],
+)
+def test_a_date_time_with_any_number_of_fraction_digits_parses_on_every_python(
+    text: str, microsecond: int
+) -> None:
+    """RFC 3339 allows any number; Python 3.10's ``fromisoformat`` took only 3 or 6
+    (the audit-events conformance test failed on 3.10 with a 5-digit ``from``)."""
+    from pytest_maia.fake._instants import parse_datetime
+
+    when = parse_datetime(text)
+    assert when is not None and when.microsecond == microsecond
