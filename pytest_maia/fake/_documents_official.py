@@ -20,22 +20,9 @@ from typing import Any
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import _official
 from pytest_maia.fake._account import Account
+from pytest_maia.fake._events import SCRIPT_FIELDS
 
 KEYS = ("artifacts", "promotions", "schedules", "events")
-_EVENT_FIELDS = (
-    "name",
-    "type",
-    "description",
-    "at",
-    "source",
-    "project_id",
-    "subject_id",
-    "subject_name",
-    "subject_type",
-    "actor_id",
-    "actor_email",
-    "additional_info",
-)
 
 
 def entry_of(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -144,7 +131,7 @@ def add_schedule(account: Account, entry: object, where: str = "schedule") -> st
 
 def add_event(account: Account, entry: object, where: str = "event") -> str:
     """Script an audit event; its id."""
-    data = dict(entry_of(entry, where, _EVENT_FIELDS))
+    data = dict(entry_of(entry, where, SCRIPT_FIELDS))
     name = data.pop("name", None)
     try:
         with account.lock:
