@@ -126,18 +126,6 @@ def check_variables(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, 
 
 
 _TEXT_FIELDS = ("name", "pipelineName", "environmentName")
-FIELDS = (
-    *_TEXT_FIELDS,
-    "versionName",
-    "cronExpression",
-    "intervalExpression",
-    "cronTimezone",
-    "effectiveFrom",
-    "scheduleEnabled",
-    "allowConcurrentExecutions",
-    "scalarVariables",
-    "gridVariables",
-)
 
 
 def schedule_fields(
