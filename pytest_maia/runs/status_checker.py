@@ -70,7 +70,12 @@ def expected_statuses(expected: object) -> list[str]:
 
 
 class StatusChecker:
-    """Bound to one client and project: what the ``maia_status`` fixture gives a test."""
+    """Bound to one client and project: what the ``maia_status`` fixture gives a test.
+
+    ``record``, when given, receives each finished wait's one record, an
+    :class:`~pytest_maia.report.timeline.Execution` (the plugin writes it into the
+    test's user_properties, where every report reads it).
+    """
 
     def __init__(
         self,
