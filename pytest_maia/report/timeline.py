@@ -22,6 +22,7 @@ from pytest_maia.core.text import api_text
 
 __all__ = [
     "FORMAT",
+    "JUNIT_NAMES",
     "PROPERTY",
     "VERSION",
     "Cancelled",
