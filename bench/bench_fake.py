@@ -20,7 +20,7 @@ import responses
 
 from pytest_maia.fake import FakeMaia
 
-BUDGET = 1.3
+BUDGET = 1.15  # issue 22: the fake adds at most 15% to a bare callback per poll
 PROJECT = "bench-project"
 BODY = b'{"status":"RUNNING"}'
 

@@ -16,6 +16,7 @@ import requests
 SPECS = Path(__file__).parent / "spec"
 STATUS_SPEC = SPECS / "pipeline-execution-status.openapi.yaml"
 RELATED_SPEC = SPECS / "related-endpoints.openapi.yaml"
+OFFICIAL_SPEC = SPECS / "official-api.openapi.yaml"
 
 
 @functools.cache

@@ -5,6 +5,7 @@ plain error text."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import fake_server_process
-from pytest_maia import MaiaClient
+from pytest_maia import FakeMaia, MaiaClient
+from pytest_maia.cli.fake_server import load_script
 from pytest_maia.cli.main import loopback_token_url, main
 
 PROJECT = "cli-why"
@@ -135,6 +137,8 @@ def test_the_script_serves_messages_steps_and_unrecognised_statuses(
             {"pipelines": [{"name": "p", "statuses": ["FAILED"], "steps": [{"name": "a"}]}]},
             "needs a 'status'",
         ),
+        # The default clock is real: its times are the wall clock's, and take no start.
+        ({"start": "2026-01-01T00:00:00Z"}, "a start instant is for a virtual clock"),
     ],
 )
 def test_script_mistakes_exit_2_with_the_fix(
@@ -144,6 +148,26 @@ def test_script_mistakes_exit_2_with_the_fix(
     path.write_text(json.dumps(script))
     assert main(["fake-server", "--script", str(path)]) == 2  # refused before serving
     assert needle in capsys.readouterr().err
+
+
+def test_a_virtual_clock_script_sets_where_time_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "start.json"
+    path.write_text(json.dumps({"start": "soon"}))
+    assert main(["fake-server", "--clock", "virtual", "--script", str(path)]) == 2
+    assert "start must be" in capsys.readouterr().err
+    fake = FakeMaia()
+    load_script(
+        fake,
+        {
+            "start": "2027-02-03T04:05:06Z",
+            "executions": [{"project_id": "p", "statuses": ["SUCCESS"]}],
+        },
+    )
+    with fake:
+        (run,) = fake.client().list_executions("p")
+    assert run.started_at == dt.datetime(2027, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
 
 
 # -- issue 10, item 8: a deeply nested script is a usage error ----------------------------

@@ -4,6 +4,7 @@ lists with real pagination, a realistic account, HEAD, auth fidelity, terminal s
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from pytest_maia.fake import FakeMaia
 TOKEN = "acct-token-3f9a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FORM = {"grant_type": "client_credentials", "client_id": "ci", "client_secret": "s3cr3t-x"}
+START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # clock second 0: fixed dates
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Target:
 
 @pytest.fixture(params=["in_process", "server"])
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    fake = FakeMaia(token=TOKEN)
+    fake = FakeMaia(token=TOKEN, start=START)
     if request.param == "in_process":
         with fake:
             yield Target(fake, fake.base_url, fake.token_url)
@@ -107,6 +109,9 @@ def test_lists_paginate_for_real(target: Target) -> None:
     assert [len(p["results"]) for p in pages] == [2, 2, 1]
     assert {p["total"] for p in pages} == {5} and pages[1]["page"] == 1
     assert target.get("/v1/projects?size=0").status_code == 400
+    # The reference caps a page at 100: a larger size is served as 100, not refused.
+    capped = target.get("/v1/projects?size=500").json()
+    assert (capped["size"], len(capped["results"])) == (100, 5)
 
 
 def test_executions_list_most_recent_first_with_filters_and_more(target: Target) -> None:
@@ -123,7 +128,7 @@ def test_executions_list_most_recent_first_with_filters_and_more(target: Target)
     assert "more" not in rest.json()
     only_a = target.get("/v1/pipeline-executions?projectId=p&pipelineName=a").json()
     assert {r["pipelineName"] for r in only_a["results"]} == {"a"}
-    # projectId is optional (official-api.md): without it, the whole account.
+    # Every parameter is optional: no projectId lists the whole account.
     everything = target.get("/v1/pipeline-executions").json()
     assert [r["pipelineExecutionId"] for r in everything["results"]] == ids[::-1]
     assert target.get("/v1/pipeline-executions?projectId=p&paginationToken=zz").status_code == 400

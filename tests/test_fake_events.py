@@ -4,6 +4,7 @@ reference's fields; test executions are accepted and recorded, and nothing reads
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ import requests
 from fake_target import AUTH, Target
 
 from pytest_maia.fake import FakeMaia
+
+# Clock second 0 of these tests' fakes: their dates are fixed.
+START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 WINDOW = {"from": "2025-12-31T00:00:00Z", "to": "2026-01-02T00:00:00Z"}
 FIELDS = {
@@ -32,7 +36,7 @@ FIELDS = {
 
 @pytest.fixture
 def fake_to_serve() -> FakeMaia:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     fake.add_project("p")
     fake.add_environment("p", "dev")
     fake.add_environment("p", "prod")
@@ -165,7 +169,7 @@ def test_scripted_events_have_the_fields_given_and_age_out_after_90_days(
 
 
 def test_add_event_names_a_wrong_field() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     with pytest.raises(Exception, match="unknown event field"):
         fake.add_event("X", colour="red")
     with pytest.raises(Exception, match="name must be a non-empty string"):
@@ -239,7 +243,7 @@ def test_a_test_execution_cancel_needs_both_fields_and_a_known_id(target: Target
 
 
 def test_control_api_scripts_and_reads_events() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     with fake.serve() as server:
         control = server.control_url + "/"
         answer = requests.post(control + "events", json={"name": "LOGIN", "at": 5}, timeout=10)
@@ -262,7 +266,7 @@ def test_control_api_scripts_and_reads_events() -> None:
 
 
 def test_reset_forgets_artifacts_schedules_events_and_test_executions() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     fake.publish_artifact("p", "dev", "v1", {"load.orch.yaml": "x"})
     fake.add_schedule("p", "load", "dev")
     with fake:

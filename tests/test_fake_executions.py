@@ -3,6 +3,7 @@ routes to it), in-process and over the loopback server, raw and through MaiaClie
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -20,10 +21,13 @@ from pytest_maia import (
 from pytest_maia.client.endpoints import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
+# Clock second 0 of these tests' fakes: their dates are fixed.
+START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
 
 @pytest.fixture
 def fake_to_serve() -> FakeMaia:
-    return FakeMaia(token_lifetime=600)
+    return FakeMaia(token_lifetime=600, start=START)
 
 
 # -- execute and details -------------------------------------------------------------------
@@ -51,8 +55,7 @@ def test_details_describe_the_execution_on_the_virtual_clock(target: Target) -> 
         "environmentName": "prod",
         "status": "RUNNING",
         "startedAt": "2026-01-01T00:00:30.000Z",
-        "trigger": "API",
-        "user": "fake-maia",
+        "trigger": "API",  # no "user": no person started it, and no "scheduleId"
     }
     target.fake.clock.sleep(1000)
     last = target.details(run)
@@ -279,7 +282,11 @@ def test_cancel_a_timed_execution_that_has_finished_is_409(target: Target) -> No
     ("body", "violation"),
     [
         ({"status": "RUNNING"}, "status: must be CANCELLED"),
-        ({}, "status: must be CANCELLED"),
+        ({}, "status: must not be null"),
+        ({"status": "CANCELLED"}, "forceUpdate: must not be null"),
+        ({"forceUpdate": True}, "status: must not be null"),
+        ({"status": None, "forceUpdate": False}, "status: must not be null"),
+        ({"status": "CANCELLED", "forceUpdate": None}, "forceUpdate: must not be null"),
         ({"status": "CANCELLED", "forceUpdate": "yes"}, "forceUpdate: must be a boolean"),
         ("CANCELLED", "body: must be a JSON object"),
     ],

@@ -102,6 +102,9 @@ def test_token_endpoint_content_types(target: Target) -> None:
         timeout=10,
     )
     assert twice.status_code == 400 and "client_id" in twice.json()["error_description"]
+    # RFC 6749 3.2: parameters it does not define are ignored, repeated or not.
+    extra = [*FORM.items(), ("x-trace", "1"), ("x-trace", "2")]
+    assert requests.post(target.token_url, data=extra, timeout=10).status_code == 200
     assert requests.get(target.token_url, timeout=10).status_code == 405
 
 

@@ -16,13 +16,16 @@ from hypothesis import strategies as st
 from pytest_maia import ExecutionStatus, MaiaValidationError
 from pytest_maia.fake import FakeMaia, _cron
 
+# Clock second 0 of these tests' fakes: their dates are fixed.
+START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
 PATH = "/v1/projects/p/schedules"
 HOUR = 3600.0
 
 
 @pytest.fixture
 def fake_to_serve() -> FakeMaia:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     fake.add_project("p")
     fake.add_environment("p", "prod")
     fake.publish_pipeline("p", "prod", "load")
@@ -114,7 +117,7 @@ def test_a_scheduled_run_says_so_in_its_details(target: Target) -> None:
 
 
 def test_no_concurrent_runs_skips_a_run_while_the_previous_one_runs() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     fake.script_pipeline("load", ["RUNNING", "RUNNING", "SUCCESS"])
     schedule_id = fake.add_schedule("p", "load", "prod", allow_concurrent=False)
     with fake:
@@ -131,7 +134,7 @@ def test_no_concurrent_runs_skips_a_run_while_the_previous_one_runs() -> None:
 
 
 def test_concurrent_runs_are_allowed_by_default() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     fake.script_pipeline("load", ["RUNNING"])
     schedule_id = fake.add_schedule("p", "load", "prod")
     fake.run_schedule(schedule_id)
@@ -157,7 +160,7 @@ def test_a_virtual_clock_reaching_next_run_at_starts_the_run(target: Target) -> 
 
 
 def test_a_disabled_schedule_does_not_run() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     schedule_id = fake.add_schedule("p", "load", "prod", "0 * * ? * * *", enabled=False)
     with fake:
         fake.clock.advance(600)
@@ -168,7 +171,7 @@ def test_a_disabled_schedule_does_not_run() -> None:
 
 
 def test_a_pinned_version_runs_that_version() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     for version in ("v1", "v2"):
         fake.publish_artifact("p", "prod", version, {"load.orch.yaml": version})
     pinned = fake.add_schedule("p", "load", "prod", version="v1")
@@ -179,7 +182,7 @@ def test_a_pinned_version_runs_that_version() -> None:
 
 
 def test_add_schedule_names_the_mistake() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     with pytest.raises(MaiaValidationError, match="seven fields"):
         fake.add_schedule("p", "load", "prod", "0 2 * * *")
     with pytest.raises(MaiaValidationError, match="Nowhere/Land"):
@@ -192,7 +195,7 @@ def test_add_schedule_names_the_mistake() -> None:
 
 
 def test_control_api_adds_and_runs_a_schedule() -> None:
-    fake = FakeMaia()
+    fake = FakeMaia(start=START)
     with fake.serve() as server:
         control = server.control_url + "/"
         answer = requests.post(

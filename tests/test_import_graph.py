@@ -6,7 +6,15 @@ and cli).
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from import_graph import cycles, import_graph
+
+import pytest_maia.plugin.hooks
 
 
 def test_the_graph_sees_every_kind_of_import() -> None:
@@ -93,3 +101,56 @@ def test_the_root_holds_at_most_five_modules() -> None:
 
     root = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(root) <= 5, root
+
+
+# What importing costs, in one fresh interpreter: each step imports a little more and
+# checks what must still be absent. Warnings are errors.
+IMPORT_COST = """
+import sys
+
+def absent(*names):
+    loaded = [name for name in names if name in sys.modules]
+    assert not loaded, f"imported too early: {loaded}"
+
+import pytest_maia.plugin.hooks  # the pytest11 entry point: every pytest run pays for it
+absent("requests", "responses", "hypothesis", "pytest_maia.fake", "wsgiref.simple_server",
+       "pytest_maia.client.maia_client", "filelock", "pytest_html")
+
+import pytest_maia, pytest_maia.report.html, pytest_maia.report.svg
+absent("responses", "hypothesis", "pytest_html")
+
+import pytest_maia.fake
+absent("responses", "wsgiref.simple_server", "socketserver", "hypothesis")
+pytest_maia.fake.FakeMaia().add_execution("p", "SUCCESS")
+
+import pytest_maia.client.maia_client
+absent("hypothesis", "pytest_maia.strategies")
+from hypothesis import find, settings, strategies as st
+absent("pytest_maia.strategies")  # the entry point registers the types lazily
+status = find(
+    st.from_type(pytest_maia.ExecutionStatus),
+    lambda s: s.is_terminal,
+    settings=settings(database=None, derandomize=True),
+)
+assert status is pytest_maia.ExecutionStatus.SUCCESS, status
+assert "pytest_maia.strategies" in sys.modules
+"""
+
+
+@pytest.mark.e2e
+def test_each_import_loads_only_what_it_needs() -> None:
+    """One interpreter for what were four subprocess checks: the plugin, the package, the
+    reports, the fake and the Hypothesis entry point each stay light."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", IMPORT_COST],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_plugin_module_never_imports_pytest_html_itself() -> None:
+    source = Path(pytest_maia.plugin.hooks.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(from|import) pytest_html", source, re.M)

@@ -132,6 +132,38 @@ def test_list_executions_limit_caps_the_result_and_the_page(
     assert query(api.calls[0].request)["limit"] == "2"
 
 
+def test_list_executions_needs_no_project_and_sends_every_filter(
+    api: responses.RequestsMock, client: MaiaClient
+) -> None:
+    api.get(f"{BASE}/v1/pipeline-executions", json={"results": []})
+    assert client.list_executions() == []
+    assert query(api.calls[0].request) == {"limit": str(PAGE_SIZE)}
+    cest = dt.timezone(dt.timedelta(hours=2))
+    client.list_executions(
+        "proj",
+        pipeline_name="load",
+        environment="prod",
+        started_after=dt.datetime(2026, 6, 1, 2, 0, 0, 123456, tzinfo=cest),
+        started_before=dt.datetime(2026, 6, 2, tzinfo=dt.timezone.utc),
+        status=[ExecutionStatus.FAILED, "CANCELLED", "FAILED"],
+        schedule_id="sched-1",
+    )
+    request = api.calls[1].request
+    assert request.url is not None
+    assert parse_qs(urlsplit(request.url).query) == {
+        "projectId": ["proj"],
+        "pipelineName": ["load"],
+        "environmentName": ["prod"],
+        "startedAfter": ["2026-06-01T00:00:00.123Z"],  # UTC, to the millisecond
+        "startedBefore": ["2026-06-02T00:00:00.000Z"],
+        "status": ["FAILED", "CANCELLED"],  # repeated, each once
+        "scheduleId": ["sched-1"],
+        "limit": [str(PAGE_SIZE)],
+    }
+    client.list_executions(status=ExecutionStatus.RUNNING)
+    assert query(api.calls[2].request)["status"] == "RUNNING"
+
+
 def test_a_page_is_retried_like_a_read(api: responses.RequestsMock, client: MaiaClient) -> None:
     api.get(f"{BASE}/v1/projects", status=503, json={"title": "Unavailable", "status": 503})
     api.get(f"{BASE}/v1/projects", json={"page": 0, "results": [{"id": "p"}], "size": 25})
@@ -182,6 +214,18 @@ def test_a_list_that_never_ends_stops_with_a_response_error(
         (lambda c: c.list_executions("proj", limit=0), "limit"),
         (lambda c: c.list_executions("proj", limit=True), "limit"),
         (lambda c: c.list_executions("proj", pipeline_name=""), "pipeline_name"),
+        (lambda c: c.list_executions(""), "project"),
+        (lambda c: c.list_executions("a/b"), "project"),
+        (lambda c: c.list_executions(environment=" "), "environment"),
+        (lambda c: c.list_executions(schedule_id=7), "schedule_id"),
+        (lambda c: c.list_executions(started_after=dt.datetime(2026, 1, 1)), "started_after"),
+        (lambda c: c.list_executions(started_before="2026-01-01T00:00:00Z"), "started_before"),
+        (lambda c: c.list_executions(status="PAUSED"), "status"),
+        (lambda c: c.list_executions(status="failed"), "status"),
+        (lambda c: c.list_executions(status="FORBIDDEN"), "status"),
+        (lambda c: c.list_executions(status=[]), "status"),
+        (lambda c: c.list_executions(status=[None]), "status"),
+        (lambda c: c.list_executions(status=5), "status"),
     ],
 )
 def test_bad_arguments_fail_before_any_request(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -216,35 +214,6 @@ def test_from_type_uses_the_registered_strategies(
     assert status.is_known
     assert isinstance(problem, ProblemDetail)
     assert_valid_problem(problem.to_json())
-
-
-LAZY_CHECK = """
-import sys
-import pytest_maia, pytest_maia.client.maia_client, pytest_maia.plugin.hooks
-assert "hypothesis" not in sys.modules, "pytest_maia imported hypothesis"
-from hypothesis import find, settings, strategies as st
-assert "pytest_maia._hypothesis" in sys.modules, "the entry point did not run"
-assert "pytest_maia.strategies" not in sys.modules, "registration was not lazy"
-status = find(
-    st.from_type(pytest_maia.ExecutionStatus),
-    lambda s: s.is_terminal,
-    settings=settings(database=None, derandomize=True),
-)
-assert status is pytest_maia.ExecutionStatus.SUCCESS, status
-assert "pytest_maia.strategies" in sys.modules
-"""
-
-
-@pytest.mark.e2e
-def test_importing_pytest_maia_never_imports_hypothesis() -> None:
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", LAZY_CHECK],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def test_status_payloads_reject_a_strategy_of_unknown_statuses() -> None:

@@ -11,7 +11,7 @@ envelopes. No I/O: :class:`~pytest_maia.client.maia_client.MaiaClient` fetches e
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -107,22 +107,96 @@ def published_pipelines_path(project_id: str, environment: str, page: int) -> st
     return _query(base, {"environmentName": environment, "page": page, "size": PAGE_SIZE})
 
 
-def executions_list_path(
-    project_id: str, *, pipeline_name: str | None, limit: int, token: str | None
-) -> str:
-    """``/v1/pipeline-executions`` filtered by project (and pipeline), one page of ``limit``."""
-    if pipeline_name is not None and (not isinstance(pipeline_name, str) or not pipeline_name):
-        raise MaiaValidationError(
-            f"pipeline_name must be a non-empty string or None, got {pipeline_name!r}"
+# The statuses the executions list filters on: the reference's list (no FORBIDDEN).
+LIST_STATUSES = ("RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED", "SKIPPED", "UNKNOWN")
+
+
+@dataclass(frozen=True)
+class ExecutionsQuery:
+    """The executions list's filters, checked; None: not filtered on."""
+
+    project_id: str | None = None
+    pipeline_name: str | None = None
+    environment: str | None = None
+    started_after: str | None = None
+    started_before: str | None = None
+    statuses: tuple[str, ...] = ()
+    schedule_id: str | None = None
+
+    @classmethod
+    def checked(
+        cls,
+        project_id: object = None,
+        *,
+        pipeline_name: object = None,
+        environment: object = None,
+        started_after: object = None,
+        started_before: object = None,
+        status: object = None,
+        schedule_id: object = None,
+    ) -> ExecutionsQuery:
+        """The query, or MaiaValidationError naming the first wrong argument."""
+        return cls(
+            None if project_id is None else check_project_id(project_id),
+            _optional_name(pipeline_name, "pipeline_name"),
+            _optional_name(environment, "environment"),
+            _instant(started_after, "started_after"),
+            _instant(started_before, "started_before"),
+            _statuses(status),
+            _optional_name(schedule_id, "schedule_id"),
         )
-    params = {
-        "projectId": check_project_id(project_id),
-        "pipelineName": pipeline_name,
-        "limit": limit,
-        "paginationToken": token or None,
-    }
-    # The project id goes in the query here: urlencode quotes it, so undo nothing.
-    return _query("/v1/pipeline-executions", params)
+
+    def path(self, limit: int, token: str | None) -> str:
+        """``/v1/pipeline-executions`` with these filters, one page of ``limit``."""
+        params: list[tuple[str, object]] = [
+            ("projectId", self.project_id),
+            ("pipelineName", self.pipeline_name),
+            ("environmentName", self.environment),
+            ("startedAfter", self.started_after),
+            ("startedBefore", self.started_before),
+            *(("status", status) for status in self.statuses),
+            ("scheduleId", self.schedule_id),
+            ("limit", limit),
+            ("paginationToken", token or None),
+        ]
+        present = [(key, value) for key, value in params if value is not None]
+        # Ids and names go in the query here: urlencode quotes them, so undo nothing.
+        return f"/v1/pipeline-executions?{urlencode(present)}"
+
+
+def _optional_name(value: object, what: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise MaiaValidationError(f"{what} must be a non-empty string or None, got {value!r:.80}")
+    return value
+
+
+def _instant(value: object, what: str) -> str | None:
+    """An aware datetime as the API's UTC date-time text (``...Z``)."""
+    if value is None:
+        return None
+    if not isinstance(value, _dt.datetime) or value.tzinfo is None:
+        raise MaiaValidationError(
+            f"{what} must be a timezone-aware datetime or None (e.g. "
+            f"datetime.now(timezone.utc)), got {value!r:.80}"
+        )
+    text = value.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _statuses(value: object) -> tuple[str, ...]:
+    """One status or several (an ExecutionStatus or its name each), as the list takes them."""
+    if value is None:
+        return ()
+    items: list[object] = (
+        list(value) if isinstance(value, Iterable) and not isinstance(value, str) else [value]
+    )
+    # An ExecutionStatus is a str; its value is the name the API knows.
+    names = [getattr(item, "value", item) for item in items]
+    if not names or not all(isinstance(n, str) and n in LIST_STATUSES for n in names):
+        raise MaiaValidationError(
+            f"status must be one or more of {', '.join(LIST_STATUSES)}, got {value!r:.80}"
+        )
+    return tuple(dict.fromkeys(str(n) for n in names))
 
 
 def check_limit(limit: object) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -45,6 +45,8 @@ from pytest_maia.core.validation import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pytest_maia.client.budget import RequestBudget
     from pytest_maia.core.settings import MaiaSettings
 
@@ -458,22 +460,42 @@ class MaiaClient:
         return list(pages)
 
     def list_executions(
-        self, project_id: str, *, pipeline_name: str | None = None, limit: int | None = None
+        self,
+        project_id: str | None = None,
+        *,
+        pipeline_name: str | None = None,
+        environment: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        status: ExecutionStatus | str | Iterable[ExecutionStatus | str] | None = None,
+        schedule_id: str | None = None,
+        limit: int | None = None,
     ) -> list[ExecutionDetails]:
-        """A project's executions, most recent first (``GET /v1/pipeline-executions``).
+        """Executions, most recent first (``GET /v1/pipeline-executions``): the whole
+        account's, or ``project_id``'s.
 
-        ``pipeline_name`` filters by pipeline; ``limit`` caps how many are returned
-        (and is the page size asked for), else every page is read.
+        Filters (all optional, combined): ``pipeline_name`` matches part of the name,
+        ignoring case; ``environment`` exactly; ``started_after`` / ``started_before``
+        (aware datetimes) are inclusive; ``status`` is one status or several (any of
+        them); ``schedule_id`` the runs a schedule started. ``limit`` caps how many
+        are returned, else every page is read. A wrong argument is a
+        :class:`MaiaValidationError` before anything is sent.
         """
+        query = listing.ExecutionsQuery.checked(
+            project_id,
+            pipeline_name=pipeline_name,
+            environment=environment,
+            started_after=started_after,
+            started_before=started_before,
+            status=status,
+            schedule_id=schedule_id,
+        )
         wanted = listing.check_limit(limit)
         page_size = min(wanted or listing.PAGE_SIZE, listing.PAGE_SIZE)
         out: list[ExecutionDetails] = []
         token: str | None = None
         for _ in range(listing.MAX_PAGES):
-            path = listing.executions_list_path(
-                project_id, pipeline_name=pipeline_name, limit=page_size, token=token
-            )
-            body, code, where = self._page(path)
+            body, code, where = self._page(query.path(page_size, token))
             results, token = listing.token_page(body, where, code)
             out += listing.items(results, listing.execution_summary, where, code)
             if token is None or (wanted is not None and len(out) >= wanted):

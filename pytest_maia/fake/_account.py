@@ -10,16 +10,18 @@ or :class:`Scripted` for a scripted fault.
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_maia.client.endpoints import AUDIENCE
-from pytest_maia.core.clock import Clock
+from pytest_maia.core.clock import Clock, is_real
 from pytest_maia.core.errors import MaiaValidationError
-from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
+from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step, parse_timestamp
 from pytest_maia.core.validation import check_execution_id, check_project_id
 from pytest_maia.fake._catalog import Catalog
 from pytest_maia.fake._errors import (
@@ -31,7 +33,14 @@ from pytest_maia.fake._errors import (
     Refused,
     Scripted,
 )
-from pytest_maia.fake._execution import Execution, RunInfo, StepView, step_views
+from pytest_maia.fake._execution import (
+    DEFAULT_ENVIRONMENT,
+    Execution,
+    RunInfo,
+    StepView,
+    instant,
+    step_views,
+)
 from pytest_maia.fake._ledger import Ledger
 from pytest_maia.fake._operations import OfficialOperations
 from pytest_maia.fake._script import (
@@ -43,6 +52,9 @@ from pytest_maia.fake._script import (
     script,
 )
 from pytest_maia.fake._tokens import Tokens, Verdict
+
+# What can start an execution (the details' ``trigger``), as the reference lists them.
+TRIGGERS = ("DESIGNER", "API", "SCHEDULE", "SCHEDULE_RUN_NOW", "UNKNOWN")
 
 # A pipeline script: lifecycle, seconds per step (None: per poll), message, steps.
 PipelineScript = tuple[
@@ -56,6 +68,33 @@ DEFAULT_PIPELINE_SCRIPT: PipelineScript = (
 )
 
 
+def check_instant(value: object, where: str = "start") -> _dt.datetime:
+    """An aware datetime, or an ISO 8601 date-time string with an offset, as UTC."""
+    when = parse_timestamp(value) if isinstance(value, str) else value
+    if isinstance(value, str) and ("T" not in value.upper() or when is None):
+        when = None
+    if not isinstance(when, _dt.datetime) or when.tzinfo is None:
+        raise MaiaValidationError(
+            f"{where} must be a timezone-aware datetime or an ISO 8601 date-time such as "
+            f"'2026-01-01T00:00:00Z', got {value!r:.80}"
+        )
+    return when.astimezone(_dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """What the executions list asks for; None: any. ``pipeline_name`` matches a part,
+    ignoring case; the times (the instants shown as ``startedAt``) are inclusive."""
+
+    project_id: str | None = None
+    pipeline_name: str | None = None
+    environment: str | None = None
+    started_after: _dt.datetime | None = None
+    started_before: _dt.datetime | None = None
+    statuses: frozenset[str] | None = None
+    schedule_id: str | None = None
+
+
 # Bounds on queued faults: a control-API document of a few bytes must not cost memory.
 MAX_FAULT_TIMES = 1_000_000
 MAX_QUEUED_FAULTS = 10_000
@@ -63,13 +102,20 @@ MAX_QUEUED_FAULTS = 10_000
 
 class Account(OfficialOperations):
     """Projects, environments, pipelines, executions, tokens and queued faults; the
-    artifacts, schedules, audit events and test executions are :class:`OfficialOperations`'."""
+    artifacts, schedules, audit events and test executions are :class:`OfficialOperations`'.
 
-    def __init__(self, clock: Clock, tokens: Tokens) -> None:
+    ``epoch`` is the instant of clock second 0: under a real clock the wall clock's, so
+    that times are real; under a virtual one ``start`` (default: the wall clock now) is
+    the instant of the clock's time when the account is made.
+    """
+
+    def __init__(self, clock: Clock, tokens: Tokens, start: object = None) -> None:
         super().__init__()
         self.clock = clock
         self.tokens = tokens
         self.lock = threading.RLock()
+        self.epoch = _dt.datetime.now(_dt.timezone.utc)
+        self.set_start(start)
         self.catalog = Catalog()
         self.ledger = Ledger()
         self._scripts: dict[str, PipelineScript] = {}
@@ -88,6 +134,19 @@ class Account(OfficialOperations):
 
     # -- scripting ------------------------------------------------------------------
 
+    def set_start(self, start: object, where: str = "start") -> None:
+        """Make the clock's time now read as ``start`` (None: the wall clock now). Under
+        a real clock only None is allowed: its times are the wall clock's."""
+        if start is not None and is_real(self.clock):
+            raise MaiaValidationError(
+                f"{where}: the fake runs on a real clock, whose times are the wall clock's; "
+                "a start instant is for a virtual clock"
+            )
+        when = _dt.datetime.now(_dt.timezone.utc) if start is None else check_instant(start, where)
+        with self.lock:
+            self.epoch = when - _dt.timedelta(seconds=self.clock.now())
+            self.schedules.epoch = self.epoch  # schedules read cron calendars with it
+
     def add_execution(
         self,
         project_id: str,
@@ -98,13 +157,29 @@ class Account(OfficialOperations):
         message: str | None = None,
         steps: Iterable[Mapping[str, object]] | None = None,
         pipeline_name: str | None = None,
+        environment: str | None = None,
+        trigger: str | None = None,
+        user: str | None = None,
+        schedule_id: str | None = None,
     ) -> str:
         """Script an execution (see ``FakeMaia.add_execution``); its id."""
         check_project_id(project_id)
         lifecycle, seconds = script(statuses), check_every(every)
         text, plan = check_message(message), parse_steps(steps)
-        if pipeline_name is not None and (not isinstance(pipeline_name, str) or not pipeline_name):
-            raise MaiaValidationError("pipeline_name must be a non-empty string or None")
+        for name, value in (
+            ("pipeline_name", pipeline_name),
+            ("environment", environment),
+            ("user", user),
+            ("schedule_id", schedule_id),
+        ):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise MaiaValidationError(f"{name} must be a non-empty string or None")
+        if trigger is None:
+            trigger = "SCHEDULE" if schedule_id is not None else "UNKNOWN"
+        if trigger not in TRIGGERS:
+            raise MaiaValidationError(
+                f"trigger must be one of {', '.join(TRIGGERS)} or None, got {trigger!r:.40}"
+            )
         canonical = str(uuid.uuid4()) if execution_id is None else check_execution_id(execution_id)
         with self.lock:
             self.catalog.project(project_id, scripting=True)
@@ -115,7 +190,17 @@ class Account(OfficialOperations):
                 )
             now = self.clock.now()
             execution = Execution(
-                project_id, canonical, lifecycle, seconds, now, message=text, name=pipeline_name
+                project_id,
+                canonical,
+                lifecycle,
+                seconds,
+                now,
+                message=text,
+                name=pipeline_name,
+                trigger=trigger,
+                user=user,
+                schedule_id=schedule_id,
+                environment=environment,
             )
             self.ledger.add(execution, plan, now)
             self._scripted[canonical] = f"add_execution({project_id!r}, ...)"
@@ -272,7 +357,11 @@ class Account(OfficialOperations):
         return self.tokens.issue(now)
 
     def start_execution(self, project_id: str, info: RunInfo, now: float) -> str:
-        """Start ``info.pipeline_name`` in a project's environment; the new id."""
+        """Start ``info.pipeline_name`` in a project's environment; the new id.
+
+        ``info.trigger`` says what started it (the execute endpoint: API; a schedule:
+        SCHEDULE with its ``info.schedule_id``): the details show both.
+        """
         name, environment = info.pipeline_name, info.environment_name
         versioned = self.version_for(project_id, info)
         if versioned is None:
@@ -312,7 +401,15 @@ class Account(OfficialOperations):
             how = None
             steps, every, message, plan = DEFAULT_PIPELINE_SCRIPT
         execution_id = str(uuid.uuid4())
-        execution = Execution(project_id, execution_id, steps, every, now, info, message=message)
+        execution = Execution(
+            project_id,
+            execution_id,
+            steps,
+            every,
+            now,
+            info,
+            message=message,
+        )
         self.ledger.add(execution, plan, now)
         extra = {"environmentName": environment, "trigger": info.trigger}
         if info.version_name is not None:
@@ -383,11 +480,35 @@ class Account(OfficialOperations):
         """The steps of an execution: none until it has finished."""
         return step_views(self.find(project_id, execution_id), now)
 
-    def executions_of(self, project_id: str | None, pipeline_name: str | None) -> list[Execution]:
-        """A project's executions (None: the whole account's), most recent first."""
-        if project_id is not None and not self.catalog.known(project_id):
-            raise NotFound(f"Project {project_id!r} not found")
-        return self.ledger.of(project_id, pipeline_name)
+    def list_executions(self, wanted: ExecutionFilter, now: float) -> list[Execution]:
+        """The account's executions that match ``wanted``, most recent first, each
+        brought up to ``now`` (NotFound for a project the account does not have)."""
+        if wanted.project_id is not None and not self.catalog.known(wanted.project_id):
+            raise NotFound(f"Project {wanted.project_id!r} not found")
+        part = None if wanted.pipeline_name is None else wanted.pipeline_name.casefold()
+        after, before, epoch = wanted.started_after, wanted.started_before, self.epoch
+        found = []
+        for execution in self.ledger.newest_first():
+            if (
+                (wanted.project_id is not None and execution.project_id != wanted.project_id)
+                or (part is not None and part not in execution.pipeline_name.casefold())
+                or (
+                    wanted.environment is not None
+                    and (execution.environment_name or DEFAULT_ENVIRONMENT) != wanted.environment
+                )
+                or (wanted.schedule_id is not None and execution.schedule_id != wanted.schedule_id)
+            ):
+                continue
+            if after is not None or before is not None:
+                started = instant(epoch, execution.started)
+                if (after is not None and started < after) or (
+                    before is not None and started > before
+                ):
+                    continue
+            if wanted.statuses is not None and execution.current(now).value not in wanted.statuses:
+                continue
+            found.append(execution)
+        return found
 
     def published(self, project_id: str, environment: str) -> list[tuple[str, float]]:
         """Published pipelines (name, clock time) of an environment; an open one lists

@@ -46,7 +46,7 @@ def _executions(account: Account) -> list[dict[str, object]]:
     out = []
     for execution in account.ledger.all():
         execution.current(now)
-        item = views.details(execution)
+        item = views.details(execution, account.epoch)
         item["polls"] = account.ledger.polls(execution.execution_id)
         if execution.info is not None:
             item["scalarVariables"] = execution.info.scalar_variables
@@ -84,7 +84,20 @@ def _done(action: Callable[[Account, object], None]) -> Post:
 
 def _advance(account: Account, body: object) -> object:
     seconds = body.get("seconds") if isinstance(body, dict) else body
-    return {"now": documents.advance(account, seconds, "seconds")}
+    documents.advance(account, seconds, "seconds")
+    return _clock(account)
+
+
+def _start(account: Account, body: object) -> object:
+    at = body.get("at") if isinstance(body, dict) else body
+    documents.start(account, at, "at")
+    return _clock(account)
+
+
+def _clock(account: Account) -> dict[str, object]:
+    """``{"now": clock seconds, "at": the instant they are}``."""
+    now = account.clock.now()
+    return {"now": now, "at": views.timestamp(account.epoch, now)}
 
 
 _POSTS: dict[str, Post] = {
@@ -100,6 +113,7 @@ _POSTS: dict[str, Post] = {
     "schedules": lambda a, body: {"scheduleId": official.add_schedule(a, body)},
     "schedules/run": lambda a, body: {"pipelineExecutionId": official.run_schedule(a, body)},
     "events": lambda a, body: {"eventId": official.add_event(a, body)},
+    "clock/start": _start,
 }
 _GETS = ("calls", "executions", "clock", "events", "test-executions")
 
@@ -113,6 +127,7 @@ EXAMPLES: dict[str, str] = {
     "faults": '{"error": 503, "retry_after": 1, "times": 2} or {"drop": true}',
     "clients": '{"client_id": "ci", "client_secret": "s3cret"}',
     "clock/advance": '{"seconds": 60}',
+    "clock/start": '{"at": "2026-01-01T00:00:00Z"}',
     "artifacts": '{"project_id": "my-project", "environment": "test", "version": "v1", '
     '"files": {"nightly.orch.yaml": "..."}}',
     "promotions": '{"project_id": "my-project", "version": "v1", "source": "test", '
@@ -163,11 +178,11 @@ def handle(account: Account, calls: CallLog, request: Request) -> Response:
             elif name == "executions":
                 body = _executions(account)
             elif name == "events":
-                body = [event_view(e) for e in account.events.all()]
+                body = [event_view(e, account.epoch) for e in account.events.all()]
             elif name == "test-executions":
                 body = [_test_execution(t) for t in account.test_runs.all()]
             else:
-                body = {"now": account.clock.now()}
+                body = _clock(account)
             response = _json(body)
             return Response(200, response.headers, b"") if method == "HEAD" else response
         if method == "POST" and name == "reset":

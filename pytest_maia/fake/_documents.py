@@ -10,7 +10,7 @@ One format for both (see docs/fake.md, "Control API")::
      "executions": [{"project_id": "p", "statuses": ["RUNNING", {"error": 503}, "SUCCESS"],
                      "execution_id": "<uuid>", "pipeline": "nightly", "every": 2}],
      "faults": [{"error": 503, "retry_after": 1, "times": 2}, {"drop": true}],
-     "advance": 60}
+     "start": "2026-01-01T00:00:00Z", "advance": 60}
 
 plus ``artifacts``, ``promotions``, ``schedules`` and ``events`` (:mod:`._documents_official`),
 applied after the pipelines and before the executions.
@@ -35,6 +35,7 @@ from pytest_maia.fake._account import Account
 from pytest_maia.fake._script import DROP, make_error_step
 
 _KEYS = (
+    "start",
     "clients",
     "projects",
     "pipelines",
@@ -161,7 +162,19 @@ def add_execution(account: Account, entry: object, where: str = "execution") -> 
     data = _keys(
         entry,
         where,
-        ("project_id", "statuses", "execution_id", "pipeline", "every", "message", "steps"),
+        (
+            "project_id",
+            "statuses",
+            "execution_id",
+            "pipeline",
+            "environment",
+            "trigger",
+            "user",
+            "schedule_id",
+            "every",
+            "message",
+            "steps",
+        ),
     )
     project = data.get("project_id")
     if not isinstance(project, str):
@@ -174,6 +187,10 @@ def add_execution(account: Account, entry: object, where: str = "execution") -> 
         message=data.get("message"),
         steps=data.get("steps"),
         pipeline_name=data.get("pipeline"),
+        environment=data.get("environment"),
+        trigger=data.get("trigger"),
+        user=data.get("user"),
+        schedule_id=data.get("schedule_id"),
     )
 
 
@@ -202,9 +219,22 @@ def advance(account: Account, seconds: object, where: str = "advance") -> float:
     return clock.now()
 
 
+def start(account: Account, at: object, where: str = "start") -> None:
+    """Make a virtual clock's time now read as the date-time ``at`` (an ISO 8601 string
+    with an offset); refused under a real clock, whose times are the wall clock's."""
+    if not isinstance(at, str):
+        raise MaiaValidationError(
+            f"{where} must be an ISO 8601 date-time string such as '2026-01-01T00:00:00Z', "
+            f"got {reprlib.repr(at)}"
+        )
+    account.set_start(at, where)
+
+
 def apply(account: Account, document: object) -> list[str]:
     """Apply a whole document, key by key in a fixed order; the new executions' ids."""
     data = _keys(document, "script", _KEYS)
+    if "start" in data:
+        start(account, data["start"])
     for i, entry in enumerate(_list(data.get("clients", []), "clients")):
         add_client(account, entry, f"clients[{i}]")
     for i, entry in enumerate(_list(data.get("projects", []), "projects")):

@@ -6,6 +6,7 @@ the lock around every call.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from dataclasses import dataclass, field
 
@@ -16,6 +17,15 @@ from pytest_maia.fake._script import ScriptedStep, StepScript, script, status_st
 _EPSILON = 1e-9
 # The pipeline name of an execution scripted with add_execution.
 SCRIPTED_PIPELINE_NAME = "scripted-execution"
+# The environment of an execution scripted with add_execution without one.
+DEFAULT_ENVIRONMENT = "default"
+
+
+def instant(epoch: _dt.datetime, seconds: float) -> _dt.datetime:
+    """The instant of clock time ``seconds`` (``epoch``: clock second 0's), to the
+    millisecond the API shows: what ``startedAt`` says, and what list filters compare."""
+    when = epoch + _dt.timedelta(seconds=seconds)
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True)
@@ -91,10 +101,13 @@ class Execution:
 
     ``status`` is the status seen last (the first scripted one before any poll), and
     ``finished`` the clock time it became terminal; ``info`` is what the execute
-    request said (None for ``FakeMaia.add_execution`` scripts).
+    request said (None for ``FakeMaia.add_execution`` scripts). ``trigger`` is what
+    started it (API, SCHEDULE, ...), ``schedule_id`` the schedule that did, ``user`` the
+    person who did (None when none did).
     """
 
     __slots__ = (
+        "_environment",
         "_last",
         "_served",
         "cancel_force",
@@ -105,10 +118,13 @@ class Execution:
         "message",
         "name",
         "project_id",
+        "schedule_id",
         "started",
         "status",
         "step_plan",
         "steps",
+        "trigger",
+        "user",
     )
 
     def __init__(
@@ -122,8 +138,17 @@ class Execution:
         *,
         name: str | None = None,
         message: str | None = None,
+        trigger: str | None = None,
+        schedule_id: str | None = None,
+        user: str | None = None,
+        environment: str | None = None,
     ) -> None:
         self.project_id = project_id
+        # What started it: as given, else what the request said (API, SCHEDULE), else UNKNOWN.
+        self.trigger = trigger or (info.trigger if info is not None else "UNKNOWN")
+        self.schedule_id = schedule_id or (info.schedule_id if info is not None else None)
+        self.user = user
+        self._environment = environment  # an add_execution script's; API runs use info
         # The pipeline name of a child execution; API runs take theirs from ``info``.
         self.name = name
         # Served in the details (and the default step) once the execution has finished.
@@ -153,8 +178,8 @@ class Execution:
 
     @property
     def environment_name(self) -> str | None:
-        """The environment it runs in (None for an ``add_execution`` script)."""
-        return self.info.environment_name if self.info is not None else None
+        """The environment it runs in (None for an ``add_execution`` script without one)."""
+        return self.info.environment_name if self.info is not None else self._environment
 
     def _index(self, now: float) -> int:
         if self.every is None:

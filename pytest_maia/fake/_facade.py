@@ -21,6 +21,7 @@ from pytest_maia.fake._script import DROP, fault_step, make_error_step
 from pytest_maia.fake._tokens import DEFAULT_TOKEN_LIFETIME, Tokens, check_static_token
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from pytest_maia.cassette.model import Cassette
@@ -43,6 +44,11 @@ class FakeMaia:
     instead. Any token-shaped bearer token is accepted unless ``token`` is given (then
     only it and issued tokens) or ``strict`` is true (then only issued tokens, and
     ``token``). Issued tokens expire after ``token_lifetime`` clock seconds.
+
+    Times it serves (``startedAt``, ``finishedAt``, ...) are real UTC date-times: under
+    a real clock the wall clock's; under a virtual clock its first instant is ``start``
+    (an aware ``datetime`` or an ISO 8601 string), by default the wall clock when the
+    fake is made, and it moves with the clock.
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class FakeMaia:
         clock: Clock | None = None,
         token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
         strict: bool = False,
+        start: datetime | str | None = None,
     ) -> None:
         self._hosting = Hosting(base_url)
         self.base_url = self._hosting.base_url
@@ -62,7 +69,7 @@ class FakeMaia:
         self.clock: Clock = clock if clock is not None else VirtualClock()
         """The clock of its lifecycles and tokens: a ``VirtualClock`` unless given."""
         tokens = Tokens(token_lifetime, check_static_token(token), strict=strict)
-        self._account = Account(self.clock, tokens)
+        self._account = Account(self.clock, tokens, start)
         self._api = HttpApi(self._account, self._hosting.base_path)
         self._allow_unused = False
 
@@ -92,6 +99,10 @@ class FakeMaia:
         message: str | None = None,
         steps: Iterable[Mapping[str, object]] | None = None,
         pipeline_name: str | None = None,
+        environment: str | None = None,
+        trigger: str | None = None,
+        user: str | None = None,
+        schedule_id: str | None = None,
     ) -> str:
         """Script an execution's lifecycle and return its id (a fresh uuid4 by default).
 
@@ -100,8 +111,11 @@ class FakeMaia:
         or :meth:`error` / :meth:`dropped_connection`. ``message`` is served in the
         details once it has finished; ``steps`` (``{"name", "status", "message"?,
         "child"?}``) are what its ``/steps`` lists then (default: one step named after the
-        pipeline with its final status and message). ``pipeline_name`` is what the
-        details and the executions list show (default ``scripted-execution``).
+        pipeline with its final status and message). ``pipeline_name`` and
+        ``environment`` are what the details and the executions list show (default
+        ``scripted-execution`` in ``default``); ``trigger`` (DESIGNER, API, SCHEDULE,
+        SCHEDULE_RUN_NOW or UNKNOWN: the default, or SCHEDULE with a ``schedule_id``),
+        ``user`` (the person who started it) and ``schedule_id`` go in the details too.
         """
         return self._account.add_execution(
             project_id,
@@ -111,6 +125,10 @@ class FakeMaia:
             message=message,
             steps=steps,
             pipeline_name=pipeline_name,
+            environment=environment,
+            trigger=trigger,
+            user=user,
+            schedule_id=schedule_id,
         )
 
     def script_pipeline(

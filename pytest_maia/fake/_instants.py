@@ -1,24 +1,24 @@
 """Clock seconds and the wall-clock instants the API shows, both ways. No HTTP.
 
-Clock second 0 is :data:`CLOCK_EPOCH`; the views show times from it and the schedules
-and the audit log read the API's date-times back into clock seconds.
+Clock second 0 is the account's ``epoch`` (the wall clock's under a real clock, a
+virtual clock's settable start otherwise: see ``Account.set_start``); the views show
+times from it and the schedules and the audit log read the API's date-times back into
+clock seconds with it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 
-CLOCK_EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
 
-
-def to_datetime(seconds: float) -> _dt.datetime:
+def to_datetime(seconds: float, epoch: _dt.datetime) -> _dt.datetime:
     """The instant of clock time ``seconds`` (aware, UTC)."""
-    return CLOCK_EPOCH + _dt.timedelta(seconds=seconds)
+    return epoch + _dt.timedelta(seconds=seconds)
 
 
-def to_seconds(when: _dt.datetime) -> float:
+def to_seconds(when: _dt.datetime, epoch: _dt.datetime) -> float:
     """The clock time of an aware instant."""
-    return (when - CLOCK_EPOCH).total_seconds()
+    return (when - epoch).total_seconds()
 
 
 def parse_datetime(text: object) -> _dt.datetime | None:

@@ -68,17 +68,12 @@ class Ledger:
                 return other
         return None
 
-    def of(self, project_id: str | None, pipeline_name: str | None) -> list[Execution]:
-        """A project's executions (None: every project's; of ``pipeline_name``, or all),
-        most recent first."""
-        found = [
-            e
-            for e in self._executions.values()
-            if (project_id is None or e.project_id == project_id)
-            and (pipeline_name is None or e.pipeline_name == pipeline_name)
-        ]
-        found.reverse()  # stable: the later of two starts at one instant comes first
-        found.sort(key=lambda e: e.started, reverse=True)
+    def newest_first(self) -> list[Execution]:
+        """Every execution, most recent first (of two started at one instant, the one
+        registered later first)."""
+        found = list(self._executions.values())
+        found.reverse()
+        found.sort(key=lambda e: e.started, reverse=True)  # stable
         return found
 
     def count_poll(self, project_id: str, execution_id: str) -> None:

@@ -28,6 +28,7 @@ TOKEN_PATH = urlsplit(TOKEN_URL).path
 _BEARER = re.compile(r"(?i:bearer) +([^ ].*)\Z", re.DOTALL)
 _BASIC = re.compile(r"(?i:basic) +([A-Za-z0-9+/=]+)\Z")
 _NO_STORE = (*JSON_HEADERS, ("Cache-Control", "no-store"))
+_PARAMETERS = ("grant_type", "client_id", "client_secret", "audience", "scope")
 _CHALLENGE = {
     None: "Bearer",
     Verdict.EXPIRED: 'Bearer error="invalid_token", error_description="The access token expired"',
@@ -78,7 +79,8 @@ def _form(request: Request, headers: Mapping[str, str]) -> dict[str, str] | Resp
             400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded"
         )
     fields = parse_qs(text, keep_blank_values=True)
-    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    # RFC 6749 3.2: a parameter it defines must not repeat; others are ignored, repeated or not.
+    repeated = sorted(name for name in _PARAMETERS if len(fields.get(name, ())) > 1)
     if repeated:
         return _oauth_error(400, "invalid_request", f"repeated parameters: {repeated}")
     return {name: values[0] for name, values in fields.items()}

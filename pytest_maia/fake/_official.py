@@ -106,7 +106,7 @@ def add_schedule(
         schedule = _scripted(lambda: account.add_schedule(project_id, flat, now, scripting=True))
         if effective_from is not None:
             schedule.effective_from = float(effective_from)
-            schedule.plan(now)
+            schedule.plan(now, account.schedules.epoch)
             account.schedules.refresh()
         return schedule.schedule_id
 

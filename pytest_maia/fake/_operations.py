@@ -170,6 +170,7 @@ class OfficialOperations:
             {**_SCHEDULE_DEFAULTS, **body},
             now,
             required=("name", "pipelineName", "environmentName", "cronExpression"),
+            epoch=self.schedules.epoch,
         )
         if problems:
             raise Invalid("Wrong request parameters used", tuple(problems))
@@ -186,14 +187,16 @@ class OfficialOperations:
     ) -> Schedule:
         """Change a schedule (``name`` and ``cronExpression`` required, as the API's)."""
         schedule = self.schedules.get(project_id, schedule_id)
-        fields, problems = schedule_fields(body, now, required=("name", "cronExpression"))
+        fields, problems = schedule_fields(
+            body, now, required=("name", "cronExpression"), epoch=self.schedules.epoch
+        )
         if problems:
             raise Invalid("Wrong request parameters used", tuple(problems))
         if "environmentName" in fields:
             self.catalog.environment(project_id, fields["environmentName"], keep=False)
         for key, value in attributes(fields).items():
             setattr(schedule, key, value)
-        schedule.plan(now)
+        schedule.plan(now, self.schedules.epoch)
         self.schedules.refresh()
         self._schedule_event(now, schedule, "SCHEDULE_UPDATED", "changed")
         return schedule
@@ -275,7 +278,9 @@ class OfficialOperations:
             return
         for schedule in self.schedules.due(now):
             at = schedule.next_run if schedule.next_run is not None else now
-            schedule.plan(at)  # the firing after that one: passed too, then once, now
+            schedule.plan(
+                at, self.schedules.epoch
+            )  # the firing after that one: passed too, then once, now
             if schedule.next_run is not None and schedule.next_run <= now:
                 at = now
             try:
@@ -292,7 +297,7 @@ class OfficialOperations:
                     subject_name=schedule.name,
                     subject_type="SCHEDULE",
                 )
-            schedule.plan(now)
+            schedule.plan(now, self.schedules.epoch)
         self.schedules.refresh()
 
     # -- test executions --------------------------------------------------------------

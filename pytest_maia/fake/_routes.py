@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as _dt
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -16,10 +17,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.client.listing import LIST_STATUSES
 from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.core.models import parse_timestamp
 from pytest_maia.core.validation import check_execution_id
 from pytest_maia.fake import _views as views
-from pytest_maia.fake._account import Account
+from pytest_maia.fake._account import Account, ExecutionFilter
 from pytest_maia.fake._errors import Invalid
 from pytest_maia.fake._execution import RunInfo
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
@@ -27,10 +30,17 @@ from pytest_maia.fake._http import JSON_HEADERS, Request, Response
 # Undocumented: 201 is what public client code expects from the execute endpoint.
 EXECUTE_CODE = 201
 DEFAULT_PAGE_SIZE = 25
-MAX_PAGE_SIZE = 1000
+# The reference caps page sizes at 100: a larger ``size`` or ``limit`` is served as 100,
+# not refused (clients ask for 500).
+MAX_PAGE_SIZE = 100
 DEFAULT_LIMIT = 25  # executions list: items per page unless ``limit`` says
-MAX_LIMIT = 1000
+MAX_LIMIT = 100
 _NUMBER = re.compile(r"\d{1,9}\Z")
+_DIGITS = re.compile(r"\d+\Z")
+# An RFC 3339 date-time, as the reference's ``format: date-time`` query parameters take.
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})\Z"
+)
 
 Handler = Callable[[Account, Request, "re.Match[str]", float], Response]
 
@@ -99,10 +109,28 @@ def _number(query: Mapping[str, str], name: str, default: int, low: int, high: i
     return int(raw)
 
 
+def _capped(query: Mapping[str, str], name: str, default: int, cap: int) -> int:
+    """A page size: an integer >= 1 (Invalid otherwise), served as ``cap`` above it."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not _DIGITS.match(raw) or int(raw) < 1:
+        raise Invalid("Wrong request parameters used", (f"{name}: must be an integer >= 1",))
+    return min(int(raw), cap)
+
+
+def _page_number(query: Mapping[str, str]) -> int:
+    """``page``: any whole number from 0 (past the last page, an empty one)."""
+    raw = query.get("page", "0")
+    if not _DIGITS.match(raw):
+        raise Invalid("Wrong request parameters used", ("page: must be an integer >= 0",))
+    return int(raw)
+
+
 def _paged(request: Request, items: list[dict[str, object]]) -> Response:
     query = _query(request)
-    page = _number(query, "page", 0, 0, 10**9)
-    size = _number(query, "size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _page_number(query)
+    size = _capped(query, "size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     return _ok(views.numbered_page(items, page, size))
 
 
@@ -119,7 +147,8 @@ def _json_object(request: Request) -> dict[str, Any]:
 def _string_violation(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
     value = body.get(name)
     if value is None:
-        return f"{name}: must not be null" if required else None
+        # An optional field may be left out, but not sent as null (the reference: a string).
+        return f"{name}: must not be null" if required or name in body else None
     if not isinstance(value, str):
         return f"{name}: must be a string"
     if required and not value:
@@ -130,7 +159,11 @@ def _string_violation(body: Mapping[str, Any], name: str, *, required: bool) -> 
 
 
 def _variables_violations(body: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
+    out: list[str] = [
+        f"{name}: must not be null"
+        for name in ("scalarVariables", "gridVariables")
+        if name in body and body[name] is None
+    ]
     scalars = body.get("scalarVariables")
     if scalars is not None and not (
         isinstance(scalars, dict) and all(isinstance(v, str) for v in scalars.values())
@@ -161,7 +194,7 @@ def get_status(account: Account, request: Request, match: re.Match[str], now: fl
 def get_details(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
     """GET .../{id}: the details; one lifecycle step, like a status poll."""
     execution = account.poll(project_of(match), execution_of(match), now)
-    return _ok(views.encode(views.details(execution)))
+    return _ok(views.encode(views.details(execution, account.epoch)))
 
 
 def cancel(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
@@ -170,14 +203,18 @@ def cancel(account: Account, request: Request, match: re.Match[str], now: float)
     account.find(project_id, execution_id)
     body = _json_object(request)
     violations = []
-    if body.get("status") != "CANCELLED":
+    if body.get("status") is None:
+        violations.append("status: must not be null")
+    elif body["status"] != "CANCELLED":
         violations.append("status: must be CANCELLED")
-    force = body.get("forceUpdate", False)
-    if not isinstance(force, bool):
+    force = body.get("forceUpdate")
+    if force is None:
+        violations.append("forceUpdate: must not be null")
+    elif not isinstance(force, bool):
         violations.append("forceUpdate: must be a boolean")
     if violations:
         raise Invalid("Wrong request parameters used", tuple(violations))
-    account.cancel(project_id, execution_id, force, now)
+    account.cancel(project_id, execution_id, bool(force), now)
     return _ok(views.encode({"pipelineExecutionId": execution_id}))
 
 
@@ -212,7 +249,11 @@ def get_steps(account: Account, request: Request, match: re.Match[str], now: flo
     """GET .../{id}/steps: one page of the steps."""
     project_id, execution_id = project_of(match), execution_of(match)
     items = account.steps(project_id, execution_id, now)
-    return _paged(request, [views.step(i, v) for i, v in enumerate(items, start=1)])
+    epoch = account.epoch
+    return _paged(
+        request,
+        [views.step(views.step_id(execution_id, i), v, epoch) for i, v in enumerate(items, 1)],
+    )
 
 
 def list_projects(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
@@ -236,7 +277,8 @@ def list_published(
     if not environment:
         raise Invalid("Wrong request parameters used", ("environmentName: must not be empty",))
     items = account.published(project_of(match), environment)
-    return _paged(request, [views.published(name, when) for name, when in items])
+    epoch = account.epoch
+    return _paged(request, [views.published(name, when, epoch) for name, when in items])
 
 
 def _offset(token: str) -> int:
@@ -251,19 +293,77 @@ def _offset(token: str) -> int:
     return int(text[7:])
 
 
+def _date_time(query: Mapping[str, str], name: str, violations: list[str]) -> _dt.datetime | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    when = parse_timestamp(raw) if _DATE_TIME.match(raw) else None
+    if when is None:
+        violations.append(f"{name}: must be a date-time such as 2026-01-01T00:00:00Z")
+        return None
+    try:
+        return when.astimezone(_dt.timezone.utc)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        edge = _dt.datetime.min if when.year == 1 else _dt.datetime.max
+        return edge.replace(tzinfo=_dt.timezone.utc)
+
+
+def _statuses(values: list[str], violations: list[str]) -> frozenset[str] | None:
+    """The ``status`` filter: values repeated or comma-separated; None when not given."""
+    if not values:
+        return None
+    wanted = {part.strip() for value in values for part in value.split(",")}
+    if not wanted <= set(LIST_STATUSES):
+        violations.append(f"status: must be one or more of {', '.join(LIST_STATUSES)}")
+    return frozenset(wanted)
+
+
+def _filter(request: Request) -> tuple[ExecutionFilter, int, int]:
+    """The executions list's filter, page size and offset; Invalid names every wrong one.
+
+    Every parameter is optional; an empty name or id is as if it were not sent (an
+    empty date-time, status or limit is wrong). ``timeFrame`` is accepted and ignored
+    (the reference documents no values), as are unknown parameters.
+    """
+    every = parse_qs(request.query, keep_blank_values=True)
+    query = {k: v[-1] for k, v in every.items()}
+    violations: list[str] = []
+    after = _date_time(query, "startedAfter", violations)
+    before = _date_time(query, "startedBefore", violations)
+    statuses = _statuses(every.get("status", []), violations)
+    try:
+        limit = _capped(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+        token = query.get("paginationToken")
+        start = _offset(token) if token else 0  # an empty token: the first page
+    except Invalid as error:
+        violations += error.violations
+        limit = start = 0
+    if violations:
+        raise Invalid("Wrong request parameters used", tuple(violations))
+    wanted = ExecutionFilter(
+        project_id=query.get("projectId") or None,
+        pipeline_name=query.get("pipelineName") or None,
+        environment=query.get("environmentName") or None,
+        started_after=after,
+        started_before=before,
+        statuses=statuses,
+        schedule_id=query.get("scheduleId") or None,
+    )
+    return wanted, limit, start
+
+
 def list_executions(
     account: Account, request: Request, match: re.Match[str], now: float
 ) -> Response:
-    """GET /v1/pipeline-executions[?projectId=...]: most recent first, ``more`` to go on."""
-    query = _query(request)
-    project_id = query.get("projectId") or None  # optional: without it, the whole account
-    limit = _number(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    token = query.get("paginationToken") or ""
-    start = _offset(token) if token else 0
-    found = account.executions_of(project_id, query.get("pipelineName") or None)
-    for execution in found[start : start + limit]:
+    """GET /v1/pipeline-executions: the account's executions, filtered, most recent
+    first, ``limit`` a page (25; at most 100), ``more`` to go on."""
+    wanted, limit, start = _filter(request)
+    found = account.list_executions(wanted, now)
+    epoch = account.epoch
+    page = found[start : start + limit]
+    for execution in page:
         execution.current(now)
-    body: dict[str, object] = {"results": [views.details(e) for e in found[start : start + limit]]}
+    body: dict[str, object] = {"results": [views.details(e, epoch) for e in page]}
     if start + limit < len(found):
         body["more"] = (
             base64.urlsafe_b64encode(f"offset:{start + limit}".encode()).decode().rstrip("=")

@@ -6,6 +6,7 @@ where each fact comes from and what the fake chose where the reference is silent
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from email.message import Message
 from email.parser import BytesParser
@@ -24,6 +25,7 @@ from pytest_maia.fake._routes import (
     _json_object,
     _number,
     _ok,
+    _page_number,
     _paged,
     _query,
     _string_violation,
@@ -122,15 +124,17 @@ def promote(account: Account, request: Request, match: re.Match[str], now: float
     )
 
 
-def _version_details(version: Version, deployment: Deployment | None) -> dict[str, object]:
+def _version_details(
+    version: Version, deployment: Deployment | None, epoch: _dt.datetime
+) -> dict[str, object]:
     out: dict[str, object] = {
         "versionName": version.name,
-        "createdAt": timestamp(version.created_at),
+        "createdAt": timestamp(epoch, version.created_at),
         "enabled": deployment.enabled if deployment is not None else True,
         "provider": version.provider,
     }
     if deployment is not None:
-        out["deployedAt"] = timestamp(deployment.deployed_at)
+        out["deployedAt"] = timestamp(epoch, deployment.deployed_at)
     if version.branch is not None:
         out["branch"] = version.branch
     if version.commit_hash is not None:
@@ -157,7 +161,7 @@ def list_versions(account: Account, request: Request, match: re.Match[str], now:
         if deployment.version.name in seen or (enabled_only and not deployment.enabled):
             continue
         seen.add(deployment.version.name)
-        items.append(_version_details(deployment.version, deployment))
+        items.append(_version_details(deployment.version, deployment, account.epoch))
     return _paged(request, items)
 
 
@@ -178,14 +182,19 @@ def version_details(
         deployment = latest
     version = deployment.version
     return _ok(
-        encode({"details": _version_details(version, deployment), "assets": list(version.files)})
+        encode(
+            {
+                "details": _version_details(version, deployment, account.epoch),
+                "assets": list(version.files),
+            }
+        )
     )
 
 
 # -- schedules ----------------------------------------------------------------------
 
 
-def schedule_view(schedule: Schedule) -> dict[str, object]:
+def schedule_view(schedule: Schedule, epoch: _dt.datetime) -> dict[str, object]:
     """A schedule as the API shows it (absent values left out)."""
     out: dict[str, object] = {
         "scheduleId": schedule.schedule_id,
@@ -193,7 +202,7 @@ def schedule_view(schedule: Schedule) -> dict[str, object]:
         "pipelineName": schedule.pipeline_name,
         "environmentName": schedule.environment_name,
         "cronTimezone": schedule.cron_timezone,
-        "effectiveFrom": timestamp(schedule.effective_from),
+        "effectiveFrom": timestamp(epoch, schedule.effective_from),
         "scheduleEnabled": schedule.enabled,
         "allowConcurrentExecutions": schedule.allow_concurrent,
         "scalarVariables": schedule.scalar_variables,
@@ -206,9 +215,9 @@ def schedule_view(schedule: Schedule) -> dict[str, object]:
     if schedule.version_name is not None:
         out["versionName"] = schedule.version_name
     if schedule.last_run is not None:
-        out["lastRunAt"] = timestamp(schedule.last_run)
+        out["lastRunAt"] = timestamp(epoch, schedule.last_run)
     if schedule.next_run is not None:
-        out["nextRunAt"] = timestamp(schedule.next_run)
+        out["nextRunAt"] = timestamp(epoch, schedule.next_run)
     return out
 
 
@@ -256,13 +265,15 @@ def list_schedules(
     """GET /v1/projects/{id}/schedules."""
     project_id = project_of(match)
     account.catalog.project(project_id, keep=False)
-    return _paged(request, [schedule_view(s) for s in account.schedules.of(project_id)])
+    return _paged(
+        request, [schedule_view(s, account.epoch) for s in account.schedules.of(project_id)]
+    )
 
 
 def get_schedule(account: Account, request: Request, match: re.Match[str], now: float) -> Response:
     """GET /v1/projects/{id}/schedules/{scheduleId}."""
     schedule = account.schedules.get(project_of(match), _schedule_id(match))
-    return _ok(encode(schedule_view(schedule)))
+    return _ok(encode(schedule_view(schedule, account.epoch)))
 
 
 def update_schedule(
@@ -272,7 +283,7 @@ def update_schedule(
     project_id, schedule_id = project_of(match), _schedule_id(match)
     account.schedules.get(project_id, schedule_id)
     schedule = account.update_schedule(project_id, schedule_id, _json_object(request), now)
-    return _ok(encode(schedule_view(schedule)))
+    return _ok(encode(schedule_view(schedule, account.epoch)))
 
 
 def delete_schedule(
@@ -286,14 +297,14 @@ def delete_schedule(
 # -- audit events -------------------------------------------------------------------
 
 
-def event_view(event: Event) -> dict[str, object]:
+def event_view(event: Event, epoch: _dt.datetime) -> dict[str, object]:
     """An audit event as the API shows it (absent values left out)."""
     out: dict[str, object] = {
         "eventId": event.event_id,
         "eventName": event.name,
         "eventType": event.type,
         "eventDescription": event.description,
-        "eventTimestamp": timestamp(event.timestamp),
+        "eventTimestamp": timestamp(epoch, event.timestamp),
         "eventSource": event.source,
         "additionalInfo": dict(event.additional_info),
     }
@@ -323,13 +334,13 @@ def list_events(account: Account, request: Request, match: re.Match[str], now: f
                 f"{name}: must not be empty" if not raw else f"{name}: must be a date-time"
             )
         else:
-            bounds.append(to_seconds(when))
-    page = _number(query, "page", 0, 0, 10**9)
+            bounds.append(to_seconds(when, account.epoch))
+    page = _page_number(query)
     size = _number(query, "size", 25, 1, MAX_EVENTS_PAGE)
     if violations:
         raise Invalid(_BAD, tuple(violations))
     found = account.events.between(bounds[0], bounds[1], now)
-    items = [event_view(e) for e in found[page * size : (page + 1) * size]]
+    items = [event_view(e, account.epoch) for e in found[page * size : (page + 1) * size]]
     return _ok(encode({"page": page, "results": items, "size": size, "total": len(found)}))
 
 

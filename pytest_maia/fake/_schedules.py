@@ -8,6 +8,7 @@ running one does is the account's (``Account.run_schedule``). Not thread-safe al
 
 from __future__ import annotations
 
+import datetime as _dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,8 +44,9 @@ class Schedule:
     next_run: float | None = None
     last_execution_id: str | None = None
 
-    def plan(self, now: float) -> None:
-        """Set ``next_run``: the first firing after ``now`` and ``effective_from``."""
+    def plan(self, now: float, epoch: _dt.datetime) -> None:
+        """Set ``next_run``: the first firing after ``now`` and ``effective_from``
+        (``epoch``: the instant of clock second 0, for the cron's calendar)."""
         if not self.enabled:
             self.next_run = None
             return
@@ -58,8 +60,8 @@ class Schedule:
                 self.next_run = self.effective_from + done * step
             return
         cron = _cron.parse(self.cron_expression)
-        when = cron.next_after(to_datetime(after), _cron.zone(self.cron_timezone))
-        self.next_run = None if when is None else to_seconds(when)
+        when = cron.next_after(to_datetime(after, epoch), _cron.zone(self.cron_timezone))
+        self.next_run = None if when is None else to_seconds(when, epoch)
 
 
 class Schedules:
@@ -68,11 +70,13 @@ class Schedules:
     def __init__(self) -> None:
         self._items: dict[str, Schedule] = {}
         self.next_due = float("inf")
+        # The instant of clock second 0 (the account keeps it up to date).
+        self.epoch = _dt.datetime.now(_dt.timezone.utc)
 
     def add(self, now: float, **fields: Any) -> Schedule:
         """A new schedule (fields checked by the caller), planned from ``now``."""
         schedule = Schedule(str(uuid.uuid4()), **fields)
-        schedule.plan(now)
+        schedule.plan(now, self.epoch)
         self._items[schedule.schedule_id] = schedule
         self.refresh()
         return schedule
@@ -156,10 +160,11 @@ def _variables_problems(body: Mapping[str, Any]) -> list[str]:
 
 
 def schedule_fields(
-    body: Mapping[str, Any], now: float, *, required: tuple[str, ...]
+    body: Mapping[str, Any], now: float, *, required: tuple[str, ...], epoch: _dt.datetime
 ) -> tuple[dict[str, Any], list[str]]:
     """The :class:`Schedule` fields a flat body (the API's names) sets, and its
-    violations (``name: must not be empty``); ``required`` names what must be there."""
+    violations (``name: must not be empty``); ``required`` names what must be there;
+    ``epoch`` is the instant of clock second 0 (to read ``effectiveFrom``)."""
     fields: dict[str, Any] = {}
     problems: list[str] = []
     for name in (*_TEXT_FIELDS, "versionName", "cronTimezone"):
@@ -205,7 +210,7 @@ def schedule_fields(
     if "cronExpression" in required and cron is None and interval is None:
         problems.append("cronExpression: must not be null (or give intervalExpression)")
     if "effectiveFrom" in body:
-        when = _instants_parse(body.get("effectiveFrom"))
+        when = _instants_parse(body.get("effectiveFrom"), epoch)
         if when is None:
             problems.append("effectiveFrom: must be a date-time with an offset")
         else:
@@ -224,9 +229,9 @@ def schedule_fields(
     return fields, problems
 
 
-def _instants_parse(value: object) -> float | None:
+def _instants_parse(value: object, epoch: _dt.datetime) -> float | None:
     when = parse_datetime(value)
-    return None if when is None else to_seconds(when)
+    return None if when is None else to_seconds(when, epoch)
 
 
 _ATTRIBUTES = {
