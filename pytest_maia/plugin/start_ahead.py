@@ -426,6 +426,8 @@ class StartAheadPlugin:
         )
         runner.runs.append(run)
         checker.pipeline_names[run.id] = run.pipeline_name  # for the reports
+        if run.started_at is not None:
+            checker.run_started[run.id] = run.started_at
         if fake is not None and node.nodeid in self._scripts:
             # For the "every scripted run was used" check: polls by the test from here.
             node.stash[SCRIPTED_RUN] = (run.id, fake.polls(run.id), fake.polls)
