@@ -176,6 +176,14 @@ def test_executions_record_what_was_asked(target: Target) -> None:
             {"pipelineName": "p", "environmentName": "e", "gridVariables": {"g": [[1]]}},
             "gridVariables",
         ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "scalarVariables": None},
+            "scalarVariables: must not be null",
+        ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "gridVariables": None},
+            "gridVariables: must not be null",
+        ),
         ({"pipelineName": "p", "environmentName": "e", "agentId": 3}, "agentId"),
         ({"pipelineName": "p", "environmentName": "e", "executionTag": []}, "executionTag"),
         ({"pipelineName": "p", "environmentName": "e", "versionName": 1.5}, "versionName"),

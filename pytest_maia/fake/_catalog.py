@@ -29,6 +29,13 @@ class Environment:
     pipelines: dict[str, float] = field(default_factory=dict)
     closed: bool = False  # True once a pipeline is published here
 
+    def close(self) -> None:
+        """Only what is published here runs from now on: the first close forgets the
+        pipelines the open environment remembered running."""
+        if not self.closed:
+            self.closed = True
+            self.pipelines.clear()
+
 
 @dataclass
 class Project:
@@ -98,9 +105,7 @@ class Catalog:
         """Publish a pipeline; the first one closes its environment to published ones."""
         check_name(name, "pipeline name")
         env = self.environment(project_id, environment, scripting=True)
-        if not env.closed:
-            env.closed = True
-            env.pipelines.clear()
+        env.close()
         env.pipelines[name] = when
 
     # -- lookups ----------------------------------------------------------------
