@@ -18,7 +18,7 @@ from pytest_maia import (
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 # Clock second 0 of these tests' fakes: their dates are fixed.

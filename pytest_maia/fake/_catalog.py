@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.client.bodies import ENVIRONMENT_NAME_MAX
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.validation import check_project_id

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.client.bodies import ENVIRONMENT_NAME_MAX
 from pytest_maia.client.listing import LIST_STATUSES
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import parse_timestamp
