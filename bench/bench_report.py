@@ -3,7 +3,8 @@ time the example suite's machinery takes to run and wait on those N executions.
 
 The waits are the example suite's lifecycles (examples/conftest.py: a 40-minute nightly
 load and a transform that fails after three minutes) through the ``maia_status`` helper
-on the in-process fake, recording the same user_properties the plugin records. The
+on the in-process fake, recording the same user_properties the plugin records (one
+record per wait). The
 report side parses those properties, then writes the HTML and JSON files, as the
 controller does at the end of a session. Budget: at most 5 %.
 """
@@ -16,9 +17,13 @@ import time
 from pathlib import Path
 
 from pytest_maia.fake import FakeMaia
-from pytest_maia.plugin.wait_records import to_properties
 from pytest_maia.report.outputs import write_files
-from pytest_maia.report.timeline import PROPERTY, Timeline, executions_from_properties
+from pytest_maia.report.timeline import (
+    PROPERTY,
+    Timeline,
+    executions_from_properties,
+    to_property,
+)
 from pytest_maia.runs.status_checker import StatusChecker
 
 BUDGET = 0.05
@@ -43,8 +48,7 @@ def run_waits(count: int) -> tuple[float, list[tuple[str, list[tuple[str, object
                 PROJECT,
                 timeout=3600,
                 backend="fake",
-                record=lambda r, s, p=properties: p.extend(to_properties(r, s)),
-                record_timeline=lambda v, p=properties: p.append((PROPERTY, v)),
+                record=lambda e, p=properties: p.append((PROPERTY, to_property(e))),
             )
             run = fake.add_execution(PROJECT, statuses, every=every)
             checker.wait(run)

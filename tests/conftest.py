@@ -23,7 +23,7 @@ import responses
 from fake_target import Target
 
 from pytest_maia import FakeMaia, VirtualClock
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 
 # The API of the default region, a project and an execution for tests that need any.
 BASE = "https://eu1.api.matillion.com/dpc"

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from pytest_maia import MaiaClient
-from pytest_maia.client.endpoints import AUDIENCE
+from pytest_maia.client.token_endpoint import AUDIENCE
 from pytest_maia.fake import FakeMaia
 
 AUTH = {"Authorization": "Bearer any-token"}

@@ -340,8 +340,9 @@ def test_clip_cuts_with_a_marker_once() -> None:
 
 def test_the_progress_line_and_the_summary_table_escape_a_hostile_status() -> None:
     from pytest_maia.core.models import ExecutionStatus, WaitResult
-    from pytest_maia.plugin.wait_records import WaitRow, format_summary
     from pytest_maia.report.progress import Progress
+    from pytest_maia.report.summary import format_summary
+    from pytest_maia.report.timeline import Execution
 
     hostile = "FAILED\r\x1b[2KSUCCESS\n::add-mask::x"
     result = WaitResult(BAD, ExecutionStatus(hostile), polls=3, elapsed=40.0)
@@ -349,7 +350,7 @@ def test_the_progress_line_and_the_summary_table_escape_a_hostile_status() -> No
     progress = Progress(written.append, tty=True, threshold=0.0)
     progress.poll("nightly", result)
     line = Progress.line("nightly", result)
-    table = format_summary([WaitRow("t.py::test_a", BAD, hostile, 40.0, 3)])
+    table = format_summary([Execution("t.py::test_a", BAD, hostile, 0.0, 40.0, 3)])
     for text in (line, table[1]):
         assert "FAILED\\r\\x1b[2KSUCCESS\\n::add-mask::x" in text
     for text in (line, *table):

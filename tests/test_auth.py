@@ -12,7 +12,7 @@ import responses
 
 from conftest import EXECUTION, PROJECT, STATUS_URL, add_token, problem
 from pytest_maia import MaiaClient, MaiaResponseError, UnauthorizedError, VirtualClock
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 CLIENT_SECRET = "cs-SEKRIT-auth-41c7"

@@ -29,7 +29,7 @@ from pytest_maia import (
     UnauthorizedError,
     VirtualClock,
 )
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 
 TOKEN = "tok-SEKRIT-7f3a9c"
 CLIENT_SECRET = "cs-SEKRIT-b81d22"

@@ -1,5 +1,5 @@
 """MaiaClient's execute, details and cancel (pytest_maia.client.maia_client, with the bodies and
-parsing of pytest_maia.client.endpoints) against `responses` registrations."""
+parsing of pytest_maia.client.bodies and answers) against `responses` registrations."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pytest_maia import (
     ServerError,
     VirtualClock,
 )
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 
 EXECUTE_URL = f"{BASE}/v1/projects/{PROJECT}/pipeline-executions"
 DETAILS_URL = f"{EXECUTE_URL}/{EXECUTION}"

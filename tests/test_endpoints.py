@@ -1,4 +1,5 @@
-"""The endpoints as plain data (pytest_maia.client.endpoints): paths, bodies, header parsing."""
+"""The pipeline-execution endpoints as plain data (pytest_maia.client.paths, bodies,
+answers, api_errors): paths, bodies, header parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 from conftest import EXECUTION, PROJECT
 from pytest_maia import MaiaResponseError, MaiaValidationError
-from pytest_maia.client.endpoints import parse_execution_id, parse_retry_after, status_path
+from pytest_maia.client.answers import parse_execution_id
+from pytest_maia.client.api_errors import parse_retry_after
+from pytest_maia.client.paths import status_path
 
 
 def test_status_path_checks_and_quotes_the_ids() -> None:

@@ -18,7 +18,7 @@ from pytest_maia import (
     MaiaValidationError,
     NotFoundError,
 )
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 
 # Clock second 0 of these tests' fakes: their dates are fixed.
@@ -175,6 +175,14 @@ def test_executions_record_what_was_asked(target: Target) -> None:
         (
             {"pipelineName": "p", "environmentName": "e", "gridVariables": {"g": [[1]]}},
             "gridVariables",
+        ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "scalarVariables": None},
+            "scalarVariables: must not be null",
+        ),
+        (
+            {"pipelineName": "p", "environmentName": "e", "gridVariables": None},
+            "gridVariables: must not be null",
         ),
         ({"pipelineName": "p", "environmentName": "e", "agentId": 3}, "agentId"),
         ({"pipelineName": "p", "environmentName": "e", "executionTag": []}, "executionTag"),

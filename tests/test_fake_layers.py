@@ -74,7 +74,7 @@ def test_private_modules_of_the_fake_have_no_dunder_all() -> None:
 
 
 def test_the_fake_keeps_no_copy_of_the_shared_facts() -> None:
-    # ENVIRONMENT_NAME_MAX lives in pytest_maia.client.endpoints, the UUID check in validation.
+    # ENVIRONMENT_NAME_MAX lives in pytest_maia.client.bodies, the UUID check in validation.
     for path in FAKE.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "ENVIRONMENT_NAME_MAX =" not in text, path.name

@@ -15,7 +15,7 @@ from fake_target import AUTH, FORM, SECRET, Target
 
 from conftest import BAD_BEARERS
 from pytest_maia import ExecutionStatus, MaiaValidationError, UnauthorizedError, VirtualClock
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.fake import FakeMaia
 from pytest_maia.fake._http import Request
 

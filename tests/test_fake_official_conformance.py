@@ -20,7 +20,7 @@ from fake_target import Target
 from openapi_spec import OFFICIAL_SPEC, validate_response, validate_schema
 
 from pytest_maia import FakeMaia
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 
 TOKEN = "official-token-7a1c"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -92,6 +92,31 @@ def test_create_refuses_what_quartz_and_the_reference_refuse(
     assert target.send("GET", PATH).json()["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("variables", "violation"),
+    [
+        ({"scalarVariables": {"a": 1}}, "scalarVariables: must be an object of string values"),
+        # A schedule's null variables are a wrong shape (the execute request's: not null).
+        ({"scalarVariables": None}, "scalarVariables: must be an object of string values"),
+        (
+            {"gridVariables": {"g": [[1]]}},
+            "gridVariables: must be an object of arrays of arrays of strings",
+        ),
+    ],
+)
+def test_create_refuses_variables_of_the_wrong_shape(
+    target: Target, variables: dict[str, Any], violation: str
+) -> None:
+    body = {
+        "pipeline": {"pipelineName": "load", "environmentName": "prod", **variables},
+        "schedule": {"name": "nightly", "cronExpression": "0 0 2 ? * * *"},
+    }
+    answer = target.send("POST", PATH, body)
+    assert answer.status_code == 400
+    assert violation in answer.json()["violations"], answer.json()
+    assert target.send("GET", PATH).json()["total"] == 0
+
+
 def test_update_needs_name_and_cron_expression(target: Target) -> None:
     schedule_id = create(target).json()["scheduleId"]
     answer = target.send("PATCH", f"{PATH}/{schedule_id}", {"scheduleEnabled": False})

@@ -15,7 +15,7 @@ import pytest
 from raw_http import GOOD, connect, get, read_response, read_to_end, served
 
 from conftest import BAD_BEARERS
-from pytest_maia.client.endpoints import AUDIENCE
+from pytest_maia.client.token_endpoint import AUDIENCE
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from pytest_maia import FakeMaia, MaiaClient, MaiaConnectionError, MaiaError
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.fake.server import FakeServer
 
 PROJECT = "token-url-project"

@@ -62,7 +62,7 @@ def test_wait_all_ends_at_its_deadline_when_the_request_budget_is_paused() -> No
         client = fake.client(budget=budget)
         notes: list[str] = []
         checker = StatusChecker(
-            client, PROJECT, timeout=3600, backend="fake", record=lambda _, n: notes.append(n)
+            client, PROJECT, timeout=3600, backend="fake", record=lambda e: notes.append(e.outcome)
         )
         runner = PipelineRunner(client, checker, PROJECT, default_environment="env")
         runs = runner.run_many(["forever", "forever"])

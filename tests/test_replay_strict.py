@@ -564,3 +564,37 @@ def test_endpoints_cassettes_do_not_record_are_refused_under_strict_replay(
         )
         assert answer.status_code == 404 and "not recorded: GET" in answer.text
     assert len(fake.replay_misses) == 3
+
+
+def test_a_run_started_live_without_an_environment_names_the_missing_cassette(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_maia.fake import FakeMaia
+
+    tapes = pytester.mkdir("tapes")
+    pytester.makepyfile(
+        test_live_start="""
+import pytest
+
+@pytest.mark.maia_start("c")
+def test_c(maia_run):
+    maia_run.assert_success()
+"""
+    )
+    with FakeMaia().serve() as server:
+        offline(monkeypatch)
+        monkeypatch.delenv("MAIA_ENVIRONMENT", raising=False)
+        monkeypatch.setenv("MAIA_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("MAIA_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+        monkeypatch.setenv("MAIA_BASE_URL", server.url)
+        monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
+        result = replay(pytester, tapes, "--maia-record-mode=once")
+    result.assert_outcomes(errors=1)  # at set-up, where maia_run hands out the run
+    result.stdout.fnmatch_lines(
+        [
+            "maia_start('c'): could not start: no environment for 'c' (started live: "
+            "test_live_start.py::test_c has no cassette): pass environment= to "
+            "maia_start, or set --maia-environment*"
+        ]
+    )

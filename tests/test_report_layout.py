@@ -11,8 +11,8 @@ import pytest
 from test_report_plugin import JsonBlob
 
 from conftest import PYTEST_HTML
-from pytest_maia.plugin.wait_records import WaitRow, format_summary
 from pytest_maia.report.html import render_html, summary_text
+from pytest_maia.report.summary import format_summary
 from pytest_maia.report.svg import CHAR_W, cut, render_svg
 from pytest_maia.report.timeline import Execution, Timeline
 
@@ -227,16 +227,18 @@ def test_a_pytest_html_page_has_one_legend_not_one_per_row(pytester: pytest.Pyte
 # -- 17. the terminal summary ---------------------------------------------------------
 
 
-def rows(count: int = 3) -> list[WaitRow]:
+def rows(count: int = 3, *, pipelines: bool = True) -> list[Execution]:
     return [
-        WaitRow(
+        Execution(
             f"tests/integration/test_warehouse_loads.py::test_load_number_{i}_fills_the_mart",
             f"{i}1111111-2222-4333-8444-555555555555",
             "TIMEOUT (RUNNING)" if i == 1 else "SUCCESS",
+            100.0 * i,
             1205.9,
             44,
-            100.0 * i,
-            100.0 * i + 1205.9,
+            pipeline=f"pipeline-{i}" if pipelines else None,
+            run_start=100.0 * i,
+            run_end=100.0 * i + 1205.9,
         )
         for i in range(count)
     ]
@@ -244,8 +246,7 @@ def rows(count: int = 3) -> list[WaitRow]:
 
 @pytest.mark.parametrize("width", [60, 80, 100, 120, 200])
 def test_the_summary_fits_the_terminal_and_names_the_pipeline(width: int) -> None:
-    pipelines = {r.execution_id: f"pipeline-{r.execution_id[0]}" for r in rows()}
-    lines = format_summary(rows(), virtual=True, width=width, pipelines=pipelines)
+    lines = format_summary(rows(), virtual=True, width=width)
     assert max(map(len, lines)) <= width, lines
     assert "pipeline" in lines[0]
     if width >= 80:  # every column but start and end, and each row's own pipeline
@@ -259,7 +260,7 @@ def test_the_summary_fits_the_terminal_and_names_the_pipeline(width: int) -> Non
 
 
 def test_a_wide_terminal_gets_the_whole_table() -> None:
-    lines = format_summary(rows(), width=400, pipelines={})
+    lines = format_summary(rows(pipelines=False), width=400)
     assert rows()[0].nodeid in lines[1] and rows()[0].execution_id in lines[1]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -216,13 +218,18 @@ def test_without_pytest_html_the_run_is_unchanged(pytester: pytest.Pytester) -> 
 
 def recorded_wait(steps: list[object], pipeline: str | None = None) -> dict[str, object]:
     from pytest_maia.fake import FakeMaia
+    from pytest_maia.report.timeline import to_property
     from pytest_maia.runs.status_checker import StatusChecker
 
     recorded: list[str] = []
     with FakeMaia() as fake:
         fake.clock.sleep(100)  # the wait starts at 100 s on the virtual clock
         checker = StatusChecker(
-            fake.client(), "p", timeout=60, backend="fake", record_timeline=recorded.append
+            fake.client(),
+            "p",
+            timeout=60,
+            backend="fake",
+            record=lambda execution: recorded.append(to_property(execution)),
         )
         run = fake.add_execution("p", steps)  # type: ignore[arg-type]
         if pipeline:
@@ -248,3 +255,108 @@ def test_an_api_error_records_its_problem_as_the_message() -> None:
     data = recorded_wait(["RUNNING", FakeMaia.error(403, detail="no access to project")])
     assert "no access to project" in str(data["m"])
     assert "p" not in data  # started elsewhere: no pipeline name known
+
+
+# -- one record per wait ------------------------------------------------------------------
+
+ONE_RECORD_SUITE = f"""
+import pytest
+
+@pytest.mark.maia_script("RUNNING", "SUCCESS", every=30)
+def test_pipeline(maia_pipeline):
+    maia_pipeline.run("nightly-load").assert_success()
+
+def test_failed(maia_fake, maia_status, maia_project_id):
+    ex = maia_fake.add_execution(
+        maia_project_id, ["RUNNING", "FAILED"], execution_id="{FAILED_ID}", every=60
+    )
+    maia_status.assert_success(ex)
+"""
+
+# Each test's own user_properties at the end of its teardown, as the test sees them.
+KEEP_PROPERTIES = """
+import json
+import pytest
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "teardown":
+        path = item.config.rootpath / f"props-{item.name}.json"
+        path.write_text(json.dumps([[n, str(v)] for n, v in item.user_properties]))
+    return report
+"""
+
+
+@pytest.mark.parametrize("workers", ["serial", pytest.param("xdist", marks=pytest.mark.e2e)])
+def test_a_wait_is_one_record_in_its_tests_properties_and_every_report_shows_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # the summary's whole execution ids
+    step_summary = actions_env(monkeypatch, tmp_path)
+    pytester.makepyfile(test_suite=ONE_RECORD_SUITE)
+    pytester.makeconftest(KEEP_PROPERTIES)
+    html = importlib.util.find_spec("pytest_html") is not None
+    result = pytester.runpytest(
+        *(("-p", "xdist", "-n", "2") if workers == "xdist" else ()),
+        *((*PYTEST_HTML, "--html=page.html", "--self-contained-html") if html else ()),
+        "--maia-report=maia.html",
+        "--maia-report-json=maia.json",
+        "--junitxml=junit.xml",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+
+    # The test's user_properties: one record per wait, nothing else about it.
+    ids = {}
+    for test, extra in (("test_pipeline", []), ("test_failed", ["maia_failure"])):
+        props = json.loads((pytester.path / f"props-{test}.json").read_text(encoding="utf-8"))
+        assert sorted(n for n, _ in props if n.startswith("maia_")) == [*extra, "maia_timeline"]
+        (record,) = [v for n, v in props if n == "maia_timeline"]
+        ids[test] = json.loads(record)["id"]
+    assert ids["test_failed"] == FAILED_ID
+    pipeline_id = ids["test_pipeline"]
+
+    # The terminal summary: one row per wait, the run's start and end from the record.
+    start = result.outlines.index(next(x for x in result.outlines if "waited on: 2" in x))
+    table = result.outlines[start + 1 : start + 4]
+    assert table[0].split()[-2:] == ["start", "end"], table
+    assert [sum(i in row for row in table) for i in ids.values()] == [1, 1], table
+    (row,) = [row for row in table if pipeline_id in row]
+    assert "nightly-load" in row and "SUCCESS" in row
+
+    # The JSON report: each wait once, with what the summary showed.
+    data = json.loads((pytester.path / "maia.json").read_text(encoding="utf-8"))
+    by_id = {e["execution_id"]: e for e in data["executions"]}
+    assert len(data["executions"]) == 2 and set(by_id) == set(ids.values())
+    pipeline_run = by_id[pipeline_id]
+    assert (pipeline_run["pipeline"], pipeline_run["outcome"]) == ("nightly-load", "SUCCESS")
+    assert pipeline_run["run_end"] - pipeline_run["run_start"] >= pipeline_run["elapsed"] > 0
+    assert f"{pipeline_run['elapsed']:.1f}s" in row
+    assert by_id[FAILED_ID]["outcome"] == "FAILED" and by_id[FAILED_ID]["run_start"] is None
+
+    # The HTML report, the GitHub step summary and annotation, pytest-html.
+    page = (pytester.path / "maia.html").read_text(encoding="utf-8")
+    summary = step_summary.read_text(encoding="utf-8")
+    assert all(i in page and i in summary for i in ids.values())
+    (annotation,) = [x for x in result.outlines if x.startswith("::error")]
+    assert FAILED_ID in annotation
+    if html:
+        html_page = (pytester.path / "page.html").read_text(encoding="utf-8")
+        assert all(i in html_page for i in ids.values())
+
+    # JUnit XML: per wait, the flat view of the record, then the record itself.
+    junit = ET.parse(pytester.path / "junit.xml").getroot()
+    for case in junit.iter("testcase"):
+        props = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        names = [n for n, _ in props]
+        assert names.count("maia_execution_id") == 1 and names.count("maia_timeline") == 1
+        flat = dict(props)
+        record = json.loads(str(flat["maia_timeline"]))
+        assert flat["maia_execution_id"] == record["id"] == ids[str(case.get("name"))]
+        assert flat["maia_status"] == record["o"] and flat["maia_polls"] == str(record["n"])
+        assert names.index("maia_elapsed_s") < names.index("maia_timeline")
+    (pipeline_case,) = [c for c in junit.iter("testcase") if c.get("name") == "test_pipeline"]
+    assert {p.get("name") for p in pipeline_case.iter("property")} >= {
+        "maia_started_s",
+        "maia_ended_s",
+    }

@@ -81,33 +81,36 @@ def test_segments_follow_the_changes_and_end_with_the_wait() -> None:
 
 def test_property_round_trip_through_user_properties() -> None:
     value = to_property(
-        ID,
-        pipeline="daily-load",
-        start=12.5,
-        changes=[(0.0, "RUNNING"), (60.0, "FAILED")],
-        message="Snowflake: table missing",
-        failing_steps=["load orders: FAILED (no table)"],
+        Execution(
+            "ignored: the report knows its test",
+            ID,
+            "FAILED",
+            12.5,
+            60.0,
+            3,
+            [(0.0, "RUNNING"), (60.0, "FAILED")],
+            pipeline="daily-load",
+            message="Snowflake: table missing",
+            failing_steps=["load orders: FAILED (no table)"],
+            run_start=10.0,
+            run_end=72.5,
+        )
     )
-    properties = [
-        ("maia_execution_id", ID),
-        ("maia_status", "FAILED"),
-        ("maia_polls", 3),
-        ("maia_elapsed_s", 60.0),
-        (PROPERTY, value),
-        ("other", "ignored"),
-    ]
+    properties = [(PROPERTY, value), ("other", "ignored")]
     (found,) = executions_from_properties("t.py::test", properties)
-    assert (found.outcome, found.elapsed, found.polls, found.pipeline) == (
+    assert (found.nodeid, found.outcome, found.elapsed, found.polls, found.pipeline) == (
+        "t.py::test",
         "FAILED",
         60.0,
         3,
         "daily-load",
     )
+    assert (found.start, found.run_start, found.run_end) == (12.5, 10.0, 72.5)
     assert found.message == "Snowflake: table missing"
     assert found.failing_steps == ["load orders: FAILED (no table)"]
     assert found.changes == [(0.0, "RUNNING"), (60.0, "FAILED")]
-    assert from_property("t", "not json", "FAILED", 1.0, 1) is None
-    assert from_property("t", '{"id": 1}', "FAILED", 1.0, 1) is None
+    assert from_property("t", "not json") is None
+    assert from_property("t", '{"id": 1}') is None
 
 
 def test_timeline_json_is_the_documented_format() -> None:
@@ -129,6 +132,8 @@ def test_timeline_json_is_the_documented_format() -> None:
         "segments",
         "message",
         "failing_steps",
+        "run_start",
+        "run_end",
     }
     assert [s["status"] for s in row["segments"]] == ["RUNNING", "CANCELLING", "FAILED"]
     assert data["cancelled"] == [{"test": "t.py::x", "text": "run (p): now CANCELLED"}]

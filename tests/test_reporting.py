@@ -1,22 +1,41 @@
-"""Report data (pytest_maia.plugin.wait_records): waits as test properties, the summary table."""
+"""A wait's one record (pytest_maia.report.timeline): through a test's properties into
+the terminal summary table (pytest_maia.report.summary) and the JUnit view."""
 
 from __future__ import annotations
 
-from pytest_maia import ExecutionStatus, WaitResult
-from pytest_maia.plugin.wait_records import format_summary, rows_from_properties, to_properties
+from pytest_maia.report.summary import format_summary
+from pytest_maia.report.timeline import (
+    PROPERTY,
+    Execution,
+    executions_from_properties,
+    junit_properties,
+    to_property,
+)
 
 
-def test_run_times_travel_in_the_properties_and_show_in_the_summary() -> None:
-    def waited(execution_id: str, elapsed: float, polls: int) -> WaitResult:
-        return WaitResult(execution_id, ExecutionStatus.RUNNING, elapsed=elapsed, polls=polls)
+def record(
+    execution_id: str,
+    outcome: str,
+    elapsed: float,
+    polls: int,
+    run_start: float | None = None,
+    run_end: float | None = None,
+) -> tuple[str, object]:
+    execution = Execution(
+        "", execution_id, outcome, 0.0, elapsed, polls, run_start=run_start, run_end=run_end
+    )
+    return (PROPERTY, to_property(execution))
 
+
+def test_run_times_travel_in_the_record_and_show_in_the_summary() -> None:
     props = [
-        *to_properties(waited("id-1", 30.0, 4), "SUCCESS", started=100.0, ended=130.0),
-        *to_properties(waited("id-2", 5.0, 2), "FAILED", started=110.0, ended=None),
-        *to_properties(waited("id-3", 1.0, 1), "SUCCESS"),
+        record("id-1", "SUCCESS", 30.0, 4, run_start=100.0, run_end=130.0),
+        record("id-2", "FAILED", 5.0, 2, run_start=110.0),
+        record("id-3", "SUCCESS", 1.0, 1),
     ]
-    rows = rows_from_properties("t::x", props)
-    assert [(r.started, r.ended) for r in rows] == [(100.0, 130.0), (110.0, None), (None, None)]
+    rows = executions_from_properties("t::x", props)
+    assert [(r.run_start, r.run_end) for r in rows] == [(100.0, 130.0), (110.0, None), (None, None)]
+    assert {r.nodeid for r in rows} == {"t::x"}  # the report's test, not the record's
     lines = format_summary(rows)
     assert lines[0].split()[-2:] == ["start", "end"]
     assert lines[1].split()[-2:] == ["+0.0s", "+30.0s"]
@@ -24,16 +43,39 @@ def test_run_times_travel_in_the_properties_and_show_in_the_summary() -> None:
     assert "start" not in format_summary(rows[2:])[0]
 
 
-def test_a_timeout_or_an_error_row_keeps_its_text_and_bad_numbers_do_not_break_it() -> None:
-    timed_out = WaitResult("id-4", ExecutionStatus.RUNNING, elapsed=1800.0, polls=70)
-    props = [*to_properties(timed_out, "TIMEOUT (RUNNING)"), ("other", "x")]
-    (row,) = rows_from_properties("t::y", props)
-    assert (row.execution_id, row.status, row.elapsed, row.polls) == (
+def test_a_timeout_row_keeps_its_text_and_a_garbled_record_breaks_nothing() -> None:
+    props = [record("id-4", "TIMEOUT (RUNNING)", 1800.0, 70), ("other", "x")]
+    (row,) = executions_from_properties("t::y", props)
+    assert (row.execution_id, row.outcome, row.elapsed, row.polls) == (
         "id-4",
         "TIMEOUT (RUNNING)",
         1800.0,
         70,
     )
-    garbled = [(n, "?" if n in ("maia_polls", "maia_elapsed_s") else v) for n, v in props]
-    (row,) = rows_from_properties("t::y", garbled)
-    assert (row.elapsed, row.polls) == (0.0, 0)
+    garbled = [
+        (PROPERTY, str(props[0][1]).replace('"n":70', '"n":"?"')),
+        (PROPERTY, "not json"),
+        (PROPERTY, '{"id": 1}'),
+        *props,
+    ]
+    assert [r.execution_id for r in executions_from_properties("t::y", garbled)] == ["id-4"]
+
+
+def test_the_junit_view_is_derived_from_the_record() -> None:
+    (name, value) = record("id-5", "FAILED", 125.9384, 8, run_start=12.0, run_end=137.9384)
+    (execution,) = executions_from_properties("t::z", [(name, value)])
+    assert junit_properties(execution) == [
+        ("maia_execution_id", "id-5"),
+        ("maia_started_s", 12.0),
+        ("maia_ended_s", 137.938),
+        ("maia_status", "FAILED"),
+        ("maia_polls", 8),
+        ("maia_elapsed_s", 125.938),
+    ]
+    bare = Execution("t", "id-6", "ERROR (HTTP 404)", 0.0, 0.0, 0)
+    assert [n for n, _ in junit_properties(bare)] == [
+        "maia_execution_id",
+        "maia_status",
+        "maia_polls",
+        "maia_elapsed_s",
+    ]

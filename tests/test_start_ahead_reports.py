@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -197,6 +198,11 @@ def test_live_start_ahead_runs_under_xdist_appear_in_the_reports(
     assert len(started) == 5
     data = json.loads((pytester.path / "maia.json").read_text(encoding="utf-8"))
     assert {e["execution_id"] for e in data["executions"]} == started
+    # Live: each run's start and end are on the report's wall axis (epoch seconds), as
+    # its wait is: started no later than its wait began, ended as its wait did.
+    for e in data["executions"]:
+        assert time.time() - 600 < e["run_start"] <= e["start"] + 0.01, e
+        assert e["run_end"] == pytest.approx(e["start"] + e["elapsed"], abs=0.01), e
     junit = ET.parse(pytester.path / "junit.xml").getroot()
     timeline_ids = {
         json.loads(prop.get("value", ""))["id"]

@@ -51,7 +51,7 @@ def _status_of(body: object) -> str | None:
 
 
 def _http_error(exchange: Exchange) -> HttpError:
-    from pytest_maia.client.endpoints import parse_retry_after
+    from pytest_maia.client.api_errors import parse_retry_after
 
     body = _json(exchange.body)
     retry_after = parse_retry_after(exchange.headers.get("Retry-After"))

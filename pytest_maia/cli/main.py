@@ -201,7 +201,7 @@ class _Retries:
 def loopback_token_url(base_url: str | None) -> str | None:
     """For a loopback base URL (a fake server), the token URL it serves (what
     ``maia-status fake-server`` prints): ``{base_url}/oauth/dpc/token``; else None."""
-    from pytest_maia.client.endpoints import TOKEN_URL, default_token_url
+    from pytest_maia.client.token_endpoint import TOKEN_URL, default_token_url
 
     if not base_url:
         return None

@@ -21,6 +21,8 @@ __all__ = [
     "PublishedArtifact",
     "artifacts_path",
     "check_name",
+    "check_path",
+    "file_contents",
     "parse_published",
     "promotion_body",
     "publish_parts",
@@ -49,10 +51,13 @@ def check_name(value: object, what: str) -> str:
     return value
 
 
-def _check_path(path: object) -> str:
+def check_path(path: object, limit: int | None = None) -> str:
+    """A file's relative path in a project (at most ``limit`` characters), else
+    MaiaValidationError."""
     if (
         not isinstance(path, str)
         or not path.strip()
+        or (limit is not None and len(path) > limit)
         or path.startswith("/")
         or "\\" in path
         or any(part in ("", ".", "..") for part in path.split("/"))
@@ -64,26 +69,31 @@ def _check_path(path: object) -> str:
     return path
 
 
-def publish_parts(files: Mapping[str, str | bytes]) -> dict[str, tuple[str, bytes]]:
-    """The form parts of a publish request: one per file, named by its path."""
+def file_contents(files: object, path_limit: int | None = None) -> dict[str, bytes]:
+    """The files to publish, path -> bytes (a text is UTF-8), checked: a non-empty
+    mapping of relative paths (at most ``path_limit`` characters) to str or bytes."""
     if not isinstance(files, Mapping) or not files:
         raise MaiaValidationError(
             "files must be a non-empty mapping of relative path to text "
             "(read them with pathlib: {str(p.relative_to(root)): p.read_text()})"
         )
-    parts: dict[str, tuple[str, bytes]] = {}
+    contents: dict[str, bytes] = {}
     for path, content in files.items():
-        _check_path(path)
+        check_path(path, path_limit)
         if isinstance(content, str):
-            data = content.encode("utf-8")
+            contents[path] = content.encode("utf-8")
         elif isinstance(content, bytes):
-            data = content
+            contents[path] = content
         else:
             raise MaiaValidationError(
                 f"files[{path!r}] must be str or bytes, got {type(content).__name__}"
             )
-        parts[path] = (path.rpartition("/")[2], data)
-    return parts
+    return contents
+
+
+def publish_parts(files: Mapping[str, str | bytes]) -> dict[str, tuple[str, bytes]]:
+    """The form parts of a publish request: one per file, named by its path."""
+    return {path: (path.rpartition("/")[2], data) for path, data in file_contents(files).items()}
 
 
 def promotion_body(version: object, source: object, target: object) -> dict[str, str]:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import requests
 
-from pytest_maia.client.endpoints import AUDIENCE, TOKEN_URL, api_error
+from pytest_maia.client.api_errors import api_error
+from pytest_maia.client.token_endpoint import AUDIENCE, TOKEN_URL
 from pytest_maia.client.transport import DEFAULT_REQUEST_TIMEOUT, send
 from pytest_maia.core.errors import MaiaConnectionError, MaiaResponseError
 from pytest_maia.core.redact import Secret, SecretFields, is_header_safe

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pytest_maia.client import artifacts, endpoints, listing, waiting
+from pytest_maia.client import answers, artifacts, bodies, listing, paths, token_endpoint, waiting
 from pytest_maia.client.artifacts import PublishedArtifact
 from pytest_maia.client.auth import ClientCredentials, StaticToken, TokenProvider
 from pytest_maia.client.exchange import Exchange
@@ -124,7 +124,9 @@ class MaiaClient:
                 session=lambda: self._calls.session,
                 clock=self.clock,
                 token_url=check_base_url(
-                    endpoints.default_token_url(self.base_url) if token_url is None else token_url
+                    token_endpoint.default_token_url(self.base_url)
+                    if token_url is None
+                    else token_url
                 ),
                 timeout=self.timeout,
             )
@@ -230,7 +232,7 @@ class MaiaClient:
 
     def _fetch_status(self, path: str, remaining: float | None = None) -> ExecutionStatus:
         body, code = self._calls.json("GET", path, None, remaining)
-        return endpoints.parse_status(body, f"GET {path}", code)
+        return answers.parse_status(body, f"GET {path}", code)
 
     def get_status(
         self, project_id: str, execution_id: str, *, within: float | None = None
@@ -242,7 +244,7 @@ class MaiaClient:
         seconds the call may take, retries and the request budget included, when that
         is less than ``retry_budget`` (a wait passes the time it has left).
         """
-        path = endpoints.status_path(project_id, execution_id)
+        path = paths.status_path(project_id, execution_id)
         return self._calls.retrying(
             lambda left: self._fetch_status(path, left), within=check_within(within)
         )
@@ -265,7 +267,7 @@ class MaiaClient:
         ``wait_result`` attached. Raises ``MaiaTimeoutError`` when time runs out.
         """
         __tracebackhide__ = True  # a failed wait shows the caller's line, not ours
-        path = endpoints.status_path(project_id, execution_id)
+        path = paths.status_path(project_id, execution_id)
         policy = waiting.WaitPolicy.checked(
             timeout=timeout,
             interval=interval,
@@ -315,8 +317,8 @@ class MaiaClient:
                 f"version={version!r} and version_name={version_name!r} differ: pass one"
             )
         version_name = version if version is not None else version_name
-        path = endpoints.executions_path(project_id)
-        body = endpoints.execute_body(
+        path = paths.executions_path(project_id)
+        body = bodies.execute_body(
             pipeline_name,
             environment_name,
             scalar_variables=scalar_variables,
@@ -330,7 +332,7 @@ class MaiaClient:
 
         def start(remaining: float) -> str:
             answer, code = self._calls.json("POST", path, body, remaining)
-            return endpoints.parse_execution_id(answer, f"POST {path}", code)
+            return answers.parse_execution_id(answer, f"POST {path}", code)
 
         return self._calls.retrying(start, idempotent=False)
 
@@ -366,7 +368,7 @@ class MaiaClient:
             response = self._calls.request(
                 "POST", path, None, remaining, files=parts, headers=headers
             )
-            answer = endpoints.decode_json(
+            answer = answers.decode_json(
                 response.content, response.status_code, response.headers.get("Content-Type")
             )
             answer = scrub_json(answer, self._calls.known_secrets())  # as every answer
@@ -388,11 +390,11 @@ class MaiaClient:
         Accepts the flat body and one with ``status``/``message`` nested in
         ``result``; transient failures are retried like ``get_status``.
         """
-        path = endpoints.execution_path(project_id, execution_id)
+        path = paths.execution_path(project_id, execution_id)
 
         def fetch(remaining: float) -> ExecutionDetails:
             answer, code = self._calls.json("GET", path, None, remaining)
-            return endpoints.parse_details(answer, f"GET {path}", code)
+            return answers.parse_details(answer, f"GET {path}", code)
 
         return self._calls.retrying(fetch)
 
@@ -407,7 +409,7 @@ class MaiaClient:
         check_execution_id(execution_id)
         pages = listing.all_numbered_pages(
             lambda page: self._page(
-                endpoints.steps_path(project_id, execution_id, page, listing.PAGE_SIZE)
+                paths.steps_path(project_id, execution_id, page, listing.PAGE_SIZE)
             ),
             ExecutionStep.from_json,
         )
@@ -419,8 +421,8 @@ class MaiaClient:
         The execution moves through CANCELLING to CANCELLED; poll it to see the end.
         Idempotent, so transient failures are retried like ``get_status``.
         """
-        path = endpoints.execution_path(project_id, execution_id)
-        body = endpoints.cancel_body(force)
+        path = paths.execution_path(project_id, execution_id)
+        body = bodies.cancel_body(force)
         self._calls.retrying(lambda left: self._calls.request("PATCH", path, body, left))
 
     # -- lists: every page, each page retried like a read ---------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 
-from pytest_maia.client import endpoints
+from pytest_maia.client import answers, api_errors
 from pytest_maia.client.exchange import Exchange
 from pytest_maia.client.retry import backoff, retry_delay
 from pytest_maia.client.transport import new_session, send
@@ -156,13 +156,13 @@ class ApiCalls:
             log.debug("%s -> HTTP %s", where, response.status_code)
             if response.status_code == 429 and budget is not None:
                 # One 429 slows every holder of the budget, not only this request.
-                budget.pause(endpoints.parse_retry_after(response.headers.get("Retry-After")))
+                budget.pause(api_errors.parse_retry_after(response.headers.get("Retry-After")))
             if response.status_code == 401 and refresh and self.provider.invalidate(token):
                 log.debug("401 on %s; refreshing the access token once", path)
                 continue
             break
         if response.status_code >= 400:
-            raise endpoints.api_error(
+            raise api_errors.api_error(
                 response.status_code,
                 response.content,
                 response.headers,
@@ -216,7 +216,7 @@ class ApiCalls:
         response = self.request(method, path, body, remaining)
         try:
             content_type = response.headers.get("Content-Type")
-            decoded = endpoints.decode_json(response.content, response.status_code, content_type)
+            decoded = answers.decode_json(response.content, response.status_code, content_type)
             # A success answer may echo a credential too (a details message quoting the
             # request): no text taken from it holds a secret or an issued token.
             decoded = scrub_json(decoded, self.known_secrets())

@@ -120,23 +120,19 @@ class Poller:
         result.history.append((result.elapsed, status))
         result.status = status
         if previous is None or previous.value != status.value:
-            log.info(
-                "execution %s: %s after %.1fs (%d polls)",
-                self.execution_id,
-                api_text(status.value, STATUS_LIMIT),
-                result.elapsed,
-                result.polls,
-            )
-            self._last_log = now
+            line = "execution %s: %s after %.1fs (%d polls)"
         elif now - self._last_log >= HEARTBEAT_SECONDS:
-            log.info(
-                "execution %s: still %s after %.0fs (%d polls)",
-                self.execution_id,
-                api_text(status.value, STATUS_LIMIT),
-                result.elapsed,
-                result.polls,
-            )
-            self._last_log = now
+            line = "execution %s: still %s after %.0fs (%d polls)"
+        else:
+            return
+        log.info(
+            line,
+            self.execution_id,
+            api_text(status.value, STATUS_LIMIT),
+            result.elapsed,
+            result.polls,
+        )
+        self._last_log = now
 
 
 def wait(

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_maia.client.endpoints import AUDIENCE
+from pytest_maia.client.token_endpoint import AUDIENCE
 from pytest_maia.core.clock import Clock, is_real
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step, parse_timestamp

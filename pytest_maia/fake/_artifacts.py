@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pytest_maia.core.errors import MaiaValidationError
+from pytest_maia.client import artifacts
 from pytest_maia.fake._errors import Conflict, Invalid, NotFound
 
 PIPELINE_SUFFIXES = (".orch.yaml", ".tran.yaml")
@@ -84,19 +84,9 @@ def _is_text(path: str, content: bytes) -> str | None:
 
 
 def check_path(path: object) -> str:
-    """A file's relative path in a project, else MaiaValidationError."""
-    if (
-        not isinstance(path, str)
-        or not path.strip()
-        or len(path) > MAX_PATH
-        or path.startswith("/")
-        or "\\" in path
-        or any(part in ("", ".", "..") for part in path.split("/"))
-    ):
-        raise MaiaValidationError(
-            f"a file path must be a relative path such as 'folder/load.orch.yaml', got {path!r}"
-        )
-    return path
+    """A file's relative path in a project, at most :data:`MAX_PATH` characters, else
+    MaiaValidationError."""
+    return artifacts.check_path(path, MAX_PATH)
 
 
 class Artifacts:

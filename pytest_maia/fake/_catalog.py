@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.client.bodies import ENVIRONMENT_NAME_MAX
 from pytest_maia.core.defaults import FAKE_ENVIRONMENT, FAKE_PROJECT_ID
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.validation import check_project_id
@@ -28,6 +28,13 @@ class Environment:
     default_agent_name: str | None = None
     pipelines: dict[str, float] = field(default_factory=dict)
     closed: bool = False  # True once a pipeline is published here
+
+    def close(self) -> None:
+        """Only what is published here runs from now on: the first close forgets the
+        pipelines the open environment remembered running."""
+        if not self.closed:
+            self.closed = True
+            self.pipelines.clear()
 
 
 @dataclass
@@ -98,9 +105,7 @@ class Catalog:
         """Publish a pipeline; the first one closes its environment to published ones."""
         check_name(name, "pipeline name")
         env = self.environment(project_id, environment, scripting=True)
-        if not env.closed:
-            env.closed = True
-            env.pipelines.clear()
+        env.close()
         env.pipelines[name] = when
 
     # -- lookups ----------------------------------------------------------------

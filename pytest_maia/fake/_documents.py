@@ -32,6 +32,7 @@ from pytest_maia.core.models import ErrorStep, ExecutionStatus, Step
 from pytest_maia.core.validation import check_status
 from pytest_maia.fake import _documents_official as documents_official
 from pytest_maia.fake._account import Account
+from pytest_maia.fake._documents_official import entry_of, list_of
 from pytest_maia.fake._script import DROP, make_error_step
 
 _KEYS = (
@@ -44,24 +45,6 @@ _KEYS = (
     "advance",
     *documents_official.KEYS,
 )
-
-
-def _keys(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(entry, dict):
-        raise MaiaValidationError(f"{where} must be a JSON object, got {reprlib.repr(entry)}")
-    unknown = sorted(set(entry) - set(allowed))
-    if unknown:
-        raise MaiaValidationError(
-            f"{where}: unknown key(s) {', '.join(map(str, unknown))} "
-            f"(allowed: {', '.join(allowed)})"
-        )
-    return entry
-
-
-def _list(value: object, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise MaiaValidationError(f"{where} must be a list, got {reprlib.repr(value)}")
-    return value
 
 
 def step(raw: object, where: str) -> Step:
@@ -96,24 +79,24 @@ def _statuses(entry: dict[str, Any], where: str) -> list[Step]:
 
 def add_client(account: Account, entry: object, where: str = "client") -> None:
     """``{"client_id", "client_secret"}``: an OAuth client the token endpoint accepts."""
-    data = _keys(entry, where, ("client_id", "client_secret"))
+    data = entry_of(entry, where, ("client_id", "client_secret"))
     account.add_client(data.get("client_id"), data.get("client_secret"))
 
 
 def add_project(account: Account, entry: object, where: str = "project") -> None:
     """``{"id", "name"?, "description"?, "environments"?: [...]}``."""
-    data = _keys(entry, where, ("id", "name", "description", "environments"))
+    data = entry_of(entry, where, ("id", "name", "description", "environments"))
     project_id = data.get("id")
     if not isinstance(project_id, str):
         raise MaiaValidationError(f"{where}: 'id' must be a string")
     account.add_project(project_id, data.get("name"), data.get("description"))
-    for i, env in enumerate(_list(data.get("environments", []), f"{where}.environments")):
+    for i, env in enumerate(list_of(data.get("environments", []), f"{where}.environments")):
         add_environment(account, project_id, env, f"{where}.environments[{i}]")
 
 
 def add_environment(account: Account, project_id: str, entry: object, where: str) -> None:
     """``{"name", "default_agent_id"?, "default_agent_name"?, "pipelines"?: [...]}``."""
-    data = _keys(entry, where, ("name", "default_agent_id", "default_agent_name", "pipelines"))
+    data = entry_of(entry, where, ("name", "default_agent_id", "default_agent_name", "pipelines"))
     name = data.get("name")
     if not isinstance(name, str):
         raise MaiaValidationError(f"{where}: 'name' must be a string")
@@ -123,10 +106,10 @@ def add_environment(account: Account, project_id: str, entry: object, where: str
         default_agent_id=data.get("default_agent_id"),
         default_agent_name=data.get("default_agent_name"),
     )
-    for i, pipeline in enumerate(_list(data.get("pipelines", []), f"{where}.pipelines")):
+    for i, pipeline in enumerate(list_of(data.get("pipelines", []), f"{where}.pipelines")):
         if isinstance(pipeline, str):
             pipeline = {"name": pipeline}
-        item = _keys(pipeline, f"{where}.pipelines[{i}]", ("name", "published_at"))
+        item = entry_of(pipeline, f"{where}.pipelines[{i}]", ("name", "published_at"))
         account.publish_pipeline(
             project_id,
             name,
@@ -137,7 +120,7 @@ def add_environment(account: Account, project_id: str, entry: object, where: str
 
 def add_pipeline(account: Account, entry: object, where: str = "pipeline") -> None:
     """``{"name", "statuses", "every"?, "message"?, "steps"?, "disabled"?}``."""
-    data = _keys(entry, where, ("name", "statuses", "every", "message", "steps", "disabled"))
+    data = entry_of(entry, where, ("name", "statuses", "every", "message", "steps", "disabled"))
     name = data.get("name")
     if not isinstance(name, str):
         raise MaiaValidationError(f"{where}: 'name' must be a string")
@@ -159,7 +142,7 @@ def add_pipeline(account: Account, entry: object, where: str = "pipeline") -> No
 def add_execution(account: Account, entry: object, where: str = "execution") -> str:
     """``{"project_id", "statuses", "execution_id"?, "pipeline"?, "every"?, "message"?,
     "steps"?}``; the execution's id."""
-    data = _keys(
+    data = entry_of(
         entry,
         where,
         (
@@ -197,7 +180,7 @@ def add_execution(account: Account, entry: object, where: str = "execution") -> 
 def add_fault(account: Account, entry: object, where: str = "fault") -> None:
     """``{"error": CODE, "detail"?, "retry_after"?, "times"?}`` or ``{"drop": true,
     "times"?}``: answer the next requests so, before authentication and routing."""
-    data = _keys(entry, where, ("error", "detail", "retry_after", "drop", "times"))
+    data = entry_of(entry, where, ("error", "detail", "retry_after", "drop", "times"))
     times = data.get("times", 1)
     fault = step({k: v for k, v in data.items() if k != "times"}, where)
     if not isinstance(fault, ErrorStep):
@@ -232,21 +215,21 @@ def start(account: Account, at: object, where: str = "start") -> None:
 
 def apply(account: Account, document: object) -> list[str]:
     """Apply a whole document, key by key in a fixed order; the new executions' ids."""
-    data = _keys(document, "script", _KEYS)
+    data = entry_of(document, "script", _KEYS)
     if "start" in data:
         start(account, data["start"])
-    for i, entry in enumerate(_list(data.get("clients", []), "clients")):
+    for i, entry in enumerate(list_of(data.get("clients", []), "clients")):
         add_client(account, entry, f"clients[{i}]")
-    for i, entry in enumerate(_list(data.get("projects", []), "projects")):
+    for i, entry in enumerate(list_of(data.get("projects", []), "projects")):
         add_project(account, entry, f"projects[{i}]")
-    for i, entry in enumerate(_list(data.get("pipelines", []), "pipelines")):
+    for i, entry in enumerate(list_of(data.get("pipelines", []), "pipelines")):
         add_pipeline(account, entry, f"pipelines[{i}]")
     documents_official.apply(account, data)  # artifacts, promotions, schedules, events
     ids = [
         add_execution(account, entry, f"executions[{i}]")
-        for i, entry in enumerate(_list(data.get("executions", []), "executions"))
+        for i, entry in enumerate(list_of(data.get("executions", []), "executions"))
     ]
-    for i, entry in enumerate(_list(data.get("faults", []), "faults")):
+    for i, entry in enumerate(list_of(data.get("faults", []), "faults")):
         add_fault(account, entry, f"faults[{i}]")
     if "advance" in data:
         advance(account, data["advance"])

@@ -20,25 +20,14 @@ from typing import Any
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.fake import _official
 from pytest_maia.fake._account import Account
+from pytest_maia.fake._events import SCRIPT_FIELDS
 
 KEYS = ("artifacts", "promotions", "schedules", "events")
-_EVENT_FIELDS = (
-    "name",
-    "type",
-    "description",
-    "at",
-    "source",
-    "project_id",
-    "subject_id",
-    "subject_name",
-    "subject_type",
-    "actor_id",
-    "actor_email",
-    "additional_info",
-)
 
 
-def _entry(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+def entry_of(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """``entry`` when it is a JSON object with no key but ``allowed``, else a
+    MaiaValidationError naming ``where`` (the check of every document entry)."""
     if not isinstance(entry, dict):
         raise MaiaValidationError(f"{where} must be a JSON object, got {reprlib.repr(entry)}")
     unknown = sorted(set(entry) - set(allowed))
@@ -50,6 +39,13 @@ def _entry(entry: object, where: str, allowed: tuple[str, ...]) -> dict[str, Any
     return entry
 
 
+def list_of(value: object, where: str) -> list[Any]:
+    """``value`` when it is a JSON list, else a MaiaValidationError naming ``where``."""
+    if not isinstance(value, list):
+        raise MaiaValidationError(f"{where} must be a list, got {reprlib.repr(value)}")
+    return value
+
+
 def _text(data: dict[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
@@ -59,7 +55,7 @@ def _text(data: dict[str, Any], key: str, where: str) -> str:
 
 def add_artifact(account: Account, entry: object, where: str = "artifact") -> list[dict[str, str]]:
     """Publish a version; the ignored files as ``[{"name", "reason"}]``."""
-    data = _entry(
+    data = entry_of(
         entry, where, ("project_id", "environment", "version", "files", "branch", "commit_hash")
     )
     files = data.get("files")
@@ -81,7 +77,7 @@ def add_artifact(account: Account, entry: object, where: str = "artifact") -> li
 
 
 def add_promotion(account: Account, entry: object, where: str = "promotion") -> None:
-    data = _entry(entry, where, ("project_id", "version", "source", "target"))
+    data = entry_of(entry, where, ("project_id", "version", "source", "target"))
     try:
         _official.promote_artifact(
             account,
@@ -96,7 +92,7 @@ def add_promotion(account: Account, entry: object, where: str = "promotion") -> 
 
 def add_schedule(account: Account, entry: object, where: str = "schedule") -> str:
     """Add a schedule; its id."""
-    data = _entry(
+    data = entry_of(
         entry,
         where,
         (
@@ -135,7 +131,7 @@ def add_schedule(account: Account, entry: object, where: str = "schedule") -> st
 
 def add_event(account: Account, entry: object, where: str = "event") -> str:
     """Script an audit event; its id."""
-    data = dict(_entry(entry, where, _EVENT_FIELDS))
+    data = dict(entry_of(entry, where, SCRIPT_FIELDS))
     name = data.pop("name", None)
     try:
         with account.lock:
@@ -146,7 +142,7 @@ def add_event(account: Account, entry: object, where: str = "event") -> str:
 
 def run_schedule(account: Account, body: object) -> str:
     """``{"schedule_id"}``: run it now; the execution's id."""
-    data = _entry(body, "run", ("schedule_id",))
+    data = entry_of(body, "run", ("schedule_id",))
     return _official.run_schedule(account, data.get("schedule_id"))
 
 
@@ -158,8 +154,5 @@ def apply(account: Account, data: dict[str, Any]) -> None:
         ("schedules", add_schedule),
         ("events", add_event),
     ):
-        entries = data.get(key, [])
-        if not isinstance(entries, list):
-            raise MaiaValidationError(f"{key} must be a list, got {reprlib.repr(entries)}")
-        for i, entry in enumerate(entries):
+        for i, entry in enumerate(list_of(data.get(key, []), key)):
             action(account, entry, f"{key}[{i}]")

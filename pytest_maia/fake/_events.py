@@ -17,6 +17,23 @@ from pytest_maia.core.errors import MaiaValidationError
 RETENTION = 90 * 24 * 3600.0
 ACTOR_ID = "fake-maia"
 ACTOR_EMAIL = "fake-maia@example.com"
+# What a test may script on an event (``FakeMaia.add_event``, the control API's
+# ``events``); all but ``name``, ``at`` and ``additional_info`` are optional texts.
+SCRIPT_FIELDS = (
+    "name",
+    "type",
+    "description",
+    "at",
+    "source",
+    "project_id",
+    "subject_id",
+    "subject_name",
+    "subject_type",
+    "actor_id",
+    "actor_email",
+    "additional_info",
+)
+_TEXT_FIELDS = tuple(f for f in SCRIPT_FIELDS if f not in ("name", "at", "additional_info"))
 
 
 @dataclass(frozen=True)
@@ -91,20 +108,7 @@ class EventLog:
         info = fields.pop("additional_info", None)
         if info is not None and not isinstance(info, Mapping):
             raise MaiaValidationError("additional_info must be a mapping or None")
-        texts = {
-            key: _text(fields.pop(key, None), key)
-            for key in (
-                "type",
-                "description",
-                "source",
-                "project_id",
-                "subject_id",
-                "subject_name",
-                "subject_type",
-                "actor_id",
-                "actor_email",
-            )
-        }
+        texts = {key: _text(fields.pop(key, None), key) for key in _TEXT_FIELDS}
         if fields:
             raise MaiaValidationError(f"unknown event field(s): {', '.join(sorted(fields))}")
         checked = _text(name, "name", required=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_maia.core.models import ExecutionStatus
 from pytest_maia.fake._script import ScriptedStep, StepScript, script, status_step
@@ -42,6 +44,40 @@ class RunInfo:
     message: str | None = None
     trigger: str = "API"  # SCHEDULE for a run a schedule started
     schedule_id: str | None = None
+
+
+def _scalars(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _grids(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(rows, list)
+        and all(isinstance(row, list) and all(isinstance(c, str) for c in row) for row in rows)
+        for rows in value.values()
+    )
+
+
+_VARIABLES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "scalarVariables": (_scalars, "an object of string values"),
+    "gridVariables": (_grids, "an object of arrays of arrays of strings"),
+}
+
+
+def variables_violations(body: Mapping[str, Any], *, null: bool) -> list[str]:
+    """What is wrong with a body's ``scalarVariables`` and ``gridVariables`` (each
+    optional), in the API's words (the execute request's and a schedule's). ``null``:
+    a null one is ``must not be null`` (listed first), else it has the wrong shape."""
+    given = {name: body[name] for name in _VARIABLES if name in body}
+    out: list[str] = []
+    if null:
+        out = [f"{name}: must not be null" for name, value in given.items() if value is None]
+        given = {name: value for name, value in given.items() if value is not None}
+    for name, value in given.items():
+        fits, shape = _VARIABLES[name]
+        if not fits(value):
+            out.append(f"{name}: must be {shape}")
+    return out
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.core.clock import Clock, VirtualClock
 from pytest_maia.core.models import ErrorStep, Step
 from pytest_maia.core.validation import check_execution_id, check_project_id

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.fake._account import Account
 from pytest_maia.fake._errors import Invalid, Refused
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response, problem

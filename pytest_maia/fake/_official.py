@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from pytest_maia.client.artifacts import file_contents
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.validation import check_project_id
 from pytest_maia.fake._account import Account
-from pytest_maia.fake._artifacts import check_path
+from pytest_maia.fake._artifacts import MAX_PATH
 from pytest_maia.fake._catalog import check_name
 from pytest_maia.fake._errors import DomainError
 
@@ -49,17 +50,7 @@ def publish_artifact(
     check_name(version, "version")
     _optional_text(branch, "branch")
     _optional_text(commit_hash, "commit_hash")
-    if not isinstance(files, Mapping) or not files:
-        raise MaiaValidationError("files must be a non-empty mapping of relative path to text")
-    contents: dict[str, bytes] = {}
-    for path, content in files.items():
-        check_path(path)
-        if isinstance(content, str):
-            contents[path] = content.encode("utf-8")
-        elif isinstance(content, bytes):
-            contents[path] = content
-        else:
-            raise MaiaValidationError(f"files[{path!r}] must be str or bytes, got {content!r:.40}")
+    contents = file_contents(files, MAX_PATH)
     with account.lock:
         now = account.clock.now()
         _, ignored = _scripted(

@@ -24,7 +24,7 @@ from pytest_maia.fake._script import script
 from pytest_maia.fake._testruns import TestExecution, TestRuns
 
 if TYPE_CHECKING:
-    from pytest_maia.fake._catalog import Catalog
+    from pytest_maia.fake._catalog import Catalog, Environment
     from pytest_maia.fake._ledger import Ledger
 
 SCHEDULE_TRIGGER = "SCHEDULE"
@@ -78,19 +78,14 @@ class OfficialOperations:
             branch=branch,
             commit_hash=commit_hash,
         )
-        if not env.closed:
-            env.closed = True
-            env.pipelines.clear()
-        self.events.record(
+        self._deployed(
+            env,
             now,
             "ARTIFACT_PUBLISHED",
-            "ARTIFACT",
             f"Version {version_name!r} published to environment {environment!r}",
-            project_id=project_id,
-            subject_id=version_name,
-            subject_name=version_name,
-            subject_type="ARTIFACT",
-            additional_info={
+            project_id,
+            version_name,
+            {
                 "environmentName": environment,
                 "files": len(version.files),
                 "ignoredResources": len(ignored),
@@ -112,21 +107,41 @@ class OfficialOperations:
         self.catalog.environment(project_id, source, scripting=scripting, keep=False)
         env = self.catalog.environment(project_id, target, scripting=scripting)
         version = self.artifacts.promote(project_id, source, target, version_name, now)
-        if not env.closed:
-            env.closed = True
-            env.pipelines.clear()
-        self.events.record(
+        self._deployed(
+            env,
             now,
             "ARTIFACT_PROMOTED",
-            "ARTIFACT",
             f"Version {version_name!r} promoted from {source!r} to {target!r}",
+            project_id,
+            version_name,
+            {"sourceEnvironmentName": source, "targetEnvironmentName": target},
+        )
+        return version
+
+    def _deployed(
+        self,
+        env: Environment,
+        now: float,
+        name: str,
+        description: str,
+        project_id: str,
+        version_name: str,
+        info: Mapping[str, object],
+    ) -> None:
+        """A version was deployed to ``env``: from now on its pipelines are what runs
+        there (the environment closes), and the audit log says so."""
+        env.close()
+        self.events.record(
+            now,
+            name,
+            "ARTIFACT",
+            description,
             project_id=project_id,
             subject_id=version_name,
             subject_name=version_name,
             subject_type="ARTIFACT",
-            additional_info={"sourceEnvironmentName": source, "targetEnvironmentName": target},
+            additional_info=info,
         )
-        return version
 
     def version_for(self, project_id: str, info: RunInfo) -> RunInfo | None:
         """``info`` with the version that runs it, or None when no artifact holds the
@@ -308,15 +323,11 @@ class OfficialOperations:
         """Record a test execution (fields checked by the caller)."""
         self.catalog.environment(project_id, fields["environment_name"], keep=False)
         item = self.test_runs.start(now, project_id=project_id, **fields)
-        self.events.record(
+        self._test_event(
             now,
+            item,
             "TEST_EXECUTION_STARTED",
-            "TEST_EXECUTION",
             f"Test execution of scope {item.scope} started in {item.environment_name!r}",
-            project_id=project_id,
-            subject_id=item.test_execution_id,
-            subject_name=item.scope,
-            subject_type="TEST_EXECUTION",
         )
         return item
 
@@ -324,14 +335,30 @@ class OfficialOperations:
         self, project_id: str, test_execution_id: str, force: bool, now: float
     ) -> None:
         item = self.test_runs.cancel(project_id, test_execution_id, force)
+        self._test_event(
+            now,
+            item,
+            "TEST_EXECUTION_CANCELLED",
+            f"Test execution {test_execution_id} cancelled",
+            {"forceUpdate": force},
+        )
+
+    def _test_event(
+        self,
+        now: float,
+        item: TestExecution,
+        name: str,
+        description: str,
+        info: Mapping[str, object] | None = None,
+    ) -> None:
         self.events.record(
             now,
-            "TEST_EXECUTION_CANCELLED",
+            name,
             "TEST_EXECUTION",
-            f"Test execution {test_execution_id} cancelled",
-            project_id=project_id,
+            description,
+            project_id=item.project_id,
             subject_id=item.test_execution_id,
             subject_name=item.scope,
             subject_type="TEST_EXECUTION",
-            additional_info={"forceUpdate": force},
+            additional_info=info,
         )

@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.core.errors import MaiaConfigError, MaiaError
 from pytest_maia.fake._http import Request, Response
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from pytest_maia.client.endpoints import ENVIRONMENT_NAME_MAX
+from pytest_maia.client.bodies import ENVIRONMENT_NAME_MAX
 from pytest_maia.client.listing import LIST_STATUSES
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.models import parse_timestamp
@@ -24,7 +24,7 @@ from pytest_maia.core.validation import check_execution_id
 from pytest_maia.fake import _views as views
 from pytest_maia.fake._account import Account, ExecutionFilter
 from pytest_maia.fake._errors import Invalid
-from pytest_maia.fake._execution import RunInfo
+from pytest_maia.fake._execution import RunInfo, variables_violations
 from pytest_maia.fake._http import JSON_HEADERS, Request, Response
 
 # Undocumented: 201 is what public client code expects from the execute endpoint.
@@ -158,30 +158,6 @@ def _string_violation(body: Mapping[str, Any], name: str, *, required: bool) -> 
     return None
 
 
-def _variables_violations(body: Mapping[str, Any]) -> list[str]:
-    out: list[str] = [
-        f"{name}: must not be null"
-        for name in ("scalarVariables", "gridVariables")
-        if name in body and body[name] is None
-    ]
-    scalars = body.get("scalarVariables")
-    if scalars is not None and not (
-        isinstance(scalars, dict) and all(isinstance(v, str) for v in scalars.values())
-    ):
-        out.append("scalarVariables: must be an object of string values")
-    grids = body.get("gridVariables")
-    if grids is not None and not (
-        isinstance(grids, dict)
-        and all(
-            isinstance(rows, list)
-            and all(isinstance(row, list) and all(isinstance(c, str) for c in row) for row in rows)
-            for rows in grids.values()
-        )
-    ):
-        out.append("gridVariables: must be an object of arrays of arrays of strings")
-    return out
-
-
 # -- handlers -----------------------------------------------------------------------------
 
 
@@ -229,7 +205,7 @@ def execute(account: Account, request: Request, match: re.Match[str], now: float
             for k in ("agentId", "executionTag", "versionName")
         ),
     ]
-    violations = [v for v in checks if v is not None] + _variables_violations(body)
+    violations = [v for v in checks if v is not None] + variables_violations(body, null=True)
     if violations:
         raise Invalid("Wrong request parameters used", tuple(violations))
     info = RunInfo(

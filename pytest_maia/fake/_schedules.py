@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_maia.fake import _cron
 from pytest_maia.fake._errors import NotFound
+from pytest_maia.fake._execution import variables_violations
 from pytest_maia.fake._instants import parse_datetime, to_datetime, to_seconds
 
 INTERVAL_UNITS = ("MINUTES", "HOURS", "DAYS")
@@ -125,38 +126,6 @@ def check_variables(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, 
 
 
 _TEXT_FIELDS = ("name", "pipelineName", "environmentName")
-FIELDS = (
-    *_TEXT_FIELDS,
-    "versionName",
-    "cronExpression",
-    "intervalExpression",
-    "cronTimezone",
-    "effectiveFrom",
-    "scheduleEnabled",
-    "allowConcurrentExecutions",
-    "scalarVariables",
-    "gridVariables",
-)
-
-
-def _variables_problems(body: Mapping[str, Any]) -> list[str]:
-    out = []
-    scalars = body.get("scalarVariables")
-    if "scalarVariables" in body and not (
-        isinstance(scalars, dict) and all(isinstance(v, str) for v in scalars.values())
-    ):
-        out.append("scalarVariables: must be an object of string values")
-    grids = body.get("gridVariables")
-    if "gridVariables" in body and not (
-        isinstance(grids, dict)
-        and all(
-            isinstance(rows, list)
-            and all(isinstance(r, list) and all(isinstance(c, str) for c in r) for r in rows)
-            for rows in grids.values()
-        )
-    ):
-        out.append("gridVariables: must be an object of arrays of arrays of strings")
-    return out
 
 
 def schedule_fields(
@@ -221,7 +190,7 @@ def schedule_fields(
                 problems.append(f"{flag}: must be a boolean")
             else:
                 fields[flag] = body[flag]
-    problems += _variables_problems(body)
+    problems += variables_violations(body, null=False)
     if not problems:
         for name in ("scalarVariables", "gridVariables"):
             if name in body:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from pytest_maia.client.endpoints import TOKEN_URL
+from pytest_maia.client.token_endpoint import TOKEN_URL
 from pytest_maia.core.errors import MaiaValidationError
 from pytest_maia.core.validation import is_loopback_host
 from pytest_maia.fake._http import Request, Response, problem, reason

@@ -35,10 +35,9 @@ from pytest_maia.plugin.startup_checks import marker_script, missing_environment
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
-    from pytest_maia.core.models import FailureExplanation, WaitResult
+    from pytest_maia.core.models import FailureExplanation
     from pytest_maia.fake import FakeMaia
     from pytest_maia.fake.server import FakeServer
-    from pytest_maia.plugin.wait_records import WaitRow
     from pytest_maia.report.progress import Progress
     from pytest_maia.report.timeline import Execution, Timeline
     from pytest_maia.runs.pipelines import PipelineRun, PipelineRunner
@@ -54,7 +53,8 @@ PROGRESS_KEY = pytest.StashKey["Progress | None"]()
 RUNS_KEY = pytest.StashKey[dict[str, "PipelineRun"]]()
 # The rendered FailureExplanation of an assertion that failed (JUnit shows it).
 FAILURE_PROPERTY = "maia_failure"
-TIMELINE_PROPERTY = "maia_timeline"  # report.timeline.PROPERTY, without loading it
+# A wait's one record (report.timeline.PROPERTY, without loading it).
+TIMELINE_PROPERTY = "maia_timeline"
 # Properties this plugin records on a test; cleared when a test is run again (reruns).
 PROPERTY_PREFIX = "maia_"
 SECRETS_HELP = (
@@ -179,7 +179,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise
             config.stash[PROBLEM_KEY] = str(exc)
     if not hasattr(config, "workerinput"):  # xdist workers print nothing
-        summary = WaitSummary(settings)
+        # JUnit XML is written here (pytest's junitxml: not in an xdist worker).
+        summary = WaitSummary(settings, junit=bool(getattr(config.option, "xmlpath", None)))
         config.pluginmanager.register(summary, WAIT_SUMMARY)
         # Its own section lists the runs it cancels at the end: the reports get them too.
         start_ahead.on_cancelled = lambda nodeid, text: summary.add_cancelled(
@@ -361,9 +362,9 @@ class WaitSummary:
     """Collects the waits from every test's report (xdist workers included), prints the
     summary and writes the reports asked for."""
 
-    def __init__(self, settings: MaiaSettings) -> None:
+    def __init__(self, settings: MaiaSettings, *, junit: bool = False) -> None:
         self.settings = settings
-        self.rows: list[WaitRow] = []
+        self.junit = junit  # this process writes JUnit XML: it gets the flat view
         self.cancelled: list[str] = []
         self._timeline: Timeline | None = None
         self.failed: set[str] = set()  # node ids whose setup or call failed
@@ -381,7 +382,10 @@ class WaitSummary:
             self._timeline = Timeline(clock=clock)
         return self._timeline
 
+    @pytest.hookimpl(tryfirst=True)  # before JUnit XML reads the report's properties
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.junit:
+            _add_junit_view(report)
         if report.failed:
             self.failed.add(report.nodeid)
             line = getattr(report, FAILURE_LINE, None)
@@ -391,10 +395,8 @@ class WaitSummary:
             isinstance(name, str) and name.startswith(PROPERTY_PREFIX)
             for name, _ in report.user_properties
         ):
-            from pytest_maia.plugin.wait_records import rows_from_properties
             from pytest_maia.report.timeline import Cancelled
 
-            self.rows += rows_from_properties(report.nodeid, report.user_properties)
             self.cancelled += [
                 f"{report.nodeid}: {value}"
                 for name, value in report.user_properties
@@ -436,16 +438,13 @@ class WaitSummary:
         write_files(self.timeline, html=settings.report, json=settings.report_json)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if self.rows:
-            from pytest_maia.plugin.wait_records import format_summary
+        executions = self.timeline.executions if self._timeline is not None else []
+        if executions:
+            from pytest_maia.report.summary import format_summary
 
-            terminalreporter.write_sep("-", f"maia executions waited on: {len(self.rows)}")
-            pipelines = {e.execution_id: e.pipeline for e in self.timeline.executions if e.pipeline}
+            terminalreporter.write_sep("-", f"maia executions waited on: {len(executions)}")
             lines = format_summary(
-                self.rows,
-                virtual=self.virtual,
-                width=_columns(terminalreporter),
-                pipelines=pipelines,
+                executions, virtual=self.virtual, width=_columns(terminalreporter)
             )
             for line in lines:
                 terminalreporter.write_line(line)
@@ -462,6 +461,26 @@ class WaitSummary:
 
             for line in github_outputs(self.timeline, os.environ):
                 terminalreporter.write_line(line)
+
+
+def _add_junit_view(report: pytest.TestReport) -> None:
+    """Each wait's flat JUnit XML properties (``maia_execution_id``, ``maia_status``...),
+    derived from its one record and put before it, in the report only (not the test's
+    user_properties); once per report."""
+    properties = report.user_properties
+    if not any(name == TIMELINE_PROPERTY for name, _ in properties):
+        return
+    from pytest_maia.report.timeline import JUNIT_NAMES, from_property, junit_properties
+
+    if any(name in JUNIT_NAMES for name, _ in properties):
+        return  # already derived (or the test wrote such names itself)
+    viewed: list[tuple[str, object]] = []
+    for name, value in properties:
+        execution = from_property(report.nodeid, value) if name == TIMELINE_PROPERTY else None
+        if execution is not None:
+            viewed += junit_properties(execution)
+        viewed.append((name, value))
+    report.user_properties = viewed
 
 
 def _columns(terminalreporter: pytest.TerminalReporter) -> int:
@@ -612,29 +631,18 @@ def _status_checker(
     interval: float,
     max_interval: float,
 ) -> StatusChecker:
-    """A StatusChecker whose waits reach every report: the summary table and JUnit
-    (properties), the timeline (HTML, JSON, GitHub, pytest-html) and the live progress
-    line; ``maia_status`` and ``maia_run`` both wait through one."""
+    """A StatusChecker whose waits reach every report: each wait's one record goes into
+    the test's user_properties, which the summary table, JUnit XML, the HTML, JSON and
+    GitHub reports and pytest-html read; and the live progress line. ``maia_status``
+    and ``maia_run`` both wait through one."""
     from pytest_maia.runs.status_checker import StatusChecker
 
     settings = settings_of(request.config)
 
-    def record(result: WaitResult, outcome: str) -> None:
-        run = runs.get(result.execution_id)
-        started = run.started_at if run is not None else None
-        ended = None
-        if run is not None and not outcome.startswith(("TIMEOUT", "ERROR")):
-            ended = client.clock.now()
-        from pytest_maia.plugin.wait_records import to_properties
+    def record(execution: Execution) -> None:
+        from pytest_maia.report.timeline import to_property
 
-        properties = to_properties(result, outcome, started=started, ended=ended)
-        request.node.user_properties.extend(properties)
-
-    # Runs maia_pipeline starts, by id, so their waits carry start and end times.
-    runs: dict[str, PipelineRun] = request.node.stash.setdefault(RUNS_KEY, {})
-
-    def record_timeline(value: str) -> None:
-        request.node.user_properties.append((TIMELINE_PROPERTY, value))
+        request.node.user_properties.append((TIMELINE_PROPERTY, to_property(execution)))
 
     def explained(why: FailureExplanation) -> None:
         request.node.user_properties.append((FAILURE_PROPERTY, why.render()))
@@ -645,7 +653,6 @@ def _status_checker(
         timeout=settings.wait_policy().timeout,
         backend=Backend.LIVE if _live_here(request) else settings.backend,
         record=record,
-        record_timeline=record_timeline,
         observer=_progress(request.config),
         on_explained=explained,
         owner_of=owner_of,

@@ -282,38 +282,30 @@ class StartAheadPlugin:
 
         def start(key: str, spec: RunSpec) -> str:
             if live is not None and live_key is not None and live_key(key):
-                return start_live(live, key, spec)
-            environment = spec.environment or self.environment
-            if not environment:
-                raise MaiaValidationError(
-                    f"no environment for {spec.pipeline!r}: pass environment= to "
-                    "maia_start, or set --maia-environment"
+                environment = environment_of(
+                    spec, s.environment, f" (started live: {key} has no cassette)"
                 )
+                execution_id = execute(live, key, spec, environment)
+                self._live_ids.add(execution_id)
+                return execution_id
+            environment = environment_of(spec, self.environment, "")
             if script is not None:
                 script(key, spec)
-            self._local.key = key  # the recorder files this start under the test
-            try:
-                return client.execute_pipeline(
-                    project,
-                    spec.pipeline,
-                    environment,
-                    scalar_variables=dict(spec.variables) if spec.variables else None,
-                    execution_tag=spec.tag,
-                    version=s.version,
-                )
-            finally:
-                self._local.key = None
+            return execute(client, key, spec, environment)
 
-        def start_live(live: MaiaClient, key: str, spec: RunSpec) -> str:
-            environment = spec.environment or s.environment
+        def environment_of(spec: RunSpec, default: str | None, why: str) -> str:
+            environment = spec.environment or default
             if not environment:
                 raise MaiaValidationError(
-                    f"no environment for {spec.pipeline!r} (started live: {key} has no "
-                    "cassette): pass environment= to maia_start, or set --maia-environment"
+                    f"no environment for {spec.pipeline!r}{why}: pass environment= to "
+                    "maia_start, or set --maia-environment"
                 )
+            return environment
+
+        def execute(via: MaiaClient, key: str, spec: RunSpec, environment: str) -> str:
             self._local.key = key  # the recorder files this start under the test
             try:
-                execution_id = live.execute_pipeline(
+                return via.execute_pipeline(
                     project,
                     spec.pipeline,
                     environment,
@@ -323,8 +315,6 @@ class StartAheadPlugin:
                 )
             finally:
                 self._local.key = None
-            self._live_ids.add(execution_id)
-            return execution_id
 
         self.client_of = client_of
         policy = s.wait_policy()
@@ -436,6 +426,8 @@ class StartAheadPlugin:
         )
         runner.runs.append(run)
         checker.pipeline_names[run.id] = run.pipeline_name  # for the reports
+        if run.started_at is not None:
+            checker.run_started[run.id] = run.started_at
         if fake is not None and node.nodeid in self._scripts:
             # For the "every scripted run was used" check: polls by the test from here.
             node.stash[SCRIPTED_RUN] = (run.id, fake.polls(run.id), fake.polls)

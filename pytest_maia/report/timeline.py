@@ -1,9 +1,13 @@
 """The report's data model: executions waited on, their status segments, and the JSON.
 
-Plain Python (no pytest): the plugin turns test reports into :class:`Execution` rows,
-and the HTML, SVG, GitHub and JSON outputs all read the same :class:`Timeline`.
-A wait travels from an xdist worker to the controller as one compact JSON
-``user_properties`` value (:func:`to_property` / :func:`from_property`).
+Plain Python (no pytest). :class:`Execution` is the one record of a finished wait:
+``maia_status`` makes one per wait, the plugin writes it into the test's
+``user_properties`` once, as one compact JSON value (:func:`to_property`, under
+:data:`PROPERTY`; xdist carries it from the workers to the controller inside the
+reports), and every report reads it back (:func:`executions_from_properties`): the
+terminal summary, the HTML, SVG, GitHub and JSON outputs (through :class:`Timeline`),
+the pytest-html column, and JUnit XML, whose flat ``maia_status``-style properties
+are a view of the same record (:func:`junit_properties`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pytest_maia.core.text import api_text
 
 __all__ = [
     "FORMAT",
+    "JUNIT_NAMES",
     "PROPERTY",
     "VERSION",
     "Cancelled",
@@ -26,6 +31,7 @@ __all__ = [
     "Timeline",
     "executions_from_properties",
     "from_property",
+    "junit_properties",
     "to_property",
 ]
 
@@ -53,6 +59,11 @@ class Execution:
     ``start`` is on the shared axis (epoch seconds under live, the fake's virtual clock
     otherwise); ``changes`` holds ``(seconds after start, status)`` at each change.
     ``message`` and ``failing_steps`` explain a failure when something could.
+    ``run_start`` and ``run_end``, on the same axis, are for a run started through
+    ``maia_pipeline`` or ``maia_start``: when it was started (maybe long before the
+    wait), and when its end was seen (None after a timeout or an API error).
+    ``nodeid``, ``path``, ``line`` and ``test_failed`` are the test's: the reader of a
+    test's report fills them in (the record in ``user_properties`` does not hold them).
     """
 
     nodeid: str
@@ -68,6 +79,8 @@ class Execution:
     path: str | None = None  # the test's file, relative to the rootdir
     line: int | None = None  # 1-based: where the test failed in its file, else its def
     test_failed: bool = False  # the test itself failed (setup, call or teardown)
+    run_start: float | None = None
+    run_end: float | None = None
 
     @property
     def end(self) -> float:
@@ -104,6 +117,8 @@ class Execution:
             ],
             "message": self.message,
             "failing_steps": list(self.failing_steps),
+            "run_start": self.run_start,
+            "run_end": self.run_end,
         }
 
 
@@ -214,6 +229,10 @@ def _execution_from_json(row: dict[str, Any]) -> Execution:
     line = row.get("line")
     if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line < 0):
         raise ValueError("'line' must be a whole number >= 0")
+    run = {name: row.get(name) for name in ("run_start", "run_end")}
+    for name, value in run.items():
+        if value is not None:
+            run[name] = _number(row, name)
     return Execution(
         _text(row, "test"),
         _text(row, "execution_id"),
@@ -228,36 +247,40 @@ def _execution_from_json(row: dict[str, Any]) -> Execution:
         path=optional["path"],
         line=line,
         test_failed=bool(row.get("test_failed", False)),
+        run_start=run["run_start"],
+        run_end=run["run_end"],
     )
 
 
-def to_property(
-    execution_id: str,
-    *,
-    pipeline: str | None,
-    start: float,
-    changes: list[tuple[float, str]],
-    message: str | None = None,
-    failing_steps: list[str] | None = None,
-) -> str:
-    """A wait's timeline as compact JSON (outcome, elapsed and polls travel beside it)."""
+def to_property(execution: Execution) -> str:
+    """The record of a wait as compact JSON, the :data:`PROPERTY` value (times to the
+    millisecond; the test's own fields are left out: its report knows them)."""
     data: dict[str, object] = {
-        "id": execution_id,
-        "t0": round(start, 3),
-        "h": [[round(t, 3), s] for t, s in changes],
+        "id": execution.execution_id,
+        "o": execution.outcome,
+        "e": round(execution.elapsed, 3),
+        "n": execution.polls,
+        "t0": round(execution.start, 3),
+        "h": [[round(t, 3), s] for t, s in execution.changes],
     }
-    if pipeline:
-        data["p"] = pipeline
-    if message:
-        data["m"] = message
-    if failing_steps:
-        data["f"] = failing_steps
+    if execution.pipeline:
+        data["p"] = execution.pipeline
+    if execution.message:
+        data["m"] = execution.message
+    if execution.failing_steps:
+        data["f"] = execution.failing_steps
+    if execution.run_start is not None:
+        data["rs"] = round(execution.run_start, 3)
+    if execution.run_end is not None:
+        data["re"] = round(execution.run_end, 3)
     return json.dumps(data, separators=(",", ":"))
 
 
-def from_property(
-    nodeid: str, value: object, outcome: str, elapsed: float, polls: int
-) -> Execution | None:
+def _maybe_seconds(value: object) -> float | None:
+    return None if value is None else float(str(value))
+
+
+def from_property(nodeid: str, value: object) -> Execution | None:
     """The :class:`Execution` in a :data:`PROPERTY` value; None when it is not one."""
     try:
         data = json.loads(str(value))
@@ -266,38 +289,52 @@ def from_property(
         return Execution(
             nodeid,
             str(data["id"]),
-            outcome,
+            str(data["o"]),
             float(data["t0"]),
-            elapsed,
-            polls,
+            float(data["e"]),
+            int(data["n"]),
             changes,
             pipeline=data.get("p"),
             message=data.get("m"),
             failing_steps=steps,
+            run_start=_maybe_seconds(data.get("rs")),
+            run_end=_maybe_seconds(data.get("re")),
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def executions_from_properties(
     nodeid: str, properties: list[tuple[str, object]] | tuple[tuple[str, object], ...]
 ) -> list[Execution]:
-    """The executions in a test's user_properties: each :data:`PROPERTY` value follows
-    its wait's ``maia_status``, ``maia_polls`` and ``maia_elapsed_s``."""
-    found: list[Execution] = []
-    seen: dict[str, object] = {}
-    for name, value in properties:
-        if name in ("maia_status", "maia_polls", "maia_elapsed_s"):
-            seen[name] = value
-        elif name == PROPERTY:
-            try:
-                elapsed = float(str(seen.get("maia_elapsed_s", 0)))
-                polls = int(str(seen.get("maia_polls", 0)))
-            except ValueError:
-                elapsed, polls = 0.0, 0
-            outcome = str(seen.get("maia_status", "UNKNOWN"))
-            execution = from_property(nodeid, value, outcome, elapsed, polls)
-            if execution is not None:
-                found.append(execution)
-            seen = {}
-    return found
+    """The waits recorded in a test's user_properties (one :data:`PROPERTY` each), in order."""
+    found = (from_property(nodeid, value) for name, value in properties if name == PROPERTY)
+    return [execution for execution in found if execution is not None]
+
+
+# The flat JUnit XML properties of a wait, in the order they are written.
+JUNIT_NAMES = (
+    "maia_execution_id",
+    "maia_started_s",
+    "maia_ended_s",
+    "maia_status",
+    "maia_polls",
+    "maia_elapsed_s",
+)
+
+
+def junit_properties(execution: Execution) -> list[tuple[str, object]]:
+    """The flat JUnit XML view of one record: id, the run's start and end (when known,
+    on the record's axis), the summary cell, polls and elapsed seconds. Derived when
+    the JUnit file is written; never stored beside the record."""
+    values: tuple[object, ...] = (
+        execution.execution_id,
+        None if execution.run_start is None else round(execution.run_start, 3),
+        None if execution.run_end is None else round(execution.run_end, 3),
+        execution.outcome,
+        execution.polls,
+        round(execution.elapsed, 3),
+    )
+    return [
+        (name, value) for name, value in zip(JUNIT_NAMES, values, strict=True) if value is not None
+    ]

@@ -207,9 +207,11 @@ class PipelineRunner:
             version_name=version_name,
             version=version if version is not None or version_name else self.default_version,
         )
-        run = PipelineRun(execution_id, name, env, self, started_at=self.client.clock.now())
+        started_at = self.client.clock.now()
+        run = PipelineRun(execution_id, name, env, self, started_at=started_at)
         self.runs.append(run)
         self.checker.pipeline_names[execution_id] = name
+        self.checker.run_started[execution_id] = started_at
         if self._after_run is not None:
             self._after_run(run)
         log.info("started pipeline %r in %r: execution %s", name, env, execution_id)

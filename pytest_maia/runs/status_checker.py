@@ -29,7 +29,7 @@ from pytest_maia.core.models import (
 )
 from pytest_maia.core.text import api_text
 from pytest_maia.core.validation import check_status
-from pytest_maia.report.timeline import to_property
+from pytest_maia.report.timeline import Execution
 from pytest_maia.runs.explain import explain_failure
 
 if TYPE_CHECKING:
@@ -70,7 +70,12 @@ def expected_statuses(expected: object) -> list[str]:
 
 
 class StatusChecker:
-    """Bound to one client and project: what the ``maia_status`` fixture gives a test."""
+    """Bound to one client and project: what the ``maia_status`` fixture gives a test.
+
+    ``record``, when given, receives each finished wait's one record, an
+    :class:`~pytest_maia.report.timeline.Execution` (the plugin writes it into the
+    test's user_properties, where every report reads it).
+    """
 
     def __init__(
         self,
@@ -79,8 +84,7 @@ class StatusChecker:
         *,
         timeout: float,
         backend: Backend | str = Backend.LIVE,
-        record: Callable[[WaitResult, str], None] | None = None,
-        record_timeline: Callable[[str], None] | None = None,
+        record: Callable[[Execution], None] | None = None,
         observer: WaitObserver | None = None,
         on_explained: Callable[[FailureExplanation], None] | None = None,
         owner_of: Callable[[str], str | None] | None = None,
@@ -94,7 +98,6 @@ class StatusChecker:
         self.max_interval = max(interval, max_interval)
         self.backend = Backend(backend)
         self._record = record
-        self._record_timeline = record_timeline
         self._observer = observer
         self._on_explained = on_explained
         # Under the fake: which project an execution is scripted in (for 404 hints).
@@ -102,6 +105,8 @@ class StatusChecker:
         self.results: list[WaitResult] = []
         # Pipeline names of the executions started through maia_pipeline, for reports.
         self.pipeline_names: dict[str, str] = {}
+        # When those runs were started, on the client's clock, for reports.
+        self.run_started: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"StatusChecker(project_id={self.project_id!r}, backend={self.backend.value!r})"
@@ -189,30 +194,44 @@ class StatusChecker:
         return None, []
 
     def note(self, result: WaitResult, outcome: str, error: Exception | None = None) -> None:
-        """Keep a finished wait (``outcome``: its summary cell) and record it. What the
-        reports get is escaped and cut: a status outside the spec is the server's text."""
+        """Keep a finished wait (``outcome``: its summary cell) and hand its one record,
+        an :class:`Execution`, to ``record``. What the reports get is escaped and cut:
+        a status outside the spec is the server's text."""
         self.results.append(result)
+        if self._record is None:
+            return
         outcome = api_text(outcome, STATUS_LIMIT)
-        if self._record is not None:
-            self._record(result, outcome)
-        if self._record_timeline is not None:
-            now = self.client.clock.now() if self.backend.virtual_time else time.time()
-            message, steps = self.report_explanation(result, error)
-            # Reports show one line per text, escaped and cut (the API wrote them).
-            message = None if message is None else api_text(message)
-            kept = [api_text(step) for step in steps[:RENDERED_STEPS]]
-            if len(steps) > RENDERED_STEPS:
-                kept.append(f"... and {len(steps) - RENDERED_STEPS} more failing steps")
-            self._record_timeline(
-                to_property(
-                    result.execution_id,
-                    pipeline=self.pipeline_names.get(result.execution_id),
-                    start=now - result.elapsed,
-                    changes=[(t, api_text(s.value, STATUS_LIMIT)) for t, s in result.timeline()],
-                    message=message,
-                    failing_steps=kept,
-                )
+        clock_now = self.client.clock.now()
+        # The reports' axis: the fake's virtual clock, else epoch seconds.
+        now = clock_now if self.backend.virtual_time else time.time()
+        message, steps = self.report_explanation(result, error)
+        # Reports show one line per text, escaped and cut (the API wrote them).
+        message = None if message is None else api_text(message)
+        kept = [api_text(step) for step in steps[:RENDERED_STEPS]]
+        if len(steps) > RENDERED_STEPS:
+            kept.append(f"... and {len(steps) - RENDERED_STEPS} more failing steps")
+        started = self.run_started.get(result.execution_id)
+        run_start = run_end = None
+        if started is not None:
+            run_start = now - (clock_now - started)
+            if not outcome.startswith(("TIMEOUT", "ERROR")):
+                run_end = now
+        self._record(
+            Execution(
+                "",  # the test's node id: its report's reader knows it
+                result.execution_id,
+                outcome,
+                now - result.elapsed,
+                result.elapsed,
+                result.polls,
+                [(t, api_text(s.value, STATUS_LIMIT)) for t, s in result.timeline()],
+                pipeline=self.pipeline_names.get(result.execution_id),
+                message=message,
+                failing_steps=kept,
+                run_start=run_start,
+                run_end=run_end,
             )
+        )
 
     def assert_final(
         self,
