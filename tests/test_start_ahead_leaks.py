@@ -99,6 +99,7 @@ def test_after_ctrl_c_no_run_starts_and_every_started_run_is_cancelled_and_liste
 
 @pytest.mark.e2e
 @pytest.mark.timeout(180)
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_live_after_sigint_no_run_starts_and_every_started_run_is_cancelled_and_listed(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
