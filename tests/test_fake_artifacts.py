@@ -369,3 +369,21 @@ def test_maia_version_reaches_runs_started_ahead(pytester: pytest.Pytester) -> N
     )
     result = pytester.runpytest_subprocess("--maia-version=2.0.0")
     result.assert_outcomes(passed=1)
+
+
+def test_enabled_only_that_is_not_a_boolean_is_a_400_naming_it() -> None:
+    # Found by schemathesis on Python 3.10 (its draws differ by version): null was read as false.
+    with FakeMaia(token="tok-artifacts") as fake:
+        fake.add_project("proj")
+        fake.add_environment("proj", "t")
+        url = f"{fake.base_url}/v1/projects/proj/artifacts"
+        headers = {"Authorization": "Bearer tok-artifacts"}
+
+        def status(flag: str) -> requests.Response:
+            params = {"environmentName": "t", "enabledOnly": flag}
+            return requests.get(url, params=params, headers=headers, timeout=30)
+
+        refused = status("null")
+        assert refused.status_code == 400
+        assert "enabledOnly: must be true or false" in refused.text
+        assert [status(flag).status_code for flag in ("TRUE", "false")] == [200, 200]

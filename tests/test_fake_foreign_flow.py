@@ -110,8 +110,13 @@ def paged(session: requests.Session, url: str, **params: str) -> list[dict[str, 
 
 
 def run_pipeline(server: dict[str, str], token: str, pipeline: str) -> dict[str, object]:
-    base = server["url"]
-    session = requests.Session()
+    with requests.Session() as session:  # closed: urllib3 1.26 leaves its sockets to the GC
+        return _run_pipeline(session, server["url"], token, pipeline)
+
+
+def _run_pipeline(
+    session: requests.Session, base: str, token: str, pipeline: str
+) -> dict[str, object]:
     session.headers["Authorization"] = f"Bearer {token}"
     projects = paged(session, f"{base}/v1/projects")
     project = next(p for p in projects if p["name"] == "Analytics")["id"]

@@ -1,11 +1,11 @@
 """Cassettes: record what a live test's pipeline executions did, replay it offline,
 and report where the real API drifted from the shapes the fake serves.
 
-Plain modules that know nothing of pytest: :mod:`~pytest_maia.cassette.model` (the
-stable JSON format, ``schema.json``), :mod:`~pytest_maia.cassette.record` (building a
-cassette from a client's exchanges), :mod:`~pytest_maia.cassette.drift` (shape checks),
-:mod:`~pytest_maia.cassette.replay` (scripting a fake) and
-:mod:`~pytest_maia.cassette.show` (the timeline as text).
+Plain modules that know nothing of pytest: ``pytest_maia.cassette.model`` (the
+stable JSON format, ``schema.json``), ``pytest_maia.cassette.record`` (building a
+cassette from a client's exchanges), ``pytest_maia.cassette.drift`` (shape checks),
+``pytest_maia.cassette.replay`` (scripting a fake) and
+``pytest_maia.cassette.show`` (the timeline as text).
 """
 
 from __future__ import annotations

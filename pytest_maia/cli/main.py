@@ -25,6 +25,7 @@ from pytest_maia.core.errors import (
 )
 from pytest_maia.core.models import ExecutionStatus, WaitResult
 from pytest_maia.core.text import safe, safe_json
+from pytest_maia.version import __version__
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -74,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 success, 1 terminal status that is not success, 2 usage or "
         "configuration error, 3 timeout or unreachable through --max-retries retries, "
         "4 API error, 130 interrupted (Ctrl-C)",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"maia-status (pytest-maia) {__version__}"
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     get = sub.add_parser("get", parents=[common], help="print an execution's status")

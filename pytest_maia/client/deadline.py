@@ -17,6 +17,7 @@ import queue
 import socket
 import threading
 import time
+import weakref
 from typing import Any
 
 import urllib3
@@ -67,6 +68,8 @@ class Watch:
         _current.watch = None
         with self._lock:
             self.done = True
+            # The watchdog holds this watch until its deadline: not the connections too.
+            self._conns.clear()
 
     @property
     def expired(self) -> bool:
@@ -165,8 +168,30 @@ class _ConnectionStack(queue.LifoQueue):  # type: ignore[type-arg]
         self.queue.append(item)
 
 
+def _close_idle(stack: _ConnectionStack) -> None:
+    while True:
+        try:
+            conn = stack.get(block=False)
+        except queue.Empty:
+            return
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _close_on_collect(pool: Any) -> None:
+    """Close a pool's idle sockets when the pool is garbage-collected, as urllib3 2 does
+    itself; urllib3 1.26 leaves them to the socket's own finalizer (a ResourceWarning)
+    when a client is dropped without ``close()``."""
+    weakref.finalize(pool, _close_idle, pool.pool)
+
+
 class _HTTPPool(urllib3.HTTPConnectionPool):
     QueueCls = _ConnectionStack
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _close_on_collect(self)
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         return _watched(super()._get_conn(timeout))
@@ -174,6 +199,10 @@ class _HTTPPool(urllib3.HTTPConnectionPool):
 
 class _HTTPSPool(urllib3.HTTPSConnectionPool):
     QueueCls = _ConnectionStack
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _close_on_collect(self)
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         return _watched(super()._get_conn(timeout))

@@ -24,7 +24,7 @@ class Exchange:
     JSON body sent (None for none), the HTTP status, kept headers and the body.
     ``secrets``: the credentials the request was sent with (the bearer token, which may
     be one the token endpoint issued), so that an observer can keep them out of what it
-    writes; never shown (a :class:`~pytest_maia.core.redact.Secret` hides its value)."""
+    writes; never shown (a ``Secret`` hides its value)."""
 
     method: str
     path: str

@@ -264,7 +264,7 @@ class MaiaClient:
 
         Polls back off from ``interval`` to ``max_interval`` seconds; transient
         failures are ridden out within ``timeout``; other errors raise at once with
-        ``wait_result`` attached. Raises :class:`MaiaTimeoutError` when time runs out.
+        ``wait_result`` attached. Raises ``MaiaTimeoutError`` when time runs out.
         """
         __tracebackhide__ = True  # a failed wait shows the caller's line, not ours
         path = paths.status_path(project_id, execution_id)
@@ -305,12 +305,12 @@ class MaiaClient:
         404 when the environment has no such version); without it the API runs the
         latest version published to the environment.
 
-        Arguments are checked before anything is sent (:class:`MaiaValidationError`
+        Arguments are checked before anything is sent (``MaiaValidationError``
         names the field). Starting a run is not idempotent, so only 429 is retried
         (the API refused the request); a 5xx or a lost connection raises at once,
         because the run may have started: look before you start it again. 409
-        (:class:`ConflictError`): the ``execution_tag`` is already running in that
-        environment; 410 (:class:`GoneError`): the pipeline is disabled.
+        (``ConflictError``): the ``execution_tag`` is already running in that
+        environment; 410 (``GoneError``): the pipeline is disabled.
         """
         if version is not None and version_name is not None and version != version_name:
             raise MaiaValidationError(
@@ -349,7 +349,7 @@ class MaiaClient:
         """Publish artifact ``version`` of a project's ``files`` (relative path -> text)
         to ``environment`` (``POST /v1/projects/{projectId}/artifacts``, one form part
         per file). A version is immutable: publishing one again is a
-        :class:`ConflictError`. The answer lists the files the API ignored (binary
+        ``ConflictError``. The answer lists the files the API ignored (binary
         files, archives). Only 429 is retried: after a 5xx the version may exist.
         """
         path = artifacts.artifacts_path(project_id)
@@ -388,7 +388,7 @@ class MaiaClient:
         """The details of a pipeline execution: status, timestamps, message, and more.
 
         Accepts the flat body and one with ``status``/``message`` nested in
-        ``result``; transient failures are retried like :meth:`get_status`.
+        ``result``; transient failures are retried like ``get_status``.
         """
         path = paths.execution_path(project_id, execution_id)
 
@@ -401,7 +401,7 @@ class MaiaClient:
     def get_steps(self, project_id: str, execution_id: str) -> list[ExecutionStep]:
         """Every step of an execution, reading every page of its ``/steps`` list.
 
-        Transient failures are retried like :meth:`get_status`. A step with a
+        Transient failures are retried like ``get_status``. A step with a
         ``child_execution_id`` started another execution, whose steps are read the
         same way.
         """
@@ -419,7 +419,7 @@ class MaiaClient:
         """Ask the API to cancel an execution (``force=True``: a hard cancel).
 
         The execution moves through CANCELLING to CANCELLED; poll it to see the end.
-        Idempotent, so transient failures are retried like :meth:`get_status`.
+        Idempotent, so transient failures are retried like ``get_status``.
         """
         path = paths.execution_path(project_id, execution_id)
         body = bodies.cancel_body(force)
@@ -481,7 +481,7 @@ class MaiaClient:
         (aware datetimes) are inclusive; ``status`` is one status or several (any of
         them); ``schedule_id`` the runs a schedule started. ``limit`` caps how many
         are returned, else every page is read. A wrong argument is a
-        :class:`MaiaValidationError` before anything is sent.
+        ``MaiaValidationError`` before anything is sent.
         """
         query = listing.ExecutionsQuery.checked(
             project_id,

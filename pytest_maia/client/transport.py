@@ -109,9 +109,11 @@ def _read_body(response: requests.Response, watch: Watch) -> None:
             # read1 returns what one socket read gives; urllib3 < 2.3 lacks it.
             if hasattr(raw, "read1"):
                 chunk = raw.read1(65536, decode_content=True)
-            else:  # pragma: no cover
+            else:
                 chunk = raw.read(1024, decode_content=True)
             if not chunk:
+                if _cut_short(response):
+                    raise http.client.IncompleteRead(b"", None)
                 complete = not watch.fired
                 break
             size += len(chunk)
@@ -126,6 +128,29 @@ def _read_body(response: requests.Response, watch: Watch) -> None:
         response.close()
     if not complete:
         raise requests.Timeout("deadline")
+
+
+def _cut_short(response: requests.Response) -> bool:
+    """Whether the body ended before the length its headers promised.
+
+    urllib3 2 raises for that itself; urllib3 1.26 does not check by default and hands a
+    body cut off mid-way over as if it were whole. ``tell()`` counts the bytes read from
+    the wire (before any decoding), in both. A chunked body, a HEAD or a bodiless status
+    is not checked here (http.client raises for a cut chunk itself).
+    """
+    if response.status_code < 200 or response.status_code in (204, 304):
+        return False
+    if response.request is not None and response.request.method == "HEAD":
+        return False
+    if "chunked" in response.headers.get("Transfer-Encoding", "").lower():
+        return False
+    values = {v.strip() for v in response.headers.get("Content-Length", "").split(",")}
+    if len(values) != 1:
+        return False
+    declared = values.pop()
+    if not declared.isdigit():
+        return False
+    return int(response.raw.tell()) < int(declared)
 
 
 class _TooLarge(Exception):

@@ -183,7 +183,7 @@ class BudgetExhaustedError(MaiaError):
 
     Raised at once, instead of sleeping past the deadline; no request was sent.
     ``retry_after``: seconds until the next request is free; ``left``: seconds that were
-    left before the deadline. A wait it ends raises :class:`MaiaTimeoutError` from it.
+    left before the deadline. A wait it ends raises ``MaiaTimeoutError`` from it.
     """
 
     def __init__(

@@ -127,7 +127,7 @@ def _violation_text(item: object) -> str:
 class ProblemDetail:
     """An RFC 7807 problem body as the Maia API sends it on errors.
 
-    Build it with :meth:`from_json`, which accepts any JSON value: unknown keys are
+    Build it with ``from_json``, which accepts any JSON value: unknown keys are
     ignored and fields of the wrong type are dropped, never a crash.
     """
 
@@ -252,9 +252,9 @@ class FailureExplanation:
 
     def render(self) -> str:
         """The explanation as indented text lines for a failure message. Every text
-        from the API is escaped (:func:`~pytest_maia.core.text.safe`) and each message
-        cut to :data:`~pytest_maia.core.text.MESSAGE_LIMIT` characters; at most
-        :data:`RENDERED_STEPS` failing steps are listed."""
+        from the API is escaped (``safe``) and each message
+        cut to ``MESSAGE_LIMIT`` characters; at most
+        ``RENDERED_STEPS`` failing steps are listed."""
         lines: list[str] = []
         if self.pipeline_name or self.environment:
             where = f" (environment: {api_text(self.environment)})" if self.environment else ""
@@ -295,7 +295,7 @@ class WaitResult:
 
     ``history`` holds one ``(elapsed_seconds, status)`` entry per successful poll;
     ``errors`` holds the transient errors ridden out during the wait, each a
-    :class:`~pytest_maia.MaiaError` with ``status_code`` (None for a dropped or refused
+    ``MaiaError`` with ``status_code`` (None for a dropped or refused
     connection, a timeout or a spent request budget: no answer came).
     """
 
@@ -378,7 +378,7 @@ def _field(data: Mapping[str, Any], nested: Mapping[str, Any], name: str) -> obj
 class ExecutionDetails:
     """One pipeline execution as the details endpoint describes it.
 
-    Build it with :meth:`from_json`, which accepts the flat shape and the shape with
+    Build it with ``from_json``, which accepts the flat shape and the shape with
     ``status`` and ``message`` nested in a ``result`` object. Fields of the wrong type
     are dropped (None); only ``status`` is required.
     """

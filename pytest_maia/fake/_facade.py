@@ -35,12 +35,12 @@ class FakeMaia:
     """The fake Maia API: script an account and executions, inject faults, inspect calls.
 
     As a context manager it intercepts `requests` calls to ``base_url`` and to the OAuth
-    token URL (other URLs pass through); :meth:`serve` runs it on a loopback HTTP server
-    instead (or as well: the state is shared). :meth:`client` builds a
-    :class:`~pytest_maia.MaiaClient` that waits on this fake's ``clock``.
+    token URL (other URLs pass through); ``serve`` runs it on a loopback HTTP server
+    instead (or as well: the state is shared). ``client`` builds a
+    ``MaiaClient`` that waits on this fake's ``clock``.
 
-    Zero-config, every project, environment and pipeline name exists; :meth:`add_project`,
-    :meth:`add_environment` and :meth:`publish_pipeline` make a realistic account
+    Zero-config, every project, environment and pipeline name exists; ``add_project``,
+    ``add_environment`` and ``publish_pipeline`` make a realistic account
     instead. Any token-shaped bearer token is accepted unless ``token`` is given (then
     only it and issued tokens) or ``strict`` is true (then only issued tokens, and
     ``token``). Issued tokens expire after ``token_lifetime`` clock seconds.
@@ -86,7 +86,7 @@ class FakeMaia:
     @staticmethod
     def dropped_connection() -> ErrorStep:
         """A step that closes the connection without any response: the one way to script
-        a drop, in a lifecycle or in :meth:`fail_next` (JSON: ``{"drop": true}``)."""
+        a drop, in a lifecycle or in ``fail_next`` (JSON: ``{"drop": true}``)."""
         return DROP
 
     def add_execution(
@@ -108,7 +108,7 @@ class FakeMaia:
 
         Each read of its status or details moves one step on, or with ``every`` one step
         per ``every`` clock seconds from now; the last step repeats. A step is a status
-        or :meth:`error` / :meth:`dropped_connection`. ``message`` is served in the
+        or ``error`` / ``dropped_connection``. ``message`` is served in the
         details once it has finished; ``steps`` (``{"name", "status", "message"?,
         "child"?}``) are what its ``/steps`` lists then (default: one step named after the
         pipeline with its final status and message). ``pipeline_name`` and
@@ -142,7 +142,7 @@ class FakeMaia:
         once: bool = False,
     ) -> None:
         """Script what executing ``pipeline_name`` does from now on (in any project),
-        as for :meth:`add_execution` (``every`` counts from each start). Unscripted
+        as for ``add_execution`` (``every`` counts from each start). Unscripted
         pipelines go RUNNING, then SUCCESS. With ``once=True`` the script is for the
         next execution only (several queue up in call order, before the standing one)."""
         self._account.script_pipeline(
@@ -166,7 +166,7 @@ class FakeMaia:
         holds. Any other request (a pipeline not recorded, one execution more than
         recorded, a read of an execution the cassette lacks, a list endpoint) is
         answered 404 with a detail naming it and ``rerecord`` (the command that
-        records the test again), and is kept in :attr:`replay_misses`.
+        records the test again), and is kept in ``replay_misses``.
         """
         from pytest_maia.cassette.replay import load_into
 
@@ -178,7 +178,7 @@ class FakeMaia:
     def strict_replay(self, rerecord: str | None = None) -> None:
         """From now on serve only what is scripted from cassettes: any other request is
         a 404 naming it and ``rerecord`` (the command that records the test again, which
-        a later call may change), kept in :attr:`replay_misses`."""
+        a later call may change), kept in ``replay_misses``."""
         with self._account.lock:
             self._account.replay_hint = rerecord or (
                 "pytest --maia-backend=live --maia-record=DIR <the test>"
@@ -186,7 +186,7 @@ class FakeMaia:
 
     @property
     def replay_misses(self) -> list[str]:
-        """Under strict replay (:meth:`load_cassette`), each request the cassette had
+        """Under strict replay (``load_cassette``), each request the cassette had
         no answer for, oldest first: what was asked and how to re-record."""
         with self._account.lock:
             return list(self._account.replay_misses)
@@ -281,7 +281,7 @@ class FakeMaia:
     ) -> str:
         """Add a schedule (a Quartz cron of seven fields in ``timezone``; ``version``
         pins an artifact version) and return its id. It runs when a virtual clock
-        reaches its ``nextRunAt`` (checked at each request) or on :meth:`run_schedule`."""
+        reaches its ``nextRunAt`` (checked at each request) or on ``run_schedule``."""
         return _official.add_schedule(
             self._account,
             project_id,
@@ -345,25 +345,25 @@ class FakeMaia:
 
     def allow_unused(self, allowed: bool = True) -> None:
         """Let this fake's scripts go unused: the pytest plugin's "every scripted run was
-        used" check (see :meth:`unused`) passes over it (``allowed=False`` turns it back on)."""
+        used" check (see ``unused``) passes over it (``allowed=False`` turns it back on)."""
         self._allow_unused = bool(allowed)
 
     @property
     def unused_allowed(self) -> bool:
-        """True once :meth:`allow_unused` was called."""
+        """True once ``allow_unused`` was called."""
         return self._allow_unused
 
     def unused(self) -> list[str]:
         """What was scripted and never used, one line each naming it: a
-        :meth:`script_pipeline` no execution was started from (each ``once=True`` script
-        counts), an :meth:`add_execution` execution, or one started from a script, whose
+        ``script_pipeline`` no execution was started from (each ``once=True`` script
+        counts), an ``add_execution`` execution, or one started from a script, whose
         status or details were never read. Executions the API started unscripted and
         the child executions of scripted steps are not counted. ``[]`` when all was used."""
         return self._account.unused()
 
     def reset(self) -> None:
         """Forget the account (projects, environments, pipelines, scripts), executions,
-        queued faults, calls, poll counts and issued tokens (and so what :meth:`unused`
+        queued faults, calls, poll counts and issued tokens (and so what ``unused``
         lists). The clock, the static token and registered credentials stay."""
         with self._account.lock:
             self._account.reset()
@@ -416,7 +416,7 @@ class FakeMaia:
     def start(self, *, intercept_requests: bool = True) -> FakeMaia:
         """Start answering in-process (what ``with`` does); returns self.
 
-        The fake's own clients (:meth:`client`, the ``maia_client`` fixture) reach it
+        The fake's own clients (``client``, the ``maia_client`` fixture) reach it
         whatever HTTP mocks the test has started. With ``intercept_requests`` (the
         default) any other `requests` call to the base URL is answered too; pass False
         to leave `requests` untouched for everyone else."""
@@ -445,14 +445,14 @@ class FakeMaia:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[FakeServer]:
         """A context manager running this fake on a loopback HTTP server, with the
-        control API under ``/_fake/``. It yields a :class:`FakeServer` whose ``url`` is
+        control API under ``/_fake/``. It yields a ``FakeServer`` whose ``url`` is
         the base URL, path prefix included (``http://127.0.0.1:PORT/dpc``)."""
         return self._hosting.serve(self, host, port)
 
     def client(self, **kwargs: Any) -> MaiaClient:
         """A MaiaClient for this fake: its base URL, a token it accepts, its clock.
 
-        Keywords go to :class:`~pytest_maia.MaiaClient` (``base_url=`` included); pass
+        Keywords go to ``MaiaClient`` (``base_url=`` included); pass
         ``client_id=`` and ``client_secret=`` to use the token endpoint instead.
         """
         from pytest_maia.client.maia_client import MaiaClient

@@ -183,6 +183,11 @@ def _make_direct(owner: InProcessAdapter) -> requests.adapters.BaseAdapter:
     from requests.structures import CaseInsensitiveDict
     from requests.utils import get_encoding_from_headers
 
+    try:
+        from urllib3 import HTTPHeaderDict
+    except ImportError:  # urllib3 1.26 exports it from its _collections module only
+        from urllib3._collections import HTTPHeaderDict
+
     from pytest_maia.client.transport import DirectAdapter
 
     class FakeAdapter(DirectAdapter):
@@ -209,7 +214,7 @@ def _make_direct(owner: InProcessAdapter) -> requests.adapters.BaseAdapter:
                     "connection dropped by FakeMaia (scripted) before any response",
                     request=request,
                 )
-            raw_headers = urllib3.HTTPHeaderDict()
+            raw_headers = HTTPHeaderDict()
             for name, value in answer.headers:
                 raw_headers.add(name, value)
             raw = urllib3.HTTPResponse(

@@ -154,7 +154,10 @@ def list_versions(account: Account, request: Request, match: re.Match[str], now:
     """GET /v1/projects/{id}/artifacts?environmentName=: the versions deployed there,
     newest first (each version once)."""
     environment = _environment_param(account, request, match)
-    enabled_only = (_query(request).get("enabledOnly") or "").lower() == "true"
+    flag = _query(request).get("enabledOnly")
+    if flag is not None and flag.lower() not in ("true", "false"):
+        raise Invalid(_BAD, ("enabledOnly: must be true or false",))
+    enabled_only = flag is not None and flag.lower() == "true"
     seen: set[str] = set()
     items = []
     for deployment in reversed(account.artifacts.deployments(project_of(match), environment)):

@@ -170,7 +170,7 @@ class FakeServer:
     def client(self, **kwargs: Any) -> MaiaClient:
         """A MaiaClient pointed at this server, with a token and the clock the fake uses.
 
-        Pass ``client_id=`` and ``client_secret=`` to use :attr:`token_url` instead.
+        Pass ``client_id=`` and ``client_secret=`` to use ``token_url`` instead.
         """
         kwargs.setdefault("token_url", self.token_url)
         return self.fake.client(base_url=self.url, **kwargs)

@@ -40,7 +40,7 @@ CANCEL_WAIT_SECONDS = 120.0
 class RunSpec:
     """A run to start: what ``run_many`` and ``@pytest.mark.maia_start`` take.
 
-    Runs of the same ``group`` never overlap (see :mod:`pytest_maia.runs.startahead`).
+    Runs of the same ``group`` never overlap (see ``pytest_maia.runs.startahead``).
     """
 
     pipeline: str
@@ -218,7 +218,7 @@ class PipelineRunner:
         return run
 
     def run_many(self, specs: Iterable[str | RunSpec]) -> list[PipelineRun]:
-        """Start every run in ``specs`` (pipeline names or :class:`RunSpec`), in order.
+        """Start every run in ``specs`` (pipeline names or ``RunSpec``), in order.
 
         Runs of one ``group`` are not kept apart here: use ``wait_all`` between them,
         or ``@pytest.mark.maia_start(..., group=)``.

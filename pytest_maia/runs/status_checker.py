@@ -73,7 +73,7 @@ class StatusChecker:
     """Bound to one client and project: what the ``maia_status`` fixture gives a test.
 
     ``record``, when given, receives each finished wait's one record, an
-    :class:`~pytest_maia.report.timeline.Execution` (the plugin writes it into the
+    ``Execution`` (the plugin writes it into the
     test's user_properties, where every report reads it).
     """
 
@@ -195,7 +195,7 @@ class StatusChecker:
 
     def note(self, result: WaitResult, outcome: str, error: Exception | None = None) -> None:
         """Keep a finished wait (``outcome``: its summary cell) and hand its one record,
-        an :class:`Execution`, to ``record``. What the reports get is escaped and cut:
+        an ``Execution``, to ``record``. What the reports get is escaped and cut:
         a status outside the spec is the server's text."""
         self.results.append(result)
         if self._record is None:
@@ -272,7 +272,7 @@ class StatusChecker:
     def check_failed(
         self, result: WaitResult, *, match: str | re.Pattern[str] | None = None
     ) -> WaitResult:
-        """Assert a finished wait ended FAILED (and ``match``, as :meth:`assert_failed`)."""
+        """Assert a finished wait ended FAILED (and ``match``, as ``assert_failed``)."""
         __tracebackhide__ = True
         pattern = match_pattern(match)
         self.check_final(result, ExecutionStatus.FAILED)

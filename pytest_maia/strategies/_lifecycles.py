@@ -89,7 +89,7 @@ def status_sequences(
 
     ``RUNNING`` (and, with ``unknown``, ``UNKNOWN``) steps come first; ``CANCELLING``
     only before ``CANCELLED``; the last step is terminal (``final`` if given). With
-    ``errors``, transient :class:`ErrorStep` s (at most two in a row) may precede any
+    ``errors``, transient ``ErrorStep`` s (at most two in a row) may precede any
     status but never end the sequence. At most ``max_polls`` steps in all.
     Shrinks to ``[SUCCESS]`` (or ``[final]``).
     """

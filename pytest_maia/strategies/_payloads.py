@@ -171,9 +171,9 @@ def _non_strings() -> SearchStrategy[Any]:  # or a blank string
 def invalid_status_payloads(
     *, reasons: Iterable[InvalidReason] | None = None
 ) -> SearchStrategy[InvalidPayload]:
-    """200 bodies the spec does not allow, as :class:`InvalidPayload` values.
+    """200 bodies the spec does not allow, as ``InvalidPayload`` values.
 
-    ``reasons`` limits the kinds (default: all of :data:`INVALID_REASONS`). Only the
+    ``reasons`` limits the kinds (default: all of ``INVALID_REASONS``). Only the
     ``"unknown-status"`` ones carry a ``kept_status``; a client must reject the rest.
     """
     chosen = INVALID_REASONS if reasons is None else tuple(reasons)
