@@ -1,4 +1,4 @@
-"""The in-process adapter (pytest_maia.fake._responses): only the base URL is intercepted, and
+"""The in-process adapter (pytest_maia.fake._inprocess): only the base URL is intercepted, and
 another Maia host under the fake fails at once; clocks; lifecycle; imports."""
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ HTTP_MAPPING = {
     "_official",
     "_documents_official",
 }
-ADAPTERS = {"_responses", "server", "_httpd", "_wire"}
+ADAPTERS = {"_inprocess", "server", "_httpd", "_wire"}
 FACADE = {"_facade", "_hosting"}
 
 

@@ -4,7 +4,7 @@ Three layers and no import circle (moto's shape): the account's state and operat
 which never see HTTP (``_account``, ``_catalog``, ``_errors``, ``_execution``,
 ``_ledger``, ``_script``, ``_tokens``); one mapping from HTTP to them and back (``_api``
 with ``_routes``, ``_oauth``, ``_views``, ``_control``, ``_documents``); and adapters
-that only move bytes (``_responses`` in-process, ``server`` on loopback). :class:`FakeMaia`
+that only move bytes (``_inprocess`` in-process, ``server`` on loopback). :class:`FakeMaia`
 (``_facade``) is the façade over them, by composition; ``_hosting`` is its transport
 side (the base URL, which adapter answers there).
 """

@@ -2,7 +2,7 @@
 in-process and on a loopback server.
 
 The façade's transport side, apart from what the fake answers: the base URL checked and
-split into origin and path prefix, the in-process adapter (:mod:`._responses`) created
+split into origin and path prefix, the in-process adapter (:mod:`._inprocess`) created
 on the first start, and the loopback server (:mod:`.server`). Both adapters load only
 when first used. Hosting is handed the fake's ``handle``; it never sees the account or
 the HTTP mapping.
@@ -21,7 +21,7 @@ from pytest_maia.fake._http import Request, Response
 if TYPE_CHECKING:
     import requests
 
-    from pytest_maia.fake._responses import InProcessAdapter
+    from pytest_maia.fake._inprocess import InProcessAdapter
     from pytest_maia.fake.server import FakeServer, Served
 
 DEFAULT_BASE_URL = "https://eu1.api.matillion.com/dpc"
@@ -44,7 +44,7 @@ class Hosting:
         self._in_process(handle).start(intercept_requests=intercept_requests)
 
     def _in_process(self, handle: Callable[[Request], Response]) -> InProcessAdapter:
-        from pytest_maia.fake._responses import InProcessAdapter
+        from pytest_maia.fake._inprocess import InProcessAdapter
 
         if self._adapter is None:
             self._adapter = InProcessAdapter(handle, self.origin, self.base_path)
