@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "xdist", "-n", "3")
+MAIN = "not docs and not bench and not e2e and not thorough"
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class Step:
 
 
 STEPS = (
-    Step("main", (*PYTEST, "-m", "not docs and not bench and not e2e"), 25.0, 20.0),
-    Step("e2e", (*PYTEST, "-m", "e2e"), None, None),
+    Step("main", (*PYTEST[:-1], "2", "-m", MAIN), 25.0, 20.0),
+    Step("e2e", (*PYTEST, "-m", "(e2e or thorough) and not slow"), None, None),
     Step("docs and bench", (*PYTEST, "-m", "docs or bench"), None, None),
 )
 WHOLE = Step("bash .ci/run", ("bash", ".ci/run"), None, 300.0)

@@ -119,3 +119,17 @@ def test_main_prints_one_table_and_exits_0_within_budget(
     assert out.startswith("| benchmark")
     assert out.count("| polls") >= 3
     assert "quick run" in out
+
+
+def test_the_step_budget_script_judges_each_step_against_its_budget() -> None:
+    spec = importlib.util.spec_from_file_location("ci_steps", ROOT / "bench" / "ci_steps.py")
+    assert spec is not None and spec.loader is not None
+    steps = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("ci_steps", steps)  # dataclasses look their module up
+    spec.loader.exec_module(steps)
+    assert (steps.verdict(24.9, 25.0), steps.verdict(25.1, 25.0)) == ("ok", "OVER")
+    assert steps.verdict(1e6, None) == "info"
+    (main,) = [s for s in steps.STEPS if s.name == "main"]
+    assert (main.cpu_budget, main.wall_budget) == (25.0, 20.0)
+    # The main step is what .ci/run runs: the same markers.
+    assert main.command[-1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

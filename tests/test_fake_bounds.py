@@ -274,6 +274,7 @@ def test_a_step_interval_too_small_to_count_is_refused() -> None:
 # -- item 10: a long in-process run stays flat ----------------------------------------------
 
 
+@pytest.mark.thorough
 def test_a_long_virtual_run_keeps_memory_flat(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_http, "MAX_CALLS", 100)
     polls = 2_000

@@ -130,6 +130,7 @@ def official_server() -> Iterator[tuple[str, str]]:
         yield server.url, page["more"]
 
 
+@pytest.mark.thorough
 @pytest.mark.timeout(300)
 def test_every_official_operation_passes_every_check(
     official_operations: list[Any], official_server: tuple[str, str]
