@@ -131,7 +131,7 @@ def test_hypothesis_types_register_in_either_import_order(pytester: pytest.Pytes
 
 
 def test_the_plugin_names_the_timeline_property_as_the_report_reads_it() -> None:
-    from pytest_maia.plugin import hooks
+    from pytest_maia.plugin import report_wiring
     from pytest_maia.report import timeline
 
-    assert hooks.TIMELINE_PROPERTY == timeline.PROPERTY
+    assert report_wiring.TIMELINE_PROPERTY == timeline.PROPERTY
