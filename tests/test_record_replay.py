@@ -368,6 +368,22 @@ def test_option_mistakes_are_usage_errors(
     assert needle in result.stderr.str()
 
 
+def test_deprecated_record_option_under_filterwarnings_error_is_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline_env(monkeypatch)
+    monkeypatch.setenv("MAIA_TOKEN", "a-token-for-the-start-up-checks")
+    monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    result = pytester.runpytest(
+        "--maia-backend=live", "--maia-base-url=http://127.0.0.1:9", "--maia-record=x"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = result.stderr.str()
+    assert errors.count("--maia-record=DIR is deprecated: use --maia-cassettes=DIR") == 1
+    assert "INTERNALERROR" not in errors + result.stdout.str()
+
+
 @pytest.mark.e2e
 def test_cli_cassette_show(tmp_path: Path) -> None:
     from pytest_maia.cassette import Cassette, Event, ExecutionTape, HttpError, write

@@ -184,9 +184,15 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
                 "--maia-backend=live (or rather --maia-backend=live --maia-cassettes=DIR)"
             )
         if not hasattr(config, "workerinput"):  # once per run: not in xdist workers
-            config.issue_config_time_warning(
-                pytest.PytestDeprecationWarning(DEPRECATED_RECORD), stacklevel=2
-            )
+            try:
+                config.issue_config_time_warning(
+                    pytest.PytestDeprecationWarning(DEPRECATED_RECORD), stacklevel=2
+                )
+            except pytest.PytestDeprecationWarning:  # filterwarnings = error: no traceback
+                raise pytest.UsageError(
+                    f"pytest-maia: {DEPRECATED_RECORD} (an error here, as filterwarnings "
+                    "makes warnings errors)"
+                ) from None
         cassettes = legacy
     live = settings.backend.may_record
     replays = settings.backend.replays
