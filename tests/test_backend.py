@@ -65,7 +65,9 @@ def test_replay_summary_says_its_seconds_are_virtual(
     cassettes = pytester.path / "cassettes"
     monkeypatch.setenv("MAIA_TOKEN", TOKEN)
     live = pytester.runpytest_inprocess(
-        "--maia-backend=live", f"--maia-base-url={recording_api.url}", f"--maia-record={cassettes}"
+        "--maia-backend=live",
+        f"--maia-base-url={recording_api.url}",
+        f"--maia-cassettes={cassettes}",
     )
     live.assert_outcomes(passed=1)
     assert "elapsed (virtual)" not in live.stdout.str()  # live waits are real seconds

@@ -179,7 +179,7 @@ def test_record_live_then_replay_offline(
     live_xml = pytester.path / "live.xml"
     live = pytester.runpytest(
         "--maia-backend=live",
-        f"--maia-record={tapes}",
+        f"--maia-cassettes={tapes}",
         "--maia-record-scrub=api_key",
         "--maia-poll-interval=0.05",  # real time: the teardown cancel polls at this pace
         f"--junitxml={live_xml}",
@@ -283,30 +283,42 @@ def test_details(maia_client, maia_project_id):
 """
 
 
-def test_nested_result_is_drift_and_strict_contract_fails_the_run(
+def test_nested_result_is_drift_strict_contract_fails_and_deprecated_record_still_records(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = NestingFake()
     fake.add_credentials(CLIENT_ID, CLIENT_SECRET)
     fake.add_execution(PROJECT, ["SUCCESS"], execution_id=OK)
-    tapes = pytester.path / "tapes"
+    tapes, old = pytester.path / "tapes", pytester.path / "old"
     pytester.makepyfile(test_strict=STRICT_INNER)
     with fake.serve() as server:
         live_env(monkeypatch, server)
         lenient = pytester.runpytest(
-            "--maia-backend=live", f"--maia-record={tapes}", "-p", "no:cacheprovider"
+            "--maia-backend=live", f"--maia-cassettes={tapes}", "-p", "no:cacheprovider"
+        )
+        legacy = pytester.runpytest(
+            "--maia-backend=live", f"--maia-record={old}", "-p", "no:cacheprovider"
         )
         strict = pytester.runpytest(
             "--maia-backend=live",
-            f"--maia-record={tapes}",
+            f"--maia-cassettes={tapes}",
             "--maia-strict-contract",
             "-p",
             "no:cacheprovider",
         )
-    lenient.assert_outcomes(passed=1)
+    lenient.assert_outcomes(passed=1, warnings=0)
     assert lenient.ret == pytest.ExitCode.OK
     assert "maia API drift" in lenient.stdout.str()
     assert "nested-result" in lenient.stdout.str()
+    assert "PytestDeprecationWarning" not in lenient.stdout.str()
+    # --maia-record=DIR, deprecated: the same live recording, and one warning naming the
+    # new spelling
+    legacy.assert_outcomes(passed=1, warnings=1)
+    assert legacy.stdout.str().count("PytestDeprecationWarning: --maia-record=DIR is") == 1
+    assert "use --maia-cassettes=DIR" in legacy.stdout.str()
+    recorded = read(old / "test_strict" / "test_details.json")
+    assert [f.kind for f in recorded.drift] == ["nested-result"]
+    assert [run.execution_id for run in recorded.executions] == [OK]
     strict.assert_outcomes(passed=1)
     assert strict.ret == pytest.ExitCode.TESTS_FAILED
     assert "--maia-strict-contract: the run fails" in strict.stdout.str()
@@ -329,7 +341,7 @@ def test_missing_cassette_is_an_error_naming_the_record_command(
         [
             "*no cassette for test_new.py::test_unrecorded (looked for *c/test_new/test_unrecorded"
             ".json); record it against the live API with: pytest --maia-backend=live"
-            " --maia-record=*/c test_new.py::test_unrecorded"
+            " --maia-cassettes=*/c test_new.py::test_unrecorded"
         ]
     )
 
@@ -339,8 +351,12 @@ def test_missing_cassette_is_an_error_naming_the_record_command(
     [
         (["--maia-record=x"], "--maia-record records the live API"),
         (["--maia-backend=replay"], "--maia-backend=replay needs --maia-cassettes=DIR"),
-        (["--maia-cassettes=x"], "--maia-cassettes is for --maia-backend=replay"),
-        (["--maia-record-scrub=a"], "--maia-record-scrub needs --maia-record=DIR"),
+        (["--maia-cassettes=x"], "--maia-cassettes is for --maia-backend=live"),
+        (["--maia-record-scrub=a"], "--maia-record-scrub needs a run that records"),
+        (
+            ["--maia-backend=replay", "--maia-cassettes=.", "--maia-record-scrub=a"],
+            "--maia-record-scrub needs a run that records",
+        ),
     ],
 )
 def test_option_mistakes_are_usage_errors(
@@ -350,6 +366,22 @@ def test_option_mistakes_are_usage_errors(
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert needle in result.stderr.str()
+
+
+def test_deprecated_record_option_under_filterwarnings_error_is_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offline_env(monkeypatch)
+    monkeypatch.setenv("MAIA_TOKEN", "a-token-for-the-start-up-checks")
+    monkeypatch.setenv("MAIA_PROJECT_ID", PROJECT)
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    result = pytester.runpytest(
+        "--maia-backend=live", "--maia-base-url=http://127.0.0.1:9", "--maia-record=x"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = result.stderr.str()
+    assert errors.count("--maia-record=DIR is deprecated: use --maia-cassettes=DIR") == 1
+    assert "INTERNALERROR" not in errors + result.stdout.str()
 
 
 @pytest.mark.e2e

@@ -154,7 +154,7 @@ def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipelin
     pytester.makepyfile(test_suite=SUITE)
     live = pytester.runpytest_subprocess(
         "--maia-backend=live",
-        f"--maia-record={tapes}",
+        f"--maia-cassettes={tapes}",
         "--maia-poll-interval=0.05",
         "-v",
         "-p",
@@ -205,7 +205,7 @@ def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipelin
     live_server_env(monkeypatch, live_server)
     live_spread = pytester.runpytest_subprocess(
         "--maia-backend=live",
-        f"--maia-record={spread_tapes}",
+        f"--maia-cassettes={spread_tapes}",
         "--maia-poll-interval=0.05",
         *("-p", "xdist", "-n", "2", "-v"),
         timeout=120,
@@ -233,7 +233,7 @@ def test_a_suite_recorded_live_replays_offline_and_refuses_an_unrecorded_pipelin
         [
             "*not recorded: POST */v1/projects/fake-project/pipeline-executions: the cassette "
             "holds no execution of pipeline 'transform-v2'*Re-record the test with: pytest "
-            f"--maia-backend=live --maia-record={tapes} test_suite.py::test_scripted_message*"
+            f"--maia-backend=live --maia-cassettes={tapes} test_suite.py::test_scripted_message*"
         ]
     )
 
@@ -290,7 +290,7 @@ def test_no_request(maia_client):
     result.stdout.fnmatch_lines(
         [
             "*maia_start('nightly'): could not start: no cassette for test_ahead.py::test_ahead*"
-            "pytest --maia-backend=live --maia-record=* test_ahead.py::test_ahead*",
+            "pytest --maia-backend=live --maia-cassettes=* test_ahead.py::test_ahead*",
             "*no cassette for test_ahead.py::test_no_request*",
         ]
     )
@@ -449,14 +449,16 @@ def test_record_modes_once_records_what_is_missing_and_all_records_everything(
         monkeypatch.setenv("MAIA_BASE_URL", server.url)
         monkeypatch.setenv("MAIA_TOKEN_URL", server.token_url)
         first = pytester.runpytest(
-            "--maia-backend=live", f"--maia-record={tapes}", "-k", "test_a", *args
+            "--maia-backend=live", f"--maia-cassettes={tapes}", "-k", "test_a", *args
         )
         first.assert_outcomes(passed=1)
         assert [p.name for p in (tapes / "test_modes").iterdir()] == ["test_a.json"]
 
         # the API changed: a live test_a would fail now, its cassette still passes
         fake.script_pipeline("a", ["RUNNING", "FAILED"])
-        once = replay(pytester, tapes, "--maia-record-mode=once", *args)
+        # (--maia-record-scrub applies to what once records)
+        scrub = "--maia-record-scrub=region"
+        once = replay(pytester, tapes, "--maia-record-mode=once", scrub, *args)
         once.assert_outcomes(passed=3)
         # only b and the run started ahead for c went live
         assert sorted(r.pipeline_name for r in fake.executions()) == ["a", "b", "c"]
@@ -483,6 +485,26 @@ def test_record_modes_once_records_what_is_missing_and_all_records_everything(
     ("args", "needle"),
     [
         (["--maia-record-mode=once"], "--maia-record-mode=once is for --maia-backend=replay"),
+        (
+            ["--maia-backend=replay", "--maia-record-mode=once"],
+            "--maia-record-mode=once needs --maia-cassettes=DIR",
+        ),
+        (
+            ["--maia-backend=live", "--maia-cassettes=.", "--maia-record-mode=none"],
+            "--maia-record-mode=none replays cassettes: use it with --maia-backend=replay",
+        ),
+        (
+            ["--maia-backend=live", "--maia-cassettes=.", "--maia-record-mode=once"],
+            "--maia-record-mode=once replays cassettes",
+        ),
+        (
+            ["--maia-backend=replay", "--maia-cassettes=.", "--maia-record=."],
+            "--maia-record (deprecated) and --maia-cassettes both name the cassette folder",
+        ),
+        (
+            ["--maia-backend=replay", "--maia-record=.", "--maia-record-mode=none"],
+            "--maia-record-mode=none goes with --maia-cassettes=DIR; leave out --maia-record",
+        ),
         (
             ["--maia-backend=replay", "--maia-cassettes=nowhere"],
             "--maia-cassettes=nowhere: no such directory",

@@ -406,7 +406,7 @@ def test_sweep_a_cassette_of_an_api_echoing_a_non_ascii_secret_and_its_token(
         result = pytester.runpytest(
             "--maia-backend=live",
             f"--maia-base-url={server.url}",
-            f"--maia-record={tapes}",
+            f"--maia-cassettes={tapes}",
             "-p",
             "no:cacheprovider",
         )

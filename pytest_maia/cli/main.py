@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         help="'every' steps in real seconds (default) or on a virtual clock",
     )
     serve.add_argument("--json", action="store_true", help="print the URLs as JSON")
-    cassette = sub.add_parser("cassette", help="read a cassette recorded with --maia-record")
+    cassette = sub.add_parser("cassette", help="read a cassette recorded with --maia-cassettes")
     verbs = cassette.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     show = verbs.add_parser("show", help="print a cassette's timelines, errors and drift")
     show.add_argument("file")

@@ -157,7 +157,7 @@ class FakeMaia:
         strict: bool = True,
         rerecord: str | None = None,
     ) -> Cassette:
-        """Script this fake from a cassette recorded with ``--maia-record``: each
+        """Script this fake from a cassette recorded with ``--maia-cassettes``: each
         execution answers its reads as it did live, poll for poll (see the cassettes
         page); runs the test started are queued per pipeline. Returns the cassette
         (``path`` may be one already read).
@@ -181,7 +181,7 @@ class FakeMaia:
         a later call may change), kept in ``replay_misses``."""
         with self._account.lock:
             self._account.replay_hint = rerecord or (
-                "pytest --maia-backend=live --maia-record=DIR <the test>"
+                "pytest --maia-backend=live --maia-cassettes=DIR <the test>"
             )
 
     @property

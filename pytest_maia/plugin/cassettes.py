@@ -1,5 +1,7 @@
-"""The pytest side of cassettes: ``--maia-record``, ``--maia-backend=replay`` and the
-``maia API drift`` section. Wiring only; the work is in :mod:`pytest_maia.cassette`.
+"""The pytest side of cassettes: ``--maia-cassettes`` and ``--maia-record-mode`` (record
+under ``--maia-backend=live``, replay under ``--maia-backend=replay``), the deprecated
+``--maia-record`` and the ``maia API drift`` section. Wiring only; the work is in
+:mod:`pytest_maia.cassette`.
 
 Imports nothing heavy: the cassette package loads when a test is recorded or replayed.
 """
@@ -46,26 +48,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=\[\]-]")
 
 def addoption(group: pytest.OptionGroup) -> None:
     group.addoption(
-        "--maia-record",
-        dest="maia_record",
-        metavar="DIR",
-        default=None,
-        help="live backend only: write each test's cassette to DIR/<module>/<test>.json",
-    )
-    group.addoption(
-        "--maia-record-scrub",
-        dest="maia_record_scrub",
-        metavar="NAME",
-        action="append",
-        default=[],
-        help="with --maia-record: replace the value of pipeline variable NAME (repeatable)",
-    )
-    group.addoption(
         "--maia-cassettes",
         dest="maia_cassettes",
         metavar="DIR",
         default=None,
-        help="with --maia-backend=replay: where the recorded cassettes are",
+        help="the cassette folder (DIR/<module>/<test>.json): with --maia-backend=live, "
+        "record every test into it; with --maia-backend=replay, replay from it",
     )
     group.addoption(
         "--maia-record-mode",
@@ -73,9 +61,26 @@ def addoption(group: pytest.OptionGroup) -> None:
         metavar="MODE",
         choices=RECORD_MODES,
         default=None,
-        help="with --maia-backend=replay: none (replay only, strict: the default), once "
-        "(run a test with no cassette live and record it, replay the others), all (run "
-        "every test live and record it again); once and all need live credentials",
+        help="what happens to --maia-cassettes: none (replay only, strict: the default "
+        "under --maia-backend=replay), once (run a test with no cassette live and record "
+        "it, replay the others), all (run every test live and record it: the default, "
+        "and the only mode, under --maia-backend=live); once and all need live credentials",
+    )
+    group.addoption(
+        "--maia-record-scrub",
+        dest="maia_record_scrub",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="when recording: replace the value of pipeline variable NAME (repeatable)",
+    )
+    group.addoption(
+        "--maia-record",
+        dest="maia_record",
+        metavar="DIR",
+        default=None,
+        help="deprecated: use --maia-backend=live --maia-cassettes=DIR (records every test "
+        "into DIR)",
     )
     group.addoption(
         "--maia-strict-contract",
@@ -124,51 +129,102 @@ def effective_settings(config: pytest.Config, settings: MaiaSettings) -> MaiaSet
     --maia-record-mode=all`` runs every test live (recording into ``--maia-cassettes``)."""
     mode = record_mode(config)
     if mode is not None and not settings.backend.replays:
-        raise pytest.UsageError(
-            f"pytest-maia: --maia-record-mode={mode} is for --maia-backend=replay (with "
-            "--maia-backend=live, --maia-record=DIR records every test)"
-        )
-    if mode == "all":
+        if not settings.backend.may_record:
+            raise pytest.UsageError(
+                f"pytest-maia: --maia-record-mode={mode} is for --maia-backend=replay "
+                "(or live, where every test is recorded)"
+            )
+        if mode != "all":
+            raise pytest.UsageError(
+                f"pytest-maia: --maia-record-mode={mode} replays cassettes: use it with "
+                "--maia-backend=replay (under --maia-backend=live every test runs live, "
+                "and --maia-cassettes=DIR records them all)"
+            )
+    if mode == "all" and settings.backend.replays:
         sources = {**settings.sources, "backend": "--maia-record-mode=all"}
         return dataclasses.replace(settings, backend=Backend.LIVE, sources=sources)
     return settings
 
 
+DEPRECATED_RECORD = (
+    "--maia-record=DIR is deprecated: use --maia-cassettes=DIR, which under "
+    "--maia-backend=live records every test into DIR as --maia-record did "
+    "(--maia-record-mode=once under --maia-backend=replay records only what is missing)"
+)
+
+
 def configure(config: pytest.Config, settings: MaiaSettings) -> None:
-    """Check the options and register the plugin when recording, replaying or strict."""
-    record = config.getoption("maia_record")
+    """Check the options and register the plugin when recording, replaying or strict.
+
+    One folder (``--maia-cassettes``), one mode (``--maia-record-mode``): under
+    ``--maia-backend=live`` every test is recorded into the folder (mode ``all``, the
+    only one there; ``effective_settings`` turns replay with ``all`` into live); under
+    ``--maia-backend=replay`` ``none`` replays, ``once`` records what is missing.
+    ``--maia-record=DIR`` is the deprecated spelling of live with ``--maia-cassettes=DIR``.
+    """
+    legacy = config.getoption("maia_record")
     scrub: list[str] = config.getoption("maia_record_scrub") or []
     cassettes = config.getoption("maia_cassettes")
     strict = bool(config.getoption("maia_strict_contract"))
     mode = record_mode(config)
-    if record and mode == "all":
+    if legacy:
+        if cassettes:
+            raise pytest.UsageError(
+                "pytest-maia: --maia-record (deprecated) and --maia-cassettes both name the "
+                "cassette folder; keep --maia-cassettes"
+            )
+        if mode is not None:
+            raise pytest.UsageError(
+                f"pytest-maia: --maia-record-mode={mode} goes with --maia-cassettes=DIR; "
+                "leave out --maia-record (deprecated)"
+            )
+        if not settings.backend.may_record:
+            raise pytest.UsageError(
+                "pytest-maia: --maia-record records the live API; use it with "
+                "--maia-backend=live (or rather --maia-backend=live --maia-cassettes=DIR)"
+            )
+        if not hasattr(config, "workerinput"):  # once per run: not in xdist workers
+            try:
+                config.issue_config_time_warning(
+                    pytest.PytestDeprecationWarning(DEPRECATED_RECORD), stacklevel=2
+                )
+            except pytest.PytestDeprecationWarning:  # filterwarnings = error: no traceback
+                raise pytest.UsageError(
+                    f"pytest-maia: {DEPRECATED_RECORD} (an error here, as filterwarnings "
+                    "makes warnings errors)"
+                ) from None
+        cassettes = legacy
+    live = settings.backend.may_record
+    replays = settings.backend.replays
+    if mode is not None and not cassettes:
         raise pytest.UsageError(
-            "pytest-maia: --maia-record-mode=all records into --maia-cassettes; "
-            "leave out --maia-record"
+            f"pytest-maia: --maia-record-mode={mode} needs --maia-cassettes=DIR (the "
+            "cassette folder)"
         )
-    if record and not settings.backend.may_record:
+    if replays and not cassettes:
         raise pytest.UsageError(
-            "pytest-maia: --maia-record records the live API; use it with --maia-backend=live"
+            "pytest-maia: --maia-backend=replay needs --maia-cassettes=DIR (the folder a "
+            "--maia-backend=live --maia-cassettes=DIR run recorded)"
         )
-    if scrub and not (record or mode == "all"):
-        raise pytest.UsageError("pytest-maia: --maia-record-scrub needs --maia-record=DIR")
-    if settings.backend.replays and not cassettes:
+    if cassettes and not (live or replays):
         raise pytest.UsageError(
-            "pytest-maia: --maia-backend=replay needs --maia-cassettes=DIR (the directory "
-            "a --maia-record run wrote)"
+            "pytest-maia: --maia-cassettes is for --maia-backend=live (record every test "
+            "into it) or --maia-backend=replay (replay from it)"
         )
-    if cassettes and not settings.backend.replays and mode != "all":
-        raise pytest.UsageError("pytest-maia: --maia-cassettes is for --maia-backend=replay")
-    if settings.backend.replays and not Path(cassettes).is_dir():
+    record: str | None = cassettes if live or mode == "once" else None
+    if scrub and not record:
+        raise pytest.UsageError(
+            "pytest-maia: --maia-record-scrub needs a run that records: "
+            "--maia-backend=live --maia-cassettes=DIR, or --maia-backend=replay "
+            "--maia-cassettes=DIR --maia-record-mode=once"
+        )
+    if replays and not Path(cassettes).is_dir():
         raise pytest.UsageError(
             f"pytest-maia: --maia-cassettes={cassettes}: no such directory; record the "
-            f"cassettes first: pytest --maia-backend=live --maia-record={cassettes}"
+            f"cassettes first: pytest --maia-backend=live --maia-cassettes={cassettes}"
         )
-    if mode == "all":
-        record, cassettes = cassettes, None
-    elif mode == "once":
-        record = cassettes  # tests with no cassette run live and are recorded there
-    if record or cassettes or strict:
+    replay_from: str | None = cassettes if replays else None
+    if record or replay_from or strict:
         secrets = [
             value
             for value in (
@@ -178,13 +234,13 @@ def configure(config: pytest.Config, settings: MaiaSettings) -> None:
             )
             if value
         ]
-        plugin = CassettePlugin(record, scrub, secrets, cassettes, strict, mode=mode)
+        plugin = CassettePlugin(record, scrub, secrets, replay_from, strict, mode=mode)
         config.pluginmanager.register(plugin, PLUGIN_NAME)
         ahead = config.pluginmanager.get_plugin(START_AHEAD)
         if ahead is not None and record:
             ahead.observer = plugin.observe_ahead
             ahead.on_claim = plugin.claimed
-        if ahead is not None and cassettes:
+        if ahead is not None and replay_from:
             ahead.replay_start = plugin.replay_start
         if ahead is not None and mode == "once":
             ahead.live_key = plugin.live_here
@@ -198,7 +254,7 @@ def plugin_of(config: pytest.Config) -> CassettePlugin | None:
 def rerecord_command(cassettes: str | None, nodeid: str) -> str:
     """The command that records test ``nodeid`` again into ``cassettes``."""
     return (
-        f"pytest --maia-backend=live --maia-record={shlex.quote(str(cassettes))}"
+        f"pytest --maia-backend=live --maia-cassettes={shlex.quote(str(cassettes))}"
         f" {shlex.quote(nodeid)}"
     )
 
