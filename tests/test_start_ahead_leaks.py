@@ -343,8 +343,13 @@ DAMAGE = """
 import pathlib, pytest
 
 def test_a_corrupt(request):
+    from filelock import FileLock
+
     shared = pathlib.Path(request.config._tmp_path_factory.getbasetemp()).parent
-    (shared / "maia-shared.json").write_text('{"runs": {"test_suite.py::test_b')  # cut short
+    state = shared / "maia-shared.json"
+    # Under the store's lock: a poller's transaction in flight must not write over it.
+    with FileLock(str(state) + ".lock"):
+        state.write_text('{"runs": {"test_suite.py::test_b')  # cut short
 
 @pytest.mark.maia_start("load-b")
 def test_b(maia_run):
