@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pytest_maia.core.backend import Backend
-from pytest_maia.core.defaults import FAKE_PROJECT_ID
+from pytest_maia.core.defaults import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_TIMEOUT,
+    FAKE_PROJECT_ID,
+)
 from pytest_maia.core.errors import MaiaConfigError
 from pytest_maia.core.redact import (
     CREDENTIAL_VARIABLES,
@@ -20,17 +26,15 @@ from pytest_maia.core.redact import (
     missing_credentials,
     read_variables,
 )
+
+if TYPE_CHECKING:
+    from pytest_maia.core.wait_policy import WaitPolicy
+
 from pytest_maia.core.validation import (
     REGIONS,
     base_url_for_region,
     check_base_url,
     positive_seconds,
-)
-from pytest_maia.core.wait_policy import (
-    DEFAULT_INTERVAL,
-    DEFAULT_MAX_INTERVAL,
-    DEFAULT_TIMEOUT,
-    WaitPolicy,
 )
 
 __all__ = [
@@ -220,6 +224,8 @@ class MaiaSettings:
     def wait_policy(self) -> WaitPolicy:
         """How the fixtures' waits poll: from ``poll_interval``, backing off to at most
         the default longest interval (or the first, when that is longer)."""
+        from pytest_maia.core.wait_policy import WaitPolicy  # not needed at pytest's start
+
         return WaitPolicy.checked(
             timeout=self.timeout,
             interval=self.poll_interval,

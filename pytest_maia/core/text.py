@@ -10,7 +10,6 @@ a size that a report can hold, saying how much it cut. Plain Python, no I/O.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 
 __all__ = ["MESSAGE_LIMIT", "api_text", "clip", "safe", "safe_json"]
@@ -72,5 +71,7 @@ def safe_json(data: object, **options: object) -> str:
     """``data`` as JSON text to print: ASCII only (every control and format character a
     ``\\uXXXX`` escape), on lines that cannot start with ``::``, and with the runner's
     legacy ``##[`` broken up (``##\\u005b``, the same string to a JSON reader)."""
+    import json  # loaded on first use: the plugin imports this module at start
+
     text = json.dumps(data, ensure_ascii=True, **options)  # type: ignore[arg-type]
     return text.replace("##[", "##\\u005b")

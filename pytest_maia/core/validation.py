@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import math
-import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -68,6 +65,8 @@ def is_loopback_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
+        import ipaddress  # loaded on first use: the plugin imports this module at start
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -121,6 +120,8 @@ def check_project_id(project_id: object) -> str:
 
 def check_execution_id(execution_id: object) -> str:
     """The pipeline execution id in canonical form; it must be a UUID."""
+    import uuid
+
     if not isinstance(execution_id, (str, uuid.UUID)):
         raise MaiaValidationError(
             f"execution id must be a UUID string, got {type(execution_id).__name__}"
@@ -159,6 +160,8 @@ def suggest_status(text: str) -> str | None:
     upper = text.strip().upper()
     if upper in _STATUS_NAMES:
         return upper
+    import difflib
+
     close = difflib.get_close_matches(upper, _STATUS_NAMES, n=1, cutoff=0.6)
     return close[0] if close else None
 

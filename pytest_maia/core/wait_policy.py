@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_maia.core.defaults import DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL, DEFAULT_TIMEOUT
 from pytest_maia.core.errors import MaiaValidationError
 
 if TYPE_CHECKING:  # the models load with the client, not with the plugin's settings
@@ -27,10 +28,6 @@ __all__ = [
     "delay_after",
 ]
 
-DEFAULT_TIMEOUT = 1800.0
-DEFAULT_INTERVAL = 5.0
-# 30 s keeps a long wait at 2 polls a minute and bounds how late a finish is seen.
-DEFAULT_MAX_INTERVAL = 30.0
 BACKOFF_FACTOR = 1.5
 
 
