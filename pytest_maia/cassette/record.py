@@ -20,7 +20,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 from pytest_maia.cassette import drift
 from pytest_maia.cassette.model import Cassette, Event, ExecutionTape, Finding, HttpError, dumps
 from pytest_maia.client.exchange import Exchange
-from pytest_maia.core.redact import LONG_SECRET
+from pytest_maia.core.redact import LONG_SECRET, Finder, finder, masked, masked_json
 
 if TYPE_CHECKING:
     from pytest_maia.client.maia_client import MaiaClient
@@ -122,7 +122,7 @@ class Recorder:
 
     def _unecho(self, data: object) -> object:
         finders = _finders(forms_of(self._scrubbed_values), anywhere=True)
-        return _replaced(data, finders, SCRUBBED)
+        return masked_json(data, finders, SCRUBBED)
 
     def observe(self, exchange: Exchange) -> None:
         """Take in one exchange of the test's client."""
@@ -240,10 +240,10 @@ class Recorder:
             data = self._unecho(data)
         found = _finders(forms_of([*self._secrets, *self._tokens]))
         if found:
-            data = _replaced(data, found, REDACTED)
+            data = masked_json(data, found, REDACTED)
         text = dumps(Cassette.from_json(data))
         # Belt and braces: any form as the JSON text spells it (escaped).
-        return _masked(text, _finders([json.dumps(form)[1:-1] for form, _ in found]), REDACTED)
+        return masked(text, _finders([json.dumps(form)[1:-1] for form, _ in found]), REDACTED)
 
     def write(self, path: str | Path) -> Path:
         target = Path(path)
@@ -276,45 +276,12 @@ def forms_of(values: Iterable[str]) -> list[str]:
 _PERCENT = re.compile(r"%[0-9A-F]{2}")
 
 
-# A matcher: the text to find, and for a short one (under LONG_SECRET characters) the
-# pattern that finds it only as a whole token.
-_Finder = tuple[str, "re.Pattern[str] | None"]
-
-
-def _finders(forms: Iterable[str], *, anywhere: bool = False) -> list[_Finder]:
+def _finders(forms: Iterable[str], *, anywhere: bool = False) -> list[Finder]:
     """How each of ``forms`` is found: anywhere (``anywhere``, or 8 characters and
     more), else only where no letter, digit, ``_`` or ``-`` touches it."""
     return [
-        (
-            form,
-            None
-            if anywhere or len(form) >= LONG_SECRET
-            else re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])"),
-        )
-        for form in dict.fromkeys(forms)
+        finder(form, anywhere=anywhere or len(form) >= LONG_SECRET) for form in dict.fromkeys(forms)
     ]
-
-
-def _masked(text: str, finders: list[_Finder], mask: str) -> str:
-    for form, whole in finders:
-        if form in text:
-            text = text.replace(form, mask) if whole is None else whole.sub(mask, text)
-    return text
-
-
-def _replaced(data: object, finders: list[_Finder], mask: str) -> object:
-    """``data`` (decoded JSON) with every form ``finders`` find replaced by ``mask`` in
-    each string and object key."""
-    if isinstance(data, str):
-        return _masked(data, finders, mask)
-    if isinstance(data, list):
-        return [_replaced(item, finders, mask) for item in data]
-    if isinstance(data, dict):
-        return {
-            str(_replaced(key, finders, mask)): _replaced(item, finders, mask)
-            for key, item in data.items()
-        }
-    return data
 
 
 def fetch_steps(client: MaiaClient, project_id: str, execution_id: str) -> None:

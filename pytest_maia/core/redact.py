@@ -23,13 +23,17 @@ if TYPE_CHECKING:  # the models load with the client, not with the plugin
 
 __all__ = [
     "CREDENTIAL_VARIABLES",
+    "Finder",
     "LONG_SECRET",
     "MASK",
     "Secret",
     "SecretFields",
     "check_credential",
+    "finder",
     "credentials_from",
     "is_header_safe",
+    "masked",
+    "masked_json",
     "missing_credentials",
     "read_variables",
     "scrub",
@@ -179,11 +183,17 @@ def _values(secrets: Iterable[Secret | str | None]) -> list[str]:
     return [value for value in values if value]
 
 
-# How one secret is found: a plain substring (8+ characters), or a whole-token pattern.
-_Finder = tuple[str, "re.Pattern[str] | None"]
+# How one secret's form is found: anywhere (a plain substring), or with the pattern that
+# finds it only as a whole token. Shared with the cassette recorder's scrubbing.
+Finder = tuple[str, "re.Pattern[str] | None"]
 
 
-def _finders(secrets: Iterable[Secret | str | None]) -> tuple[_Finder, ...]:
+def finder(form: str, *, anywhere: bool) -> Finder:
+    """Find ``form`` anywhere, or only where no letter, digit, ``_`` or ``-`` touches it."""
+    return (form, None if anywhere else re.compile(f"(?<!{_WORD}){re.escape(form)}(?!{_WORD})"))
+
+
+def _finders(secrets: Iterable[Secret | str | None]) -> tuple[Finder, ...]:
     """Each secret's forms (raw, URL- and form-encoded), longest first."""
     return _finders_of(tuple(sorted(_values(secrets))))
 
@@ -191,23 +201,34 @@ def _finders(secrets: Iterable[Secret | str | None]) -> tuple[_Finder, ...]:
 # Every answer is scrubbed (each poll too): the forms of a client's secrets and issued
 # tokens are built once, not per answer (65 of them cost 93 us a status answer).
 @functools.lru_cache(maxsize=16)
-def _finders_of(values: tuple[str, ...]) -> tuple[_Finder, ...]:
-    finders: list[_Finder] = []
-    for value in values:
-        forms = sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]
-        for form in forms:
-            whole = None
-            if len(value) < LONG_SECRET:
-                whole = re.compile(f"(?<!{_WORD}){re.escape(form)}(?!{_WORD})")
-            finders.append((form, whole))
-    return tuple(finders)
+def _finders_of(values: tuple[str, ...]) -> tuple[Finder, ...]:
+    return tuple(
+        finder(form, anywhere=len(value) >= LONG_SECRET)
+        for value in values
+        for form in sorted({value, quote(value, safe=""), quote_plus(value)}, key=len)[::-1]
+    )
 
 
-def _masked(text: str, finders: tuple[_Finder, ...]) -> str:
+def masked(text: str, finders: Iterable[Finder], mask: str = MASK) -> str:
+    """``text`` with every form ``finders`` find replaced by ``mask``."""
     for form, whole in finders:
         if form in text:
-            text = text.replace(form, MASK) if whole is None else whole.sub(MASK, text)
+            text = text.replace(form, mask) if whole is None else whole.sub(mask, text)
     return text
+
+
+def masked_json(data: object, finders: Sequence[Finder], mask: str = MASK) -> object:
+    """Decoded JSON ``data`` with :func:`masked` applied to every string and object key."""
+    if isinstance(data, str):
+        return masked(data, finders, mask)
+    if isinstance(data, list):
+        return [masked_json(item, finders, mask) for item in data]
+    if isinstance(data, dict):
+        return {
+            masked(str(key), finders, mask): masked_json(item, finders, mask)
+            for key, item in data.items()
+        }
+    return data
 
 
 def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
@@ -219,26 +240,14 @@ def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
     ``Bearer s``, ``"s"``), so that ``client_secret="s"`` never turns ``/v1/projects``
     into ``/v1/project***``.
     """
-    return _masked(text, _finders(secrets))
+    return masked(text, _finders(secrets))
 
 
 def scrub_json(value: object, secrets: Iterable[Secret | str | None]) -> object:
     """A decoded JSON ``value`` with :func:`scrub` applied to every string in it (keys
     too): an answer that echoes a secret, success answers included, shows it nowhere."""
     finders = _finders(secrets)
-    if not finders:
-        return value
-
-    def walk(item: object) -> object:
-        if isinstance(item, str):
-            return _masked(item, finders)
-        if isinstance(item, dict):
-            return {_masked(str(k), finders): walk(v) for k, v in item.items()}
-        if isinstance(item, list):
-            return [walk(v) for v in item]
-        return item
-
-    return walk(value)
+    return masked_json(value, finders) if finders else value
 
 
 def scrub_problem(problem: ProblemDetail, secrets: Sequence[Secret | str | None]) -> ProblemDetail:
